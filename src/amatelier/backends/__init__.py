@@ -1,0 +1,1 @@
+"""One module per model provider; SDKs are imported only inside the backend that uses them."""

@@ -1,0 +1,93 @@
+"""The contract every backend meets, and the errors callers can rely on."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLE_TOKENS = ("sonnet", "haiku", "opus")
+
+
+@dataclass
+class Completion:
+    """One model answer plus what it cost; every call is also recorded in llm_calls."""
+
+    text: str
+    backend: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    latency_ms: float = 0.0
+    stop_reason: str | None = None
+    cost_usd: float | None = None
+    raw: dict[str, Any] | None = field(default=None, repr=False)
+
+
+class BackendUnavailable(RuntimeError):
+    """Raised when no backend can satisfy the current environment."""
+
+
+class LLMCallError(RuntimeError):
+    """A model call failed after any retries; `kind` says how, for logs and llm_calls.
+
+    kind is one of: auth, bad_request, rate_limit, server, timeout, connection, cli, other.
+    """
+
+    def __init__(self, message: str, *, kind: str = "other", status: int | None = None,
+                 backend: str = "", model: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.backend = backend
+        self.model = model
+
+
+class LLMBackend(ABC):
+    """A way to reach a model. Constructed from the merged config; cheap to construct."""
+
+    name: str = "base"
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config: dict[str, Any] = config or {}
+
+    @classmethod
+    @abstractmethod
+    def detect(cls, config: dict[str, Any] | None = None) -> tuple[bool, str]:
+        """(available, how it was detected or what is missing) without any network call."""
+
+    def available(self) -> bool:
+        return self.detect(self.config)[0]
+
+    def resolve_model(self, model: str) -> str:
+        """Map a role token (sonnet/haiku/opus) to this backend's model id; pass ids through."""
+        mapping = self.model_map()
+        return mapping.get(model, model)
+
+    def model_map(self) -> dict[str, str]:
+        return dict(self.config.get("llm", {}).get("model_map", {}).get(self.name, {}))
+
+    @abstractmethod
+    def complete(
+        self,
+        system: str,
+        prompt: str,
+        model: str = "sonnet",
+        max_tokens: int = 1024,
+        timeout: float = 120.0,
+        *,
+        task: str | None = None,
+        agent: str | None = None,
+    ) -> Completion:
+        """Answer `prompt` under `system`.
+
+        `task` (speak, rebuttal, floor, gate, score, distill, therapist, ...) and `agent`
+        are hints: real providers ignore them; the offline backend uses them to play its part.
+        """
+
+
+def env_set(name: str | None) -> bool:
+    return bool(name) and bool(os.environ.get(name, "").strip())

@@ -1,0 +1,1 @@
+"""The roundtable database: connection, migrations, and the queries built on them."""

@@ -1,0 +1,117 @@
+"""SQLite connection and migrations for roundtable.db.
+
+WAL mode lets the runner, every worker, `amatelier watch` and the MCP server read
+while one of them writes. Connections are in autocommit mode; multi-statement writes
+use `transaction()` (BEGIN IMMEDIATE) so a writer takes the lock up front and a busy
+database is waited on (busy_timeout) rather than failing half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from amatelier import paths
+from amatelier.atomicio import file_lock
+
+BUSY_TIMEOUT_MS = 15000
+_MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+def connect(db_path: Path | None = None, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with WAL, busy_timeout and foreign keys; rows behave like dicts."""
+    path = Path(db_path) if db_path is not None else paths.user_db_path()
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    _begin_immediate(conn)
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection, attempts: int = 5) -> None:
+    """busy_timeout covers most contention; a rare SQLITE_BUSY on BEGIN is retried with backoff."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (2**attempt))
+
+
+def available_migrations(directory: Path | None = None) -> list[tuple[int, str, Path]]:
+    directory = directory or paths.bundled_migrations_dir()
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), path))
+    return found
+
+
+def applied_versions(conn: sqlite3.Connection) -> set[int]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+
+
+def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[int]:
+    """Apply pending migrations in order; safe when several processes start at once."""
+    path = Path(db_path) if db_path is not None else paths.user_db_path()
+    pending = [m for m in available_migrations() if m[0] not in applied_versions(conn)]
+    if not pending:
+        return []
+    applied: list[int] = []
+    with file_lock(path):
+        done = applied_versions(conn)
+        for version, name, sql_path in available_migrations():
+            if version in done:
+                continue
+            sql = sql_path.read_text(encoding="utf-8")
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            conn.executescript(
+                "BEGIN IMMEDIATE;\n" + sql + "\n;"
+                f"INSERT INTO schema_migrations(version, name, applied_at) VALUES ({version}, '{name}', '{stamp}');\n"
+                "COMMIT;"
+            )
+            applied.append(version)
+    return applied
+
+
+def open_db(db_path: Path | None = None) -> sqlite3.Connection:
+    """The normal way in: make sure the workspace exists, connect, migrate."""
+    if db_path is None:
+        paths.ensure_user_data()
+    conn = connect(db_path)
+    migrate(conn, db_path)
+    return conn

@@ -1,0 +1,64 @@
+"""The `amatelier` command: parse, call, report. Each area registers its own commands.
+
+Kept thin and lazy: heavy modules (engine, SDKs) are imported inside the command that
+needs them, so `amatelier --version` and `--help` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from amatelier import __version__
+
+
+def _reconfigure_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(encoding="utf-8", errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def build_app():  # -> typer.Typer
+    import typer
+
+    from amatelier.commands import economy, learning, roundtable, setup
+
+    app = typer.Typer(
+        name="amatelier",
+        help="A roundtable of AI agents that debate a design decision, get scored, and learn.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    ) -> None:
+        if version:
+            print(f"amatelier {__version__}")
+            raise typer.Exit(0)
+
+    for area in (setup, roundtable, economy, learning):
+        area.register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--version"], ["-V"]):
+        print(f"amatelier {__version__}")
+        return
+    _reconfigure_streams()
+    from amatelier.commands.errors import run_cli
+
+    run_cli(build_app(), args)
+
+
+if __name__ == "__main__":
+    main()

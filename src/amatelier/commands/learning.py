@@ -1,0 +1,7 @@
+"""CLI commands for the learning area."""
+
+from __future__ import annotations
+
+
+def register(app) -> None:
+    """Add this area's commands to the typer app."""

@@ -1,0 +1,1 @@
+"""The roundtable engine: runner, workers, judge, economy, learning loop, steward."""
