@@ -27,9 +27,8 @@ SPEECHES = {
 }
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh user-data dir in offline mode, with no provider keys."""
+def setup_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh user-data dir in offline mode, with no provider keys (call from a fixture)."""
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "GEMINI_API_KEY"):
         monkeypatch.delenv(key, raising=False)
     root = tmp_path / "ws"
@@ -39,8 +38,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     get_backend.cache_clear()
     paths.ensure_user_data()
-    yield root
-    get_backend.cache_clear()
+    return root
 
 
 def make_roundtable(conn: sqlite3.Connection, rt_id: str, topic: str = "split the billing monolith?",
@@ -127,3 +125,34 @@ def fail(kind: str = "timeout"):
     from amatelier.backends.base import LLMCallError
 
     raise LLMCallError(f"simulated {kind}", kind=kind, backend="scripted")
+
+
+def cli_env(workspace: Path) -> dict[str, str]:
+    """Environment for an `amatelier` subprocess: this workspace, offline, no provider keys."""
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_API_KEY") and not k.startswith("AMATELIER_")}
+    env.update({"AMATELIER_WORKSPACE": str(workspace), "AMATELIER_MODE": "offline",
+                "PYTHONIOENCODING": "utf-8"})
+    return env
+
+
+def run_amatelier(args: list[str], workspace: Path, timeout: float = 120):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "amatelier", *args], env=cli_env(workspace),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def hook_state(conn: sqlite3.Connection, digest: dict[str, Any], skip_post: bool = False):
+    """A RoundtableState for calling learning_hooks directly (as the runner would)."""
+    from amatelier.config import load_config
+    from amatelier.engine.state import RoundtableState
+
+    return RoundtableState(rt_id=digest["rt_id"], topic=digest["topic"], briefing_text="",
+                           briefing_path=Path("briefing.md"), launch_dir=Path("."),
+                           workers=list(digest["workers"]), judge="judge", config=load_config(),
+                           conn=conn, mode="offline", max_rounds=2, budget_per_agent=3,
+                           skip_post=skip_post)

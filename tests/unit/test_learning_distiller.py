@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from amatelier import paths
-from amatelier.backends.offline import OfflineBackend
-from amatelier.engine import distiller
-from tests.helpers.learning_fixtures import (  # noqa: F401
+from tests.helpers.learning_fixtures import (
     ScriptedBackend,
     db,
     fail,
     make_digest,
     make_roundtable,
-    workspace,
+    setup_workspace,
 )
+
+from amatelier import paths
+from amatelier.backends.offline import OfflineBackend
+from amatelier.engine import distiller
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    return setup_workspace(tmp_path, monkeypatch)
+
 
 WORKERS = ["elena", "marcus", "clare", "simon"]
 

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.atomicio import file_lock, locked_json, read_json, write_json_atomic, write_text_atomic
+from amatelier.atomicio import (
+    file_lock,
+    locked_json,
+    read_json,
+    write_json_atomic,
+    write_text_atomic,
+)
 from amatelier.engine.agent_memory import now_iso
 from amatelier.engine.learning_text import clip, content_hash, word_overlap, words
 

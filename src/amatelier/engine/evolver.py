@@ -10,6 +10,7 @@ is never touched: only the copy under the user-data dir evolves.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -394,8 +395,28 @@ def _consumable_items() -> set[str]:
     return set()
 
 
+def _item_name(meta: Any, reason: Any, ref: Any) -> str:
+    """The store item of a purchase row: meta.item_id (or item/skill/name), else the reason."""
+    if isinstance(meta, str) and meta.strip().startswith("{"):
+        try:
+            meta = json.loads(meta)
+        except ValueError:
+            meta = None
+    if isinstance(meta, dict):
+        for key in ("item_id", "item", "skill", "skill_id", "name"):
+            if isinstance(meta.get(key), str) and meta[key].strip():
+                return meta[key].strip()
+    for value in (reason, ref):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
 def purchased_items(conn: sqlite3.Connection | None, agent: str) -> list[str]:
-    """Item names of the agent's spark_ledger purchase rows ([] when there is no ledger)."""
+    """Item names of the agent's spark_ledger purchase rows ([] when there is no ledger).
+
+    Refunded purchases (a 'refund' row whose ref matches the purchase ref) are left out.
+    """
     if conn is None:
         return []
     try:
@@ -403,20 +424,22 @@ def purchased_items(conn: sqlite3.Connection | None, agent: str) -> list[str]:
         if not columns or "category" not in columns:
             return []
         agent_col = next((c for c in ("agent", "agent_name") if c in columns), None)
-        item_col = next((c for c in ("item_id", "item", "ref", "reference", "description",
-                                     "reason", "note", "memo") if c in columns), None)
-        if agent_col is None or item_col is None:
+        if agent_col is None:
             return []
+        pick = [c if c in columns else "NULL" for c in ("meta", "reason", "ref")]
         rows = conn.execute(
-            f"SELECT {item_col} FROM spark_ledger WHERE {agent_col} = ? AND category = 'purchase'"
-            " ORDER BY rowid", (agent,)).fetchall()
+            f"SELECT category, {', '.join(pick)} FROM spark_ledger WHERE {agent_col} = ?"
+            " AND category IN ('purchase', 'refund') ORDER BY rowid", (agent,)).fetchall()
     except sqlite3.Error as exc:
         log.warning("could not read purchases for %s: %s", agent, exc)
         return []
+    refunded = {ref for category, _, _, ref in rows if category == "refund" and ref}
     consumables = _consumable_items()
-    items = []
-    for (value,) in rows:
-        name = str(value or "").strip()
+    items: list[str] = []
+    for category, meta, reason, ref in rows:
+        if category != "purchase" or (ref and ref in refunded):
+            continue
+        name = _item_name(meta, reason, ref)
         if name and name not in consumables and name not in items:
             items.append(name)
     return items

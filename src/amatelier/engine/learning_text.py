@@ -7,11 +7,7 @@ import re
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
-    "a an the and or but if then than so of to in on at by for with from into onto as is are "
-    "was were be been being it its this that these those i you he she we they me my your our "
-    "their his her them us do does did not no yes can could should would will shall may might "
-    "must have has had just also very more most less least any all each every some such own "
-    "when while where which who whom what how why about over under before after again".split()
+    ["a", "an", "the", "and", "or", "but", "if", "then", "than", "so", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "onto", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i", "you", "he", "she", "we", "they", "me", "my", "your", "our", "their", "his", "her", "them", "us", "do", "does", "did", "not", "no", "yes", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "have", "has", "had", "just", "also", "very", "more", "most", "less", "least", "any", "all", "each", "every", "some", "such", "own", "when", "while", "where", "which", "who", "whom", "what", "how", "why", "about", "over", "under", "before", "after", "again"]
 )
 
 

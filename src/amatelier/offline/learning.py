@@ -16,11 +16,7 @@ from amatelier.offline.request import OfflineRequest
 
 AXES = ("novelty", "accuracy", "impact", "challenge")
 STOP = frozenset(
-    "the a an and or but if then than so of to in on at by for with from into as is are was were be "
-    "been it its this that these those i you we they my your our their not no can could should would "
-    "will may might must have has had just also very more most any all each some such when while where "
-    "which who what how why about over under before after again there here because only other into "
-    "round phase speak rebuttal floor offline position think agree".split()
+    ["the", "a", "an", "and", "or", "but", "if", "then", "than", "so", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "i", "you", "we", "they", "my", "your", "our", "their", "not", "no", "can", "could", "should", "would", "will", "may", "might", "must", "have", "has", "had", "just", "also", "very", "more", "most", "any", "all", "each", "some", "such", "when", "while", "where", "which", "who", "what", "how", "why", "about", "over", "under", "before", "after", "again", "there", "here", "because", "only", "other", "into", "round", "phase", "speak", "rebuttal", "floor", "offline", "position", "think", "agree"]
 )
 CATEGORIES = ("framing", "decomposition", "evidence", "challenge", "synthesis", "sequencing", "risk",
               "process")
