@@ -67,7 +67,8 @@ def after_close(state: RoundtableState, digest: dict[str, Any]) -> dict[str, Any
 def post(state: RoundtableState, digest: dict[str, Any]) -> None:
     """Steps 36, 39-40: therapist sessions, goal aging, skills-owned sync, behaviour decay.
 
-    With --skip-post only distillation (in after_close) runs; this does nothing.
+    Adds digest["therapist"] = {report, sessions: {agent: status}}. With --skip-post only
+    distillation (in after_close) runs; this does nothing.
     """
     if state.skip_post:
         return
@@ -85,6 +86,8 @@ def post(state: RoundtableState, digest: dict[str, Any]) -> None:
         notes["therapist"] = {"report": run.report_path,
                               "sessions": {s.agent: ("complete" if s.complete else f"incomplete: {s.error}")
                                            for s in run.sessions}}
+        # The runner rewrites the digest when post() changed it.
+        digest["therapist"] = dict(notes["therapist"])
     for agent in state.workers:
         _guard(state, f"age_goals:{agent}", lambda a=agent: agent_memory.age_goals(a, state.rt_id))
         _guard(state, f"decay:{agent}", lambda a=agent: evolver.decay_behaviors(a, state.rt_id))
