@@ -123,7 +123,9 @@ def format_transcript(messages: list[dict[str, Any]], cap: int) -> str:
         if msg.get("phase"):
             where.append(str(msg["phase"]))
         prefix = f"[{' '.join(where)}] " if where else ""
-        lines.append(f"{prefix}{msg.get('agent', '?')}: {msg.get('content', '')}")
+        # One message per entry: continuation lines are indented so speakers stay unambiguous.
+        content = str(msg.get("content", "")).strip().replace("\n", "\n  ")
+        lines.append(f"{prefix}{msg.get('agent', '?')}: {content}")
     text = "\n".join(lines)
     if len(text) <= cap:
         return text

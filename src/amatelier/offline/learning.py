@@ -127,15 +127,25 @@ def _sentence(text: str, limit: int = 160) -> str:
 # --------------------------------------------------------------------------- distiller
 
 
+_LINE = re.compile(r"^(?:\[(?:R\d+\s*)?([A-Za-z-]*)\]\s*)?([A-Za-z0-9_-]+):\s*(.*)$")
+
+
 def _transcript_lines(prompt: str) -> list[tuple[str, str, str]]:
-    """(agent, phase, content) of each contribution in the distill prompt's transcript."""
+    """(agent, phase, content) of each contribution in the distill prompt's transcript.
+
+    A message starts with "[R1 speak] agent: ..."; indented lines continue it.
+    """
     body = _between(prompt, "TRANSCRIPT:\n", "\nEND TRANSCRIPT")
-    out = []
+    entries: list[list[str]] = []
     for line in body.splitlines():
-        match = re.match(r"^(?:\[(?:R\d+\s*)?([a-z-]*)\]\s*)?([A-Za-z0-9_-]+):\s*(.+)$", line)
-        if not match:
-            continue
-        phase, agent, content = match.group(1) or "speak", match.group(2).lower(), match.group(3)
+        match = None if line.startswith((" ", "\t")) else _LINE.match(line)
+        if match:
+            entries.append([match.group(2).lower(), (match.group(1) or "speak").lower(), match.group(3)])
+        elif entries:
+            entries[-1][2] += " " + line.strip()
+    out = []
+    for agent, phase, content in entries:
+        content = re.sub(r"^\[offline\]\s*", "", content.strip())
         if agent in ("runner", "system", "steward") or len(_content_words(content)) < 3:
             continue
         out.append((agent, phase, content))
