@@ -149,10 +149,10 @@ def analytics_command(
                     str(rt["rounds"] if rt["rounds"] is not None else "-"), str(rt["converged"]),
                     str(rt["skills_distilled"] if rt["skills_distilled"] is not None else "-"))
     console.print(rts)
-    agents = Table(title="Agents")
-    for column in ("agent", "RTs", "avg total", "trend", "phase", "strongest", "weakest", "balance",
-                   "sessions", "behaviours"):
-        agents.add_column(column)
+    agents = Table(title="Agents", caption="avg = mean Judge total; sess = therapist sessions; "
+                   "beh = active learned behaviours")
+    for column in ("agent", "RTs", "avg", "trend", "phase", "best", "worst", "sparks", "sess", "beh"):
+        agents.add_column(column, no_wrap=column in ("agent", "trend", "phase"))
     for name, report in data["agents"].items():
         total = report["total_trend"]
         agents.add_row(

@@ -565,13 +565,17 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARK_BARS[round((v - lo) / (hi - lo) * (len(SPARK_BARS) - 1))] for v in nums)
 
 
+def _dash(value: Any) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def format_report_text(report: dict[str, Any]) -> str:
     """Format a growth report as readable text for the Therapist or user."""
     total = report["total_trend"]
     lines = [f"Growth report — {report['agent']}",
              f"Roundtables: {len(report['roundtables'])}, scored: {len(total['values'])}",
-             f"Total: mean {total['mean']}, latest {total['latest']}, trend {total['trend']} "
-             f"{sparkline(total['values'])}",
+             f"Total: mean {_dash(total['mean'])}, latest {_dash(total['latest'])}, trend {total['trend']} "
+             f"{sparkline(total['values'])}".rstrip(),
              f"Phase: {report['phase']['phase']} ({report['phase']['reason']})"]
     strengths = report["strengths"]
     if strengths.get("strongest"):

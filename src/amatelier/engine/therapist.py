@@ -720,6 +720,10 @@ def run_therapist(digest: dict[str, Any] | Path | str, agents: list[str] | None 
     if not names:
         raise DigestError(f"digest {rt_id} names no workers to debrief")
     run = TherapistRun(rt_id=rt_id)
+    if backend is None:  # resolve once, before any thread starts (a missing backend fails here)
+        from amatelier.llm_backend import get_backend
+
+        backend = get_backend()
     workers = max(1, int(parallel or cfg.get("therapist", {}).get("parallel", 4)))
     db_file = _db_file(conn)
 

@@ -334,8 +334,11 @@ def therapist(request: OfflineRequest) -> str:
             "episodes": [f"RT {_field(prompt, 'RT')}: scored {total:g} and agreed to work on {weak}."
                          if total is not None else f"RT {_field(prompt, 'RT')}: agreed to work on {weak}."],
         },
-        "session_summary": (f"{name} scored {_numbers(scores)} with {contributions} contributions. "
-                            f"Strongest axis {strong}, weakest {weak}. Agreed way forward: "
+        "session_summary": ((f"{name} scored {_numbers(scores)} with {contributions} contributions. "
+                             f"Strongest axis {strong}, weakest {weak}. " if scores else
+                             f"{name} had no Judge scores this time ({contributions} contributions); "
+                             f"we chose {weak} as the axis to work on. ")
+                            + "Agreed way forward: "
                             f"{new_behavior[0].lower() + new_behavior[1:]}"),
         "goals": [{"goal": f"Raise {weak} to at least {target} in a roundtable", "horizon_rts": 3}],
         "store_request": store_request,
@@ -358,7 +361,9 @@ def therapist_agent(request: OfflineRequest) -> str:
     if turn == turns and turns > 1:
         return (f"[offline] I accept that. I will carry the {weak} change into the next roundtable "
                 f"and check it after my first SPEAK. I want my {strong} to stay where it is.")
-    aim = f" My final position was: {_sentence(position, 120)}" if position else ""
+    position = re.sub(r"^\[offline\]\s*", "", position)
+    gist = " ".join(_content_words(position)[:6])
+    aim = f" I ended the debate arguing about {gist}." if gist else ""
     return (f"[offline] I was aiming to win on {strong}, so I spent my turns there.{aim} I noticed "
             f"my {weak} stayed thin because I reacted instead of preparing. I think the fix is in "
             f"how I open my turns. I would rather try one concrete change than several.")
