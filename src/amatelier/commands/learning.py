@@ -38,11 +38,16 @@ def _resolve_digest(value: str) -> Path:
 def therapist_command(
     digest: str = typer.Option(..., "--digest", help="Path to digest-<rt_id>.json (or just the rt_id)."),
     agents: str = typer.Option("", "--agents", help="Comma-separated agents (default: the roundtable's workers)."),
-    turns: int = typer.Option(2, "--turns", help="Exchanges per agent (1-5; the last is the close)."),
+    turns: int = typer.Option(None, "--turns", show_default=False,
+                              help="Exchanges per agent, 1-5; the last is the close (default: config therapist.turns, 2)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
 ) -> None:
     from amatelier.engine import therapist
 
+    if turns is None:
+        from amatelier.config import load_config
+
+        turns = int(load_config().get("therapist", {}).get("turns", therapist.DEFAULT_TURNS))
     if not 1 <= turns <= therapist.MAX_TURNS:
         raise UserError(f"--turns must be between 1 and {therapist.MAX_TURNS}, got {turns}")
     path = _resolve_digest(digest)
