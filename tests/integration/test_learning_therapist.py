@@ -166,3 +166,36 @@ def test_bad_digests_raise_one_line_errors(workspace, tmp_path) -> None:
         therapist.load_digest(no_id)
     except therapist.DigestError as exc:
         assert "has no rt_id" in str(exc)
+
+
+def test_store_request_goes_through_the_store(workspace, monkeypatch) -> None:
+    import sys
+    import types
+
+    import amatelier.engine
+
+    calls = []
+
+    def process_store_request(conn, agent, request, config):
+        calls.append((agent, dict(request)))
+        if request["item_id"] == "cheap":
+            return {"action": "purchased", "ok": True, "price": 5, "balance": 10}
+        return {"action": "queued", "ok": False, "reason": "insufficient_funds", "request": {"id": "r1"}}
+
+    fake = types.SimpleNamespace(process_store_request=process_store_request)
+    monkeypatch.setitem(sys.modules, "amatelier.engine.store", fake)
+    monkeypatch.setattr(amatelier.engine, "store", fake, raising=False)
+    conn = db()
+    make_roundtable(conn, "rt105")
+    for agent, item in (("elena", "cheap"), ("marcus", "pricey")):
+        outcome = {"session_summary": "s", "store_request": {"item_id": item, "reason": "goal"}}
+        block = "```json\n" + json.dumps(outcome) + "\n```"
+        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
+        run = therapist.run_therapist(make_digest("rt105"), [agent], 1, conn=conn, backend=backend,
+                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
+        status = run.sessions[0].applied["store_request"]["status"]
+        if item == "cheap":
+            assert status == "purchased (5 sparks, balance 10)"
+        else:
+            assert status == "queued on the bulletin board (not enough sparks)"
+    assert [c[0] for c in calls] == ["elena", "marcus"] and calls[0][1]["item_id"] == "cheap"

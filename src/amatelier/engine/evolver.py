@@ -372,40 +372,54 @@ def _table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
 
-def _consumable_items() -> set[str]:
-    """Catalog items that are boosts rather than skills (not listed as owned skills)."""
-    for path in (paths.user_store_dir() / "catalog.json", paths.bundled_store_catalog()):
-        try:
-            catalog = read_json(path, None)
-        except ValueError:
-            continue
-        if catalog is None:
-            continue
-        items = catalog.get("items", catalog) if isinstance(catalog, dict) else catalog
-        if isinstance(items, dict):
-            items = [dict(v, id=k) if isinstance(v, dict) else {"id": k} for k, v in items.items()]
-        out = set()
+def catalog_items() -> list[dict[str, Any]]:
+    """Store catalog items as {id, name, kind, price} (bundled + user catalog, any shape)."""
+    raw: Any = None
+    try:
+        from amatelier.engine import store  # type: ignore[attr-defined]
+
+        rows = getattr(store, "catalog_rows", None)
+        if callable(rows):
+            return [{"id": str(r.get("id")), "name": str(r.get("name") or ""),
+                     "kind": str(r.get("kind") or ""), "price": r.get("price")} for r in rows()]
+    except Exception:  # the store is optional for the learning loop
+        raw = None
+    try:
+        raw = read_json(paths.bundled_store_catalog(), None)
+    except ValueError:
+        raw = None
+    out: list[dict[str, Any]] = []
+    groups: list[tuple[str, Any]] = []
+    if isinstance(raw, dict) and isinstance(raw.get("categories"), dict):
+        groups = [(key, cat.get("items", [])) for key, cat in raw["categories"].items() if isinstance(cat, dict)]
+    elif isinstance(raw, dict):
+        groups = [("", raw.get("items", []))]
+    elif isinstance(raw, list):
+        groups = [("", raw)]
+    for key, items in groups:
         for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict):
-                continue
-            kind = str(item.get("type") or item.get("category") or item.get("kind") or "").lower()
-            if kind in ("boost", "consumable", "perk"):
-                out.add(str(item.get("id") or item.get("item_id") or ""))
-        return out
-    return set()
+            if isinstance(item, dict) and item.get("id"):
+                kind = str(item.get("kind") or item.get("type") or {"skills": "skill", "boosts": "boost",
+                                                                    "tiers": "tier", "services": "service"}.get(key, key))
+                out.append({"id": str(item["id"]), "name": str(item.get("name") or ""), "kind": kind,
+                            "price": item.get("price", item.get("cost"))})
+    return out
 
 
-def _item_name(meta: Any, reason: Any, ref: Any) -> str:
-    """The store item of a purchase row: meta.item_id (or item/skill/name), else the reason."""
+def _purchase_meta(meta: Any) -> dict[str, Any]:
     if isinstance(meta, str) and meta.strip().startswith("{"):
         try:
             meta = json.loads(meta)
         except ValueError:
             meta = None
-    if isinstance(meta, dict):
-        for key in ("item_id", "item", "skill", "skill_id", "name"):
-            if isinstance(meta.get(key), str) and meta[key].strip():
-                return meta[key].strip()
+    return meta if isinstance(meta, dict) else {}
+
+
+def _item_name(meta: dict[str, Any], reason: Any, ref: Any) -> str:
+    """The store item of a purchase row: meta.item_id (or item/skill/name), else the reason."""
+    for key in ("item_id", "item", "skill", "skill_id", "name"):
+        if isinstance(meta.get(key), str) and meta[key].strip():
+            return meta[key].strip()
     for value in (reason, ref):
         if isinstance(value, str) and value.strip():
             return value.strip()
@@ -415,7 +429,8 @@ def _item_name(meta: Any, reason: Any, ref: Any) -> str:
 def purchased_items(conn: sqlite3.Connection | None, agent: str) -> list[str]:
     """Item names of the agent's spark_ledger purchase rows ([] when there is no ledger).
 
-    Refunded purchases (a 'refund' row whose ref matches the purchase ref) are left out.
+    Only skills count (boosts, tiers and services are not owned skills); refunded purchases
+    (a 'refund' row with the purchase's ref) are left out.
     """
     if conn is None:
         return []
@@ -434,13 +449,15 @@ def purchased_items(conn: sqlite3.Connection | None, agent: str) -> list[str]:
         log.warning("could not read purchases for %s: %s", agent, exc)
         return []
     refunded = {ref for category, _, _, ref in rows if category == "refund" and ref}
-    consumables = _consumable_items()
+    kinds = {item["id"]: item["kind"] for item in catalog_items()} if rows else {}
     items: list[str] = []
-    for category, meta, reason, ref in rows:
+    for category, raw_meta, reason, ref in rows:
         if category != "purchase" or (ref and ref in refunded):
             continue
+        meta = _purchase_meta(raw_meta)
         name = _item_name(meta, reason, ref)
-        if name and name not in consumables and name not in items:
+        kind = str(meta.get("kind") or kinds.get(name) or "skill")
+        if name and kind == "skill" and name not in items:   # boosts and tiers are not skills
             items.append(name)
     return items
 

@@ -285,30 +285,9 @@ def _store_context(conn: sqlite3.Connection | None, agent: str) -> list[str]:
 
 
 def store_catalog() -> list[dict[str, Any]]:
-    """Catalog items as {id, name, cost}; uses the store module when present."""
-    raw: Any = None
-    try:
-        from amatelier.engine import store  # type: ignore[attr-defined]
-
-        loader = getattr(store, "load_catalog", None)
-        raw = loader() if callable(loader) else None
-    except Exception:  # the store is optional here
-        raw = None
-    if raw is None:
-        try:
-            raw = read_json(paths.bundled_store_catalog(), None)
-        except ValueError:
-            raw = None
-    items = raw.get("items", raw) if isinstance(raw, dict) else raw
-    if isinstance(items, dict):
-        items = [dict(v, id=k) if isinstance(v, dict) else {"id": k} for k, v in items.items()]
-    out = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and (item.get("id") or item.get("item_id")):
-            out.append({"id": str(item.get("id") or item.get("item_id")),
-                        "name": str(item.get("name") or item.get("title") or ""),
-                        "cost": item.get("cost", item.get("price"))})
-    return out
+    """Catalog items as {id, name, cost} for the therapist's view of the store."""
+    return [{"id": i["id"], "name": i["name"], "cost": i.get("price")} for i in evolver.catalog_items()
+            if i.get("kind") in ("skill", "boost", "service", "")]
 
 
 def build_agent_brief(agent: str, rt_id: str, data: dict[str, Any], impact: dict[str, Any],
@@ -403,37 +382,42 @@ def agent_prompt(rt_id: str, agent: str, brief: str, conversation: list[dict[str
 
 
 def process_store_request(agent: str, request: dict[str, str], rt_id: str,
-                          conn: sqlite3.Connection | None) -> dict[str, Any]:
-    """Buy the item if the agent can afford it, else post it to the bulletin board."""
+                          conn: sqlite3.Connection | None,
+                          config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Buy the item if the agent can afford it, else post it to the bulletin board.
+
+    Goes through the economy's store (engine.store.process_store_request); without a store
+    the request is recorded as pending.
+    """
     record: dict[str, Any] = dict(request)
     try:
         from amatelier.engine import store  # type: ignore[attr-defined]
     except ImportError:
+        store = None
+    handler = getattr(store, "process_store_request", None) if store is not None else None
+    if not callable(handler):
         record["status"] = "pending: store not available"
         return record
-    attempt = getattr(store, "attempt_purchase", None)
-    if not callable(attempt):
-        record["status"] = "pending: store not available"
+    if conn is None:
+        record["status"] = "pending: no database connection"
         return record
     try:
-        outcome = attempt(agent, request["item_id"], conn=conn, rt_id=rt_id)
-    except TypeError:
-        outcome = attempt(agent, request["item_id"])
-    except Exception as exc:
-        record["status"] = f"failed: {exc}"
+        outcome = handler(conn, agent, {"item_id": request["item_id"], "request": request.get("reason", ""),
+                                        "rt_id": rt_id}, config or _config())
+    except Exception as exc:  # a store failure must not lose the rest of the session
+        record["status"] = f"failed: {clip(str(exc), 160)}"
         return record
-    outcome = outcome if isinstance(outcome, dict) else {"status": str(outcome)}
-    status = str(outcome.get("status") or ("ok" if outcome.get("ok") else "failed"))
-    record["status"] = status
-    record["detail"] = {k: v for k, v in outcome.items() if isinstance(v, str | int | float | bool)}
-    if "insufficient" in status or "afford" in status:
-        submit = getattr(store, "submit_request", None)
-        if callable(submit):
-            try:
-                submit(agent, request["item_id"], request.get("reason", ""))
-                record["status"] = "queued on bulletin board (insufficient sparks)"
-            except Exception as exc:
-                record["status"] = f"insufficient sparks; bulletin board failed: {exc}"
+    outcome = outcome if isinstance(outcome, dict) else {}
+    action = str(outcome.get("action") or "")
+    if action == "purchased":
+        record["status"] = f"purchased ({outcome.get('price')} sparks, balance {outcome.get('balance')})"
+    elif action == "queued":
+        record["status"] = "queued on the bulletin board (not enough sparks)"
+    elif action:
+        record["status"] = f"{action}: {clip(str(outcome.get('error') or outcome.get('reason') or ''), 160)}"
+    else:
+        record["status"] = "unknown store answer"
+    record["store"] = {k: v for k, v in outcome.items() if isinstance(v, str | int | float | bool | None)}
     return record
 
 
@@ -449,8 +433,8 @@ def fallback_summary(agent: str, data: dict[str, Any], complete: bool) -> str:
 
 
 def apply_outcomes(agent: str, rt_id: str, outcomes: Outcomes, *, agent_answers: list[str],
-                   data: dict[str, Any], complete: bool,
-                   conn: sqlite3.Connection | None) -> dict[str, Any]:
+                   data: dict[str, Any], complete: bool, conn: sqlite3.Connection | None,
+                   config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Dispatch parsed outcomes to evolver, memory and store. One failing step does not stop the rest."""
     applied: dict[str, Any] = {"behaviors": [], "lessons": 0, "beliefs": 0, "episodes": 0,
                                "goals": [], "traits": [], "store_request": None, "errors": []}
@@ -489,7 +473,7 @@ def apply_outcomes(agent: str, rt_id: str, outcomes: Outcomes, *, agent_answers:
             agent, strip_blocks(agent_answers[-1]), data.get("topic"), rt_id))
     if outcomes.store_request:
         applied["store_request"] = guard("store", lambda: process_store_request(
-            agent, outcomes.store_request, rt_id, conn))
+            agent, outcomes.store_request, rt_id, conn, config))
     return applied
 
 
@@ -681,7 +665,7 @@ def run_session(rt_id: str, agent: str, digest: dict[str, Any], max_turns: int =
                 outcomes.store_request = request
     result.outcomes = outcomes.to_dict()
     result.applied = apply_outcomes(agent, rt_id, outcomes, agent_answers=agent_texts, data=data,
-                                    complete=result.complete, conn=conn)
+                                    complete=result.complete, conn=conn, config=cfg)
     session_path = paths.user_agent_dir(agent) / "sessions" / f"{rt_id}.md"
     write_text_atomic(session_path, session_markdown(result, brief))
     result.session_path = str(session_path)
