@@ -195,7 +195,10 @@ def test_sync_skills_owned_reads_purchase_rows(workspace) -> None:
     rows = [("elena", -20, "purchase", "bought evidence-ladder", "p1", json.dumps({"item_id": "evidence-ladder"})),
             ("elena", 8, "score", "rt1 score", "rt1", "{}"),
             ("marcus", -20, "purchase", "bought red-team", "p2", json.dumps({"item_id": "red-team"})),
-            ("elena", -15, "purchase", "bought devil-advocate", "p3", json.dumps({"item": "devils-advocate"}))]
+            ("elena", -15, "purchase", "bought devil-advocate", "p3", json.dumps({"item": "devils-advocate"})),
+            ("elena", -5, "purchase", "bought extra floor", "p4", json.dumps({"item": "extra-floor", "kind": "boost"})),
+            ("elena", -9, "purchase", "bought oops", "p5", json.dumps({"item": "oops-skill", "kind": "skill"})),
+            ("elena", 9, "refund", "not delivered", "p5", json.dumps({"item": "oops-skill"}))]
     conn.executemany("INSERT INTO spark_ledger (agent, amount, category, reason, ref, meta) VALUES (?,?,?,?,?,?)", rows)
     assert evolver.sync_skills_owned("elena", conn) == ["devils-advocate", "evidence-ladder"]
     assert evolver.get_section_items(claude(), "Skills Owned") == ["devils-advocate", "evidence-ladder"]
