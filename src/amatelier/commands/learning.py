@@ -42,6 +42,7 @@ def therapist_command(
                               help="Exchanges per agent, 1-5; the last is the close (default: config therapist.turns, 2)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
 ) -> None:
+    """`amatelier therapist`: debrief workers after a roundtable."""
     from amatelier.engine import therapist
 
     if turns is None:
@@ -119,6 +120,7 @@ def analytics_command(
     agent: str = typer.Argument(None, help="Agent to report on (default: everyone)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
+    """`amatelier analytics`: growth analytics, tables or JSON."""
     from amatelier.chat.db import open_db
     from amatelier.engine import analytics
 

@@ -44,6 +44,7 @@ MEMORY_MD_HEADER = "# Memory"
 
 
 def now_iso() -> str:
+    """UTC now as an ISO-8601 string (second precision); frozen in tests by freezegun."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -51,14 +52,17 @@ def now_iso() -> str:
 
 
 def memory_path(agent: str) -> Path:
+    """agents/<name>/MEMORY.json under the user-data dir."""
     return paths.user_agent_dir(agent) / "MEMORY.json"
 
 
 def memory_md_path(agent: str) -> Path:
+    """agents/<name>/MEMORY.md, the rendered mirror the worker reads."""
     return paths.user_agent_dir(agent) / "MEMORY.md"
 
 
 def empty_memory() -> dict[str, Any]:
+    """The structure of a new MEMORY.json."""
     return {
         "version": MEMORY_VERSION,
         "goals": [],
@@ -385,6 +389,7 @@ def age_goals(agent: str, rt_id: str | None = None) -> dict[str, Any]:
 
 
 def active_goals(agent: str) -> list[dict[str, Any]]:
+    """The agent's goals still open."""
     return [g for g in load_memory(agent)["goals"]
             if isinstance(g, dict) and g.get("status") == "active"]
 

@@ -164,6 +164,7 @@ def agent_scores(agent: str, digests: list[dict[str, Any]] | None = None,
 
 
 def moving_average(values: list[float], window: int = 3) -> list[float]:
+    """Trailing mean over `window` points (shorter at the start)."""
     out = []
     for index in range(len(values)):
         chunk = values[max(0, index - window + 1): index + 1]
@@ -442,6 +443,7 @@ def economy_overview(conn: sqlite3.Connection | None = None,
 
 
 def leaderboard_history_path() -> Path:
+    """benchmarks/leaderboard-history.json: one ranking snapshot per roundtable."""
     return paths.user_benchmarks_dir() / "leaderboard-history.json"
 
 

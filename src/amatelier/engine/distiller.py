@@ -99,6 +99,7 @@ class DistillResult:
 
 
 def distiller_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """The distiller section of config with defaults filled in."""
     merged = dict(DEFAULTS)
     merged.update((config or {}).get("distiller", {}) or {})
     return merged
@@ -140,6 +141,7 @@ def format_transcript(messages: list[dict[str, Any]], cap: int) -> str:
 def build_distill_prompt(rt_id: str, topic: str, workers: list[str], transcript_text: str,
                          digest: dict[str, Any] | None = None, min_skills: int = 10,
                          max_skills: int = 15) -> str:
+    """The distill prompt: markers (RT, TOPIC, WORKERS, MIN/MAX_SKILLS), schema, transcript."""
     digest = digest or {}
     fields = "\n".join([
         '  "title": short name of the skill',
@@ -329,6 +331,7 @@ def heuristic_gate(skill: dict[str, Any], existing: list[dict[str, Any]],
 
 
 def build_gate_prompt(rt_id: str, skills: list[dict[str, Any]], existing_titles: list[str]) -> str:
+    """The distill-gate prompt: existing titles and the candidates as JSON."""
     brief = [{"index": i, "title": s["title"], "type": s["type"], "one_liner": s["one_liner"],
               "pattern": s["pattern"], "when_to_apply": s["when_to_apply"]}
              for i, s in enumerate(skills)]
@@ -377,6 +380,7 @@ def judge_gate(skills: list[dict[str, Any]], existing: list[dict[str, Any]],
 
 
 def load_index() -> dict[str, Any]:
+    """shared-skills/index.json as {"entries": [...]} (empty when missing or unreadable)."""
     try:
         data = read_json(paths.user_shared_skills_index(), {"entries": []})
     except ValueError:
@@ -388,6 +392,7 @@ def load_index() -> dict[str, Any]:
 
 
 def save_index(index: dict[str, Any]) -> None:
+    """Write shared-skills/index.json atomically under its lock."""
     path = paths.user_shared_skills_index()
     with file_lock(path):
         write_json_atomic(path, index)
@@ -419,6 +424,7 @@ def create_skill_entry(skill: dict[str, Any], rt_id: str, gate: dict[str, Any] |
 
 
 def skill_markdown(entry: dict[str, Any]) -> str:
+    """A skill entry as readable markdown (pending copies and promoted entries)."""
     lines = [f"# {entry['title']}", "",
              f"*{entry['type']} skill from roundtable {entry.get('rt_id')} "
              f"(originator: {entry.get('originator')}, status: {entry.get('status')}, "

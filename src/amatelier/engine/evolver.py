@@ -47,6 +47,7 @@ def _now() -> str:
 
 
 def claude_md_path(agent: str) -> Path:
+    """The agent's user-data CLAUDE.md (the copy the loop may edit)."""
     return paths.user_agent_dir(agent) / "CLAUDE.md"
 
 
@@ -129,6 +130,7 @@ def set_section_items(text: str, heading: str, items: list[str]) -> str:
 
 
 def behaviors_path(agent: str) -> Path:
+    """agents/<name>/behaviors.json."""
     return paths.user_agent_dir(agent) / "behaviors.json"
 
 
@@ -156,6 +158,7 @@ def load_behaviors(agent: str) -> dict[str, Any]:
 
 
 def save_behaviors(agent: str, data: dict[str, Any]) -> None:
+    """Write behaviors.json atomically, history lists capped (call under the agent lock)."""
     data = _normalize_behaviors(data)
     for key in ("pruned", "removed", "decayed_rts"):
         data[key] = data[key][-MAX_HISTORY:]

@@ -71,6 +71,7 @@ class DigestError(ValueError):
 
 @dataclass
 class SessionResult:
+    """One agent's debrief: conversation, parsed outcomes, what was applied, status."""
     agent: str
     rt_id: str
     complete: bool = False
@@ -88,6 +89,7 @@ class SessionResult:
 
 @dataclass
 class TherapistRun:
+    """All sessions of one `run_therapist` call and the report it wrote."""
     rt_id: str
     sessions: list[SessionResult] = field(default_factory=list)
     report_path: str | None = None
@@ -119,6 +121,7 @@ def load_digest(path: Path | str) -> dict[str, Any]:
 
 
 def check_digest(data: Any, where: str = "digest") -> None:
+    """Raise DigestError unless `data` is an object with an rt_id."""
     if not isinstance(data, dict):
         raise DigestError(f"digest {where} must be a JSON object")
     if not isinstance(data.get("rt_id"), str) or not data["rt_id"].strip():
@@ -167,6 +170,7 @@ def extract_agent_data(digest: dict[str, Any], agent: str) -> dict[str, Any]:
 
 
 def score_total(scores: dict[str, Any] | None) -> float | None:
+    """The total of a digest score entry (None when unscored or incomplete)."""
     if not isinstance(scores, dict) or "unscored" in scores:
         return None
     if isinstance(scores.get("total"), int | float):
@@ -193,6 +197,7 @@ def therapist_persona() -> str:
 
 
 def agent_persona(agent: str) -> str:
+    """The agent's user-data CLAUDE.md and IDENTITY.md, for its side of the interview."""
     parts = []
     for name in ("CLAUDE.md", "IDENTITY.md"):
         try:
@@ -203,10 +208,12 @@ def agent_persona(agent: str) -> str:
 
 
 def case_notes_path(agent: str) -> Path:
+    """agents/therapist/case_notes/<agent>.json."""
     return paths.user_agent_dir(THERAPIST) / "case_notes" / f"{agent}.json"
 
 
 def load_case_notes(agent: str) -> dict[str, Any]:
+    """The therapist's notes on an agent, with every list present."""
     try:
         notes = read_json(case_notes_path(agent), {})
     except ValueError:
@@ -221,6 +228,7 @@ def load_case_notes(agent: str) -> dict[str, Any]:
 
 
 def agent_messages(conn: sqlite3.Connection | None, rt_id: str, agent: str) -> list[str]:
+    """What the agent said in the roundtable (for the skill-impact check)."""
     if conn is None:
         return []
     try:
@@ -354,6 +362,7 @@ def _conversation_text(conversation: list[dict[str, Any]], agent: str) -> str:
 
 def therapist_prompt(brief: str, conversation: list[dict[str, Any]], agent: str, turn: int,
                      turns: int) -> str:
+    """The therapist's prompt for turn `turn` of `turns` (the last is the close)."""
     closing = turn == turns
     instruction = (
         "This is the close: summarise in two or three sentences, state the agreed way "
@@ -370,6 +379,7 @@ def therapist_prompt(brief: str, conversation: list[dict[str, Any]], agent: str,
 
 def agent_prompt(rt_id: str, agent: str, brief: str, conversation: list[dict[str, Any]],
                  turn: int, turns: int) -> str:
+    """The interviewed agent's prompt: its results, its memory, the question."""
     memory = agent_memory.render_memory(agent, agent=agent, max_chars=1500)
     question = strip_blocks(conversation[-1]["text"]) if conversation else ""
     return (f"RT: {rt_id}\nAGENT: {agent}\nTURN: {turn} of {turns}\n\n"
@@ -422,6 +432,7 @@ def process_store_request(agent: str, request: dict[str, str], rt_id: str,
 
 
 def fallback_summary(agent: str, data: dict[str, Any], complete: bool) -> str:
+    """A factual session summary for when the therapist gave none."""
     total = score_total(data.get("scores"))
     parts = [f"Debrief {'held' if complete else 'cut short'} after roundtable on "
              f"\"{clip(str(data.get('topic') or '?'), 80)}\"."]
@@ -485,6 +496,7 @@ def _bullet(items: list[str]) -> list[str]:
 
 
 def session_markdown(result: SessionResult, brief: str) -> str:
+    """sessions/<rt_id>.md: readable debrief plus a machine-readable record."""
     applied = result.applied
     status = "complete" if result.complete else f"incomplete ({result.error or 'stopped early'})"
     lines = [f"# Debrief — {result.agent} — roundtable {result.rt_id}", "",

@@ -153,6 +153,7 @@ def _transcript_lines(prompt: str) -> list[tuple[str, str, str]]:
 
 
 def distill(request: OfflineRequest) -> str:
+    """Offline `distill`: 10-15 valid skill candidates drawn from the transcript."""
     prompt = request.prompt
     rng = request.rng("distill")
     workers = [w.strip().lower() for w in _field(prompt, "WORKERS").split(",") if w.strip()]
@@ -243,6 +244,7 @@ def distill(request: OfflineRequest) -> str:
 
 
 def distill_gate(request: OfflineRequest) -> str:
+    """Offline `distill-gate`: flag thin or repeated candidates."""
     body = _between(request.prompt, "CANDIDATES:\n", "\nEND CANDIDATES")
     try:
         candidates = json.loads(body)
@@ -277,6 +279,7 @@ def _numbers(scores: dict[str, float]) -> str:
 
 
 def therapist(request: OfflineRequest) -> str:
+    """Offline therapist turn: AAR/SBI opening, GROW follow-up, close with an outcome block."""
     prompt = request.prompt
     rng = request.rng("therapist")
     agent = _field(prompt, "AGENT") or "agent"
@@ -352,6 +355,7 @@ def therapist(request: OfflineRequest) -> str:
 
 
 def therapist_agent(request: OfflineRequest) -> str:
+    """Offline answer of the debriefed agent, in the first person."""
     prompt = request.prompt
     rng = request.rng("agent")
     turn, turns = _turn(prompt)
@@ -378,6 +382,7 @@ HANDLERS = {
 
 
 def respond(request: OfflineRequest) -> str:
+    """Entry point used by the offline backend for the learning tasks."""
     handler = HANDLERS.get(request.task)
     if handler is None:
         return f"[offline] no scripted answer for task {request.task!r}"
