@@ -10,9 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
-from amatelier.chat import roundtables
-from amatelier.chat.db import open_db
 from tests.helpers.roundtable_run import (
     alive,
     children_of,
@@ -25,6 +22,9 @@ from tests.helpers.roundtable_run import (
     wait_for,
     write_config,
 )
+
+from amatelier.chat import roundtables
+from amatelier.chat.db import open_db
 
 pytestmark = pytest.mark.e2e
 
