@@ -169,3 +169,23 @@ def test_naomi_is_relaunched_at_the_refresh_round(tmp_path):
     log = (tmp_path / "roundtable-server" / "logs" / f"{digest['rt_id']}-naomi.log").read_text()
     assert "generation 0" in log and "generation 1" in log
     assert not [e for e in digest["engine"]["events"] if e["event"] == "restart"]
+
+
+def test_failed_model_calls_are_recorded_and_a_silent_majority_cuts(tmp_path):
+    write_config(tmp_path, {"llm": {"mode": "openai-compat", "retry": {"max_attempts": 1},
+                                    "openai_compat": {"base_url": "http://127.0.0.1:9/v1",
+                                                      "api_key_env": "RT_FAKE_KEY"}}})
+    env = rt_env(tmp_path, AMATELIER_MODE="openai-compat", RT_FAKE_KEY="sk-fake")
+    result = run_cli(roundtable_args("no model", *TWO), env)
+    assert result.returncode == 1, result.stderr
+    digest = json.loads(result.stdout)
+    assert digest["cut_reason"].startswith("health audit: 2 of 2 workers")
+    turns = rows(tmp_path, "SELECT status, error FROM turns WHERE rt_id = ?", digest["rt_id"])
+    assert turns and {t["status"] for t in turns} == {"failed"}
+    assert all(t["error"] for t in turns)
+    calls = rows(tmp_path, "SELECT status, error FROM llm_calls WHERE rt_id = ?", digest["rt_id"])
+    assert len(calls) == len(turns) and {c["status"] for c in calls} == {"error"}
+    assert digest["llm_usage"]["errors"] == len(calls)
+    msgs = messages(tmp_path, digest["rt_id"])
+    assert sum(m["content"].startswith("elena did not respond") for m in msgs) >= 2
+    assert not [m for m in msgs if m["kind"] == "speech"]

@@ -154,12 +154,18 @@ class Worker:
         from amatelier.config import worker_model
 
         self._apply_fault(turn)
-        system, prompt = self.build(turn)
+        try:
+            system, prompt = self.build(turn)
+            backend = self.backend
+        except Exception as exc:  # noqa: BLE001 - a bad persona file or backend must not kill the worker
+            log(self.agent, f"turn {turn['id']} could not be prepared: {type(exc).__name__}: {exc}")
+            turns.fail(self.conn, turn["id"], f"{type(exc).__name__}: {exc}")
+            return None
         task = task_for(turn["phase"])
         llm = self.config.get("llm", {})
         try:
             completion = call_and_record(
-                self.conn, self.backend, rt_id=self.rt_id, agent=self.agent, role=task,
+                self.conn, backend, rt_id=self.rt_id, agent=self.agent, role=task,
                 system=system, prompt=prompt, model=worker_model(self.config, self.agent),
                 max_tokens=int(llm.get("max_tokens", 1024)), timeout=float(llm.get("timeout_s", 180)),
             )

@@ -111,11 +111,21 @@ def briefing_facts(prompt: str) -> list[str]:
             if line.strip().startswith(("- ", "* ")) and len(line.strip()) > 4]
 
 
-def _gist(text: str, words: int = 9) -> str:
-    text = text.replace(TAG, "").strip()
-    text = re.sub(r"^\W+", "", text)
-    chunk = " ".join(text.split()[:words])
-    return chunk.rstrip(".,;:") + ("…" if len(text.split()) > words else "")
+def _gist(text: str, words: int = 10) -> str:
+    """A short claim from someone's message: its longest sentence that quotes nobody else."""
+    body = text.replace(TAG, "").strip()
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", body) if x.strip()]
+    plain = [x for x in sentences if '"' not in x and not re.match(r"^[a-z]+, ", x)
+             and not x.lower().startswith(("one addition", "the briefing says"))]
+    for sentence in plain:
+        stance = re.search(r"\b[Oo]n [\w-]+, (.+)$", sentence)
+        if stance:  # an offline speech's stance sentence: "... on <term>, <claim>."
+            chosen = stance.group(1)
+            break
+    else:
+        chosen = max(plain or sentences or [body], key=lambda x: len(x.split()))
+    cut = chosen.split()
+    return " ".join(cut[:words]).rstrip(".,;:") + ("…" if len(cut) > words else "")
 
 
 def _voice(agent: str) -> dict[str, list[str]]:
@@ -141,7 +151,9 @@ def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
     terms = topic_terms(markers.get("TOPIC", ""))
     term = rng.choice(terms)
     round_no = _int(markers.get("ROUND"), 1)
-    parts = [TAG, rng.choice(voice["open"]), f"On {term}, {rng.choice(voice['stance'])}."]
+    opener = rng.choice(voice["open"])
+    joiner = "on" if opener.endswith((",", ":")) else "On"
+    parts = [TAG, opener, f"{joiner} {term}, {rng.choice(voice['stance'])}."]
     facts = briefing_facts(request.prompt)
     if facts:
         parts.append(f"The briefing says \"{rng.choice(facts)}\", and that matters.")
@@ -161,7 +173,7 @@ def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
 def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
     agent = request.agent or markers.get("AGENT", "agent")
     rng = request.rng("rebuttal")
-    others = _others(request.prompt, agent, ("SPEAK", "REBUTTAL"))
+    others = _others(request.prompt, agent, ("SPEAK",)) or _others(request.prompt, agent, ("REBUTTAL",))
     if not others:
         participants = [p.strip() for p in markers.get("PARTICIPANTS", "").split(",")
                         if p.strip() and p.strip() not in (agent, "judge")]
