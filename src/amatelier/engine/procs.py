@@ -85,6 +85,13 @@ class WorkerPool:
             worker.restarts += 1
         return worker
 
+    def stop(self, agent: str, grace: float = 1.0) -> None:
+        """Stop one agent's worker (it stays down: no restart is counted or made)."""
+        worker = self.workers.get(agent)
+        if worker is not None:
+            self._stop_one(worker, grace)
+            worker.restarts = self.max_restarts
+
     def pid(self, agent: str) -> int | None:
         worker = self.workers.get(agent)
         return worker.proc.pid if worker else None

@@ -86,9 +86,15 @@ class TurnDriver:
         return False
 
     def _replace_hung(self, agent: str) -> None:
-        if agent in self.pool.workers and self.pool.can_restart(agent):
+        """A worker stuck on a turn is replaced; with no restarts left it is stopped for good."""
+        if agent not in self.pool.workers:
+            return
+        if self.pool.can_restart(agent):
             worker = self.pool.restart(agent)
             self._event("restart", agent, reason="timeout", restarts=worker.restarts)
+        else:
+            self.pool.stop(agent)
+            self._event("down", agent, reason="timeout")
 
     # ------------------------------------------------------------------ the turn
 
