@@ -437,6 +437,7 @@ class Runner:
         llm = [float(c.get("latency_ms") or 0) for c in calls
                if c.get("role") in ("speak", "rebuttal", "floor", "gate", "research")]
         overhead = (sum(wall) / len(wall) - (sum(llm) / len(llm) if llm else 0.0)) if wall else None
+        overhead_p50 = (percentile(wall, 50) - (percentile(llm, 50) or 0.0)) if wall else None
 
         def ms(value: float | None) -> float | None:
             return round(value, 2) if value is not None else None
@@ -450,6 +451,7 @@ class Runner:
             "handoff_claim_ms": {"p50": ms(percentile(claim, 50)), "p95": ms(percentile(claim, 95))},
             "handoff_seen_ms": {"p50": ms(percentile(seen, 50)), "p95": ms(percentile(seen, 95))},
             "overhead_per_turn_ms": ms(overhead),
+            "overhead_per_turn_p50_ms": ms(overhead_p50),
             "events": self.driver.events,
         }
 

@@ -15,6 +15,7 @@ incarnation (--generation 0) of that agent's worker exit abruptly (crash) or sto
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import signal
@@ -75,6 +76,7 @@ class Worker:
         self._backend = None
         self._rt: dict[str, Any] | None = None
         self._briefing: str | None = None
+        self._system: str | None = None
 
     # ------------------------------------------------------------------ pieces
 
@@ -123,7 +125,22 @@ class Worker:
             recent_messages=int(settings.get("transcript_recent_messages", 24)),
             index_chars=int(settings.get("transcript_index_chars", 4000)),
         )
-        return build_system(self.agent, self.config), build_prompt(ctx)
+        if self._system is None:  # persona, memory and skills do not change during a roundtable
+            self._system = build_system(self.agent, self.config)
+        return self._system, build_prompt(ctx)
+
+    def warm_up(self) -> None:
+        """While idle before the first turn: import what a turn needs and build the persona."""
+        import importlib
+
+        from amatelier.engine.context import build_system
+
+        importlib.import_module("amatelier.chat.llm_calls")
+        with contextlib.suppress(Exception):
+            if self._system is None:
+                self._system = build_system(self.agent, self.config)
+            if self.backend.name == "offline":
+                importlib.import_module("amatelier.offline.debate")
 
     # ------------------------------------------------------------------ one turn
 
@@ -191,12 +208,17 @@ class Worker:
             log(self.agent, f"no roundtable {self.rt_id}")
             return 2
         waiter = ChangeWaiter(self.conn)
+        warmed = False
         pid = os.getpid()
         log(self.agent, f"worker up (pid {pid}, generation {self.generation})")
         while True:
             turn = turns.claim_next(self.conn, self.rt_id, self.agent, pid)
             if turn is not None:
                 self.handle(turn)
+                continue
+            if not warmed:
+                warmed = True
+                self.warm_up()
                 continue
             if roundtables.status(self.conn, self.rt_id) != roundtables.OPEN:
                 log(self.agent, "roundtable is over; exiting")
