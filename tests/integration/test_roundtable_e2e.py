@@ -136,7 +136,7 @@ def test_stability_contributions_and_positions(finished):
     assert set(digest["stability_scores"]) == {"2"}
     assert set(digest["stability_scores"]["2"]) == set(WORKERS)
     assert all(0.0 <= s <= 1.0 for s in digest["stability_scores"]["2"].values())
-    speech = [m for m in msgs if m["kind"] in ("speech", "judge")]
+    speech = [m for m in msgs if m["kind"] in ("speech", "judge") and not is_pass(m["content"])]
     for agent in [*WORKERS, "judge"]:
         assert digest["contributions"][agent] == sum(1 for m in speech if m["agent"] == agent)
     for agent in WORKERS:

@@ -47,7 +47,7 @@ def _digest(**kw):
 def test_digest_fields():
     d = _digest()
     assert d["rt_id"] == "abc" and d["duration_s"] == 90.0 and d["total_messages"] == 7
-    assert d["contributions"] == {"elena": 2, "marcus": 2, "judge": 2}
+    assert d["contributions"] == {"elena": 2, "marcus": 1, "judge": 2}  # PASS is not a contribution
     assert d["final_positions"] == {"elena": "refined position", "marcus": "objection"}  # PASS is no position
     assert d["budget_usage"] == {"elena": {"spent": 1, "budget": 3}, "marcus": {"spent": 0, "budget": 3}}
     assert [i["signal"] for i in d["judge_interventions"]] == ["CONTINUE", "GATE", "CONVERGED"]

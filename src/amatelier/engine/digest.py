@@ -79,8 +79,9 @@ def build_digest(*, rt: dict[str, Any], messages: list[dict[str, Any]], calls: l
                  worker_models: dict[str, dict[str, str]], ended_at: str | None = None,
                  engine: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the digest dict (every field of workflow step 27 plus ids, times and usage)."""
-    contributions = Counter(
-        m["agent"] for m in messages if m.get("kind") in CONTRIBUTION_KINDS
+    contributions = Counter(  # a floor PASS declines to contribute, so it is not counted
+        m["agent"] for m in messages
+        if m.get("kind") in CONTRIBUTION_KINDS and not (m.get("kind") == "speech" and is_pass(m.get("content")))
     )
     final_positions: dict[str, str] = {}
     for message in messages:
