@@ -289,6 +289,7 @@ class Runner:
                                                  max_rounds=self.state.max_rounds)
         self._show(agent)
         outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
+        self.state.notes["last_outcome"] = outcome  # seams may need the posted message id
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
         return outcome
 
