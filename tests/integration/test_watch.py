@@ -54,8 +54,13 @@ def test_watch_follows_a_live_roundtable_until_it_closes(tmp_path):
     runner = start_cli(roundtable_args("live", "--workers", "elena,marcus", "--max-rounds", "2",
                                        "--skip-post", "--speaker-timeout", "2"), env)
     try:
-        wait_for(lambda: rows(tmp_path, "SELECT id FROM roundtables WHERE status = 'open'"),
-                 what="an open roundtable")
+        rt = wait_for(lambda: rows(tmp_path, "SELECT id FROM roundtables WHERE status = 'open'"),
+                      what="an open roundtable")[0]["id"]
+        conn = connect(tmp_path / "roundtable-server" / "roundtable.db", readonly=True)
+        speaking = wait_for(lambda: (watch.open_turn(conn, rt) or {}).get("agent") == "marcus",
+                            what="marcus's open turn")
+        conn.close()
+        assert speaking
         watcher = run_cli(["watch", "--from-start"], env, timeout=60)
         runner.communicate(timeout=60)
     finally:
