@@ -20,6 +20,7 @@ from amatelier.engine.signals import judge_signal_lines
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
            "bright_magenta", "bright_green", "bright_blue"]
+TAIL = 20
 FIXED_COLOURS = {"elena": "cyan", "marcus": "red", "clare": "green", "simon": "yellow",
                  "naomi": "magenta", "judge": "bold white", "runner": "dim", "steward": "blue"}
 
@@ -69,6 +70,13 @@ def open_turn(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def tail_start(conn: sqlite3.Connection, rt_id: str, count: int = TAIL) -> int:
+    """The message id after which the last `count` messages of this roundtable begin."""
+    row = conn.execute("SELECT id FROM messages WHERE rt_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                       (rt_id, count)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def plain_line(message: dict[str, Any]) -> str | None:
     """How one message reads in plain text (None: not shown)."""
     kind = message.get("kind")
@@ -90,7 +98,7 @@ def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: boo
                 out: Callable[[str], None] = print, poll_timeout: float = 0.5) -> int:
     """Degraded renderer for pipes and logs: one message per line, no colour."""
     rt_id = rt["id"]
-    after = 0 if (from_start or once) else max(0, msgs.last_message_id(conn, rt_id) - 20)
+    after = 0 if (from_start or once) else tail_start(conn, rt_id)
     out(f"roundtable {rt_id} · {rt.get('topic')} · {rt.get('status')}")
     waiter = ChangeWaiter(conn, max_sleep=0.05)
     while True:
@@ -154,7 +162,7 @@ class RichWatcher:
 
     def run(self, *, from_start: bool, once: bool, poll_timeout: float = 0.5) -> int:
         rt_id = self.rt["id"]
-        after = 0 if (from_start or once) else max(0, msgs.last_message_id(self.conn, rt_id) - 20)
+        after = 0 if (from_start or once) else tail_start(self.conn, rt_id)
         self.console.print(f"[bold]roundtable {rt_id}[/] · {self.rt.get('topic')} · "
                            f"[dim]{self.rt.get('status')}[/]")
         waiter = ChangeWaiter(self.conn, max_sleep=0.05)

@@ -154,3 +154,18 @@ def test_run_turn_is_offered_to_seams(offline, monkeypatch):
     research = [m for m in messages(offline, result.digest["rt_id"]) if m["phase"] == "RESEARCH"
                 and m["kind"] == "speech"]
     assert {m["agent"] for m in research} == {"elena", "marcus"}
+
+
+def test_a_runner_bug_cuts_the_roundtable_and_keeps_the_transcript(offline, monkeypatch):
+    def broken_floor(self, round_no):
+        raise ValueError("floor bug")
+
+    monkeypatch.setattr(runner_mod.Runner, "floor_phase", broken_floor)
+    warnings = []
+    result = run_roundtable(_opts(), warn=warnings.append)
+    assert result.exit_code == 1
+    assert result.digest["cut_reason"] == "runner error: ValueError: floor bug"
+    assert result.digest["contributions"]["elena"] > 0 and result.digest_path.is_file()
+    log = offline / "roundtable-server" / "logs" / f"{result.digest['rt_id']}-runner.log"
+    assert "ValueError: floor bug" in log.read_text()
+    assert any("runner error" in w for w in warnings)

@@ -10,6 +10,7 @@ never costs the transcript.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -491,6 +492,15 @@ def write_latest_result(digest: dict[str, Any], digest_path: Path) -> Path:
     return path
 
 
+def _log_traceback(rt_id: str) -> None:
+    import traceback
+
+    with contextlib.suppress(OSError):
+        paths.user_logs_dir().mkdir(parents=True, exist_ok=True)
+        with open(paths.user_logs_dir() / f"{rt_id}-runner.log", "a", encoding="utf-8") as handle:
+            handle.write(traceback.format_exc())
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
     raise RoundtableInterrupted("terminated")
 
@@ -550,6 +560,11 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     except RoundtableAborted as exc:
         cut_reason = str(exc)
         exit_code = 1
+    except Exception as exc:  # noqa: BLE001 - a runner bug must still cut cleanly and keep the transcript
+        cut_reason = f"runner error: {type(exc).__name__}: {exc}"
+        exit_code = 1
+        _log_traceback(rt_id)
+        warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
