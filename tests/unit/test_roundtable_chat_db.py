@@ -154,3 +154,19 @@ def test_change_waiter_wakes_on_another_connections_commit(conn, tmp_path):
     msgs.post(conn, rt, "y", "own writes do not count")
     assert not waiter.changed()
     other.close()
+
+
+def test_watch_tail_counts_only_this_roundtables_messages(conn):
+    from amatelier.watch import plain_line, tail_start
+
+    a = roundtables.open_roundtable(conn, "a", [])
+    b = roundtables.open_roundtable(conn, "b", [])
+    ids = []
+    for i in range(30):
+        ids.append(msgs.post(conn, a, "elena", f"a{i}", kind="speech"))
+        msgs.post(conn, b, "marcus", f"b{i}", kind="speech")
+    assert tail_start(conn, a, 20) == ids[9]
+    assert len(msgs.transcript(conn, a, after_id=tail_start(conn, a, 20))) == 20
+    assert tail_start(conn, a, 100) == 0
+    assert plain_line({"kind": "turn", "agent": "runner", "content": "YOUR TURN: x — SPEAK"}) is None
+    assert plain_line({"kind": "judge", "agent": "judge", "content": "CONVERGED: ok"}) == "[judge] >> CONVERGED: ok"
