@@ -88,7 +88,7 @@ def plain_line(message: dict[str, Any]) -> str | None:
     if kind == "briefing":
         first = content.split("\n", 1)
         return f"[runner] BRIEFING ({len(first[1]) if len(first) > 1 else 0} chars)"
-    prefix = f"[{message.get('agent')}]"
+    prefix = "[steward]" if kind == "steward" else f"[{message.get('agent')}]"
     if message.get("agent") == "judge" or is_gate(content) and kind == "judge":
         prefix = "[judge] >>"
     return f"{prefix} {content}"
@@ -144,6 +144,8 @@ class RichWatcher:
             body = content.split("\n", 1)[1].strip() if "\n" in content else content
             return Panel(Text(body[:600] + ("…" if len(body) > 600 else "")), title="BRIEFING",
                          border_style="bright_black")
+        if kind == "steward":
+            return Panel(Text(content), title="steward", title_align="left", border_style="blue")
         if agent == "runner":
             return Text(f"  {content}", style="dim italic")
         if kind == "judge" or is_gate(content) and agent == "judge":

@@ -8,7 +8,7 @@ can be replaced with recording fakes.
 from __future__ import annotations
 
 import pytest
-from tests.helpers.roundtable_run import BRIEFING, messages
+from tests.helpers.roundtable_run import BRIEFING, messages, rows
 
 from amatelier.engine import runner as runner_mod
 from amatelier.engine.runner import RunOptions, run_roundtable
@@ -95,9 +95,9 @@ def test_a_failing_seam_is_recorded_and_the_roundtable_completes(offline, monkey
 
 
 def _speak_order(workspace, rt_id, round_no):
-    rows = messages(workspace, rt_id)
-    order = [m for m in rows if m["content"].startswith("SPEAKING ORDER")][0]["content"]
-    speak = [m["agent"] for m in rows if m["round"] == round_no and m["phase"] == "SPEAK"
+    found = messages(workspace, rt_id)
+    order = [m for m in found if m["content"].startswith("SPEAKING ORDER")][0]["content"]
+    speak = [m["agent"] for m in found if m["round"] == round_no and m["phase"] == "SPEAK"
              and m["kind"] == "speech"]
     return order.split(": ", 1)[1].split(", "), speak
 
@@ -169,3 +169,13 @@ def test_a_runner_bug_cuts_the_roundtable_and_keeps_the_transcript(offline, monk
     log = offline / "roundtable-server" / "logs" / f"{result.digest['rt_id']}-runner.log"
     assert "ValueError: floor bug" in log.read_text()
     assert any("runner error" in w for w in warnings)
+
+
+def test_steward_turn_instructions_reach_speak_and_floor_turns(offline, monkeypatch):
+    monkeypatch.setattr(runner_mod.steward_hooks, "turn_instructions",
+                        lambda state, agent: f"STEWARD NOTE for {agent}", raising=False)
+    result = run_roundtable(_opts(max_rounds=3, budget=1))
+    turns = rows(offline, "SELECT agent, phase, instructions FROM turns WHERE rt_id = ?", result.digest["rt_id"])
+    for turn in turns:
+        has_note = f"STEWARD NOTE for {turn['agent']}" in turn["instructions"]
+        assert has_note == (turn["phase"] in ("SPEAK", "FLOOR")), turn

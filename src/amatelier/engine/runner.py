@@ -294,6 +294,14 @@ class Runner:
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
         return outcome
 
+    def with_steward(self, agent: str, text: str) -> str:
+        """Append the Steward's how-to-ask paragraph (optional seam) to SPEAK/FLOOR instructions."""
+        extra = getattr(steward_hooks, "turn_instructions", None)
+        if extra is None:
+            return text
+        paragraph = self.seam("steward_hooks.turn_instructions", extra, self.state, agent, default="")
+        return f"{text}\n\n{paragraph.strip()}" if isinstance(paragraph, str) and paragraph.strip() else text
+
     def phase_header(self, phase: str, title: str) -> None:
         self.state.current_phase = phase
         self.say(title, kind="phase", phase=phase)
@@ -318,8 +326,8 @@ class Runner:
                                                            default=False)] or [queue[0]]
             agent = ready[0]
             queue.remove(agent)
-            outcome = self.run_turn(agent, "SPEAK", instructions("SPEAK", round=round_no,
-                                                                 max_rounds=state.max_rounds))
+            outcome = self.run_turn(agent, "SPEAK", self.with_steward(agent, instructions(
+                "SPEAK", round=round_no, max_rounds=state.max_rounds)))
             if not outcome.answered:
                 continue
             spoken[agent] = outcome.text or ""
@@ -375,9 +383,9 @@ class Runner:
                 break
             for agent in eligible:
                 floor_turns[agent] = floor_turns.get(agent, 0) + 1
-                outcome = self.run_turn(agent, "FLOOR", instructions(
+                outcome = self.run_turn(agent, "FLOOR", self.with_steward(agent, instructions(
                     "FLOOR", round=round_no, max_rounds=state.max_rounds,
-                    budget_left=state.budgets.get(agent, 0), floor_turn=floor_turns[agent]))
+                    budget_left=state.budgets.get(agent, 0), floor_turn=floor_turns[agent])))
                 if not outcome.answered or is_pass(outcome.text):
                     passed.add(agent)
                 else:
