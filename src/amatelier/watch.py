@@ -16,7 +16,7 @@ from typing import Any
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat.waiting import ChangeWaiter
-from amatelier.engine.signals import judge_signal_lines
+from amatelier.engine.debate_signals import judge_signal_lines
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
            "bright_magenta", "bright_green", "bright_blue"]

@@ -14,7 +14,7 @@ from tests.helpers.roundtable_run import (
     run_cli,
 )
 
-from amatelier.engine.signals import is_pass
+from amatelier.engine.debate_signals import is_pass
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from amatelier.backends.offline import OfflineBackend
 from amatelier.engine.context import TurnContext, build_prompt
+from amatelier.engine.debate_signals import is_pass, parse_gate_answer
 from amatelier.engine.runner import instructions
-from amatelier.engine.signals import is_pass, parse_gate_answer
 from amatelier.offline import debate
 from amatelier.offline.request import OfflineRequest
 

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from amatelier.engine.signals import is_pass, judge_signal_lines
+from amatelier.engine.debate_signals import is_pass, judge_signal_lines
 
 CONTRIBUTION_KINDS = ("speech", "judge")
 

@@ -28,9 +28,9 @@ from amatelier.chat import roundtables
 from amatelier.chat import turns as turn_db
 from amatelier.commands.errors import UserError
 from amatelier.engine import economy_hooks, learning_hooks, steward_hooks
+from amatelier.engine.debate_signals import is_pass, jaccard, parse_gate_answer
 from amatelier.engine.digest import build_digest, format_digest_summary, percentile
 from amatelier.engine.procs import WorkerPool
-from amatelier.engine.signals import is_pass, jaccard, parse_gate_answer
 from amatelier.engine.state import RoundtableState
 from amatelier.engine.turns import TurnDriver, TurnOutcome
 
