@@ -145,3 +145,13 @@ def test_briefing_is_looked_up_in_the_user_dir_first(offline):
     (user_dir / "briefing-mine.md").write_text("# mine\n- a fact")
     plan = plan_roundtable(RunOptions(topic="t", briefing="briefing-mine.md"))
     assert plan.briefing_path == (user_dir / "briefing-mine.md").resolve()
+
+
+def test_summary_shows_fields_other_areas_merge():
+    digest = _digest()
+    digest.update({"scores": {"elena": {"total": 7}, "marcus": {"unscored": "no backend"}},
+                   "sparks_earned": {"elena": 4, "marcus": -8}, "skills_distilled": 11})
+    lines = format_digest_summary(digest).splitlines()
+    assert "SCORES: elena: 7, marcus: unscored" in lines
+    assert "SPARKS: elena: +4, marcus: -8" in lines
+    assert "SKILLS DISTILLED: 11" in lines

@@ -129,6 +129,23 @@ def _short(text: str, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
+def _post_debate_lines(digest: dict[str, Any]) -> list[str]:
+    """Lines for fields other areas merge into the digest (scores, sparks, skills), when present."""
+    lines = []
+    scores = digest.get("scores")
+    if isinstance(scores, dict) and scores:
+        parts = [f"{a}: {s.get('total')}" if isinstance(s, dict) and "total" in s else f"{a}: unscored"
+                 for a, s in scores.items()]
+        lines.append("SCORES: " + ", ".join(parts))
+    sparks = digest.get("sparks_earned")
+    if isinstance(sparks, dict) and sparks:
+        lines.append("SPARKS: " + ", ".join(f"{a}: {n:+}" if isinstance(n, int) else f"{a}: {n}"
+                                            for a, n in sparks.items()))
+    if isinstance(digest.get("skills_distilled"), int):
+        lines.append(f"SKILLS DISTILLED: {digest['skills_distilled']}")
+    return lines
+
+
 def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None) -> str:
     """The human summary printed by `amatelier roundtable --summary`."""
     lines = [f"TOPIC: {digest.get('topic')}",
@@ -163,6 +180,7 @@ def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None
             f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
             + (f" ({cached} cached)" if cached else "") + latency
         )
+    lines += _post_debate_lines(digest)
     if digest.get("hook_errors"):
         lines.append(f"SEAM ERRORS: {len(digest['hook_errors'])} (see digest hook_errors)")
     if digest_path:
