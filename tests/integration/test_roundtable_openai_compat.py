@@ -62,13 +62,15 @@ def test_roundtable_through_openai_compat_with_the_real_sdk(tmp_path, monkeypatc
     assert digest["converged"] and digest["rounds"] == 2
     assert digest["worker_models"]["clare"]["model"] == "gpt-4o-mini"
     assert digest["worker_models"]["elena"]["model"] == "gpt-4o"
-    calls = rows(tmp_path, "SELECT * FROM llm_calls WHERE rt_id = ?", digest["rt_id"])
-    assert len(calls) == len(requests) == digest["llm_usage"]["calls"]
+    every_call = rows(tmp_path, "SELECT * FROM llm_calls")
+    assert len(every_call) == len(requests)  # every recorded call reached the server once
+    calls = [c for c in every_call if c["role"] in ("speak", "rebuttal", "gate", "floor")]
+    assert len(calls) == digest["llm_usage"]["calls"] > 0
     assert {c["backend"] for c in calls} == {"openai-compat"}
     assert all(c["status"] == "ok" and c["input_tokens"] == 120 and c["cache_read_tokens"] == 60
                for c in calls)
-    models = {r.json["model"] for r in requests}
-    assert models == {"gpt-4o", "gpt-4o-mini"}
+    assert {c["model"] for c in calls} == {"gpt-4o", "gpt-4o-mini"}
+    assert {"gpt-4o", "gpt-4o-mini"} <= {r.json["model"] for r in requests}
     assert all(r.header("authorization") == "Bearer sk-fake" for r in requests)
     first = requests[0].json["messages"]
     assert first[0]["role"] == "system" and "AMATELIER TURN" in first[-1]["content"]
