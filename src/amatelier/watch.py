@@ -30,16 +30,19 @@ class NoDatabase(RuntimeError):
 
 
 def agent_color(agent: str) -> str:
+    """The agent's colour (fixed for the team, stable for others)."""
     if agent in FIXED_COLOURS:
         return FIXED_COLOURS[agent]
     return PALETTE[sum(agent.encode("utf-8")) % len(PALETTE)]
 
 
 def is_gate(text: str) -> bool:
+    """Whether a text holds a GATE / CONVERGED / CONTINUE line."""
     return bool(judge_signal_lines(text))
 
 
 def open_readonly(db_path: Path | None = None) -> sqlite3.Connection:
+    """A read-only connection to the chat database (NoDatabase if none yet)."""
     from amatelier import paths
     from amatelier.chat.db import connect
 
@@ -50,6 +53,7 @@ def open_readonly(db_path: Path | None = None) -> sqlite3.Connection:
 
 
 def pick_roundtable(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, Any]:
+    """The roundtable to watch: the given id, else the latest open, else the latest."""
     if rt_id:
         rt = roundtables.get_roundtable(conn, rt_id)
         if rt is None:
@@ -62,6 +66,7 @@ def pick_roundtable(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, An
 
 
 def open_turn(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
+    """The turn currently waiting for an answer, if any."""
     row = conn.execute(
         "SELECT agent, phase, status FROM turns WHERE rt_id = ? AND status IN ('pending', 'claimed')"
         " ORDER BY id DESC LIMIT 1",
@@ -128,6 +133,7 @@ class RichWatcher:
         self.console = console or Console()
 
     def render(self, message: dict[str, Any]) -> Any:
+        """The rich renderable for one message (None: not shown)."""
         from rich.panel import Panel
         from rich.rule import Rule
         from rich.text import Text
@@ -163,6 +169,7 @@ class RichWatcher:
         return Panel(body, title=header, title_align="left", border_style=agent_color(agent))
 
     def run(self, *, from_start: bool, once: bool, poll_timeout: float = 0.5) -> int:
+        """Tail the roundtable until it closes (or once)."""
         rt_id = self.rt["id"]
         after = 0 if (from_start or once) else tail_start(self.conn, rt_id)
         self.console.print(f"[bold]roundtable {rt_id}[/] · {self.rt.get('topic')} · "

@@ -8,6 +8,7 @@ from typing import Any
 
 
 def utc_now() -> str:
+    """The current UTC time as ISO-8601 with a Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -42,6 +43,7 @@ def speak(conn: sqlite3.Connection, rt_id: str, agent: str, content: str, **kwar
 
 
 def last_message_id(conn: sqlite3.Connection, rt_id: str) -> int:
+    """The newest message id of a roundtable (0 when empty)."""
     row = conn.execute("SELECT MAX(id) FROM messages WHERE rt_id = ?", (rt_id,)).fetchone()
     return int(row[0] or 0)
 
@@ -73,6 +75,7 @@ def listen(conn: sqlite3.Connection, rt_id: str, agent: str) -> list[dict[str, A
 
 
 def get_message(conn: sqlite3.Connection, message_id: int) -> dict[str, Any] | None:
+    """One message by id, or None."""
     row = conn.execute(
         "SELECT id, rt_id, agent, kind, round, phase, content, created_at, created_ts"
         " FROM messages WHERE id = ?",
@@ -82,6 +85,7 @@ def get_message(conn: sqlite3.Connection, message_id: int) -> dict[str, Any] | N
 
 
 def count_messages(conn: sqlite3.Connection, rt_id: str) -> int:
+    """How many messages a roundtable has."""
     return int(conn.execute("SELECT COUNT(*) FROM messages WHERE rt_id = ?", (rt_id,)).fetchone()[0])
 
 

@@ -26,6 +26,7 @@ def new_rt_id() -> str:
 
 
 def this_host() -> str:
+    """This machine's name, recorded with the runner pid."""
     return socket.gethostname()
 
 
@@ -80,16 +81,19 @@ def _cancel_open_turns(conn: sqlite3.Connection, rt_id: str) -> None:
 
 
 def get_roundtable(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
+    """One roundtable row (participants decoded), or None."""
     row = conn.execute("SELECT * FROM roundtables WHERE id = ?", (rt_id,)).fetchone()
     return _decode(row) if row else None
 
 
 def status(conn: sqlite3.Connection, rt_id: str) -> str | None:
+    """open, closed or cut (None when there is no such roundtable)."""
     row = conn.execute("SELECT status FROM roundtables WHERE id = ?", (rt_id,)).fetchone()
     return row[0] if row else None
 
 
 def is_open(conn: sqlite3.Connection, rt_id: str) -> bool:
+    """Whether the roundtable is still open."""
     return status(conn, rt_id) == OPEN
 
 
@@ -109,6 +113,7 @@ def latest(conn: sqlite3.Connection) -> dict[str, Any] | None:
 
 def list_roundtables(conn: sqlite3.Connection, *, status_filter: str | None = None,
                      limit: int = 50) -> list[dict[str, Any]]:
+    """Roundtables, newest first, optionally only those with one status."""
     if status_filter:
         rows = conn.execute(
             "SELECT * FROM roundtables WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",

@@ -42,6 +42,7 @@ def request_turn(conn: sqlite3.Connection, rt_id: str, agent: str, *, round: int
 
 
 def get_turn(conn: sqlite3.Connection, turn_id: int) -> dict[str, Any] | None:
+    """One turn row, or None."""
     row = conn.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
     return dict(row) if row else None
 
@@ -127,4 +128,5 @@ def release(conn: sqlite3.Connection, turn_id: int) -> bool:
 
 
 def turns_for(conn: sqlite3.Connection, rt_id: str) -> list[dict[str, Any]]:
+    """Every turn of a roundtable, in order."""
     return [dict(r) for r in conn.execute("SELECT * FROM turns WHERE rt_id = ? ORDER BY id", (rt_id,))]

@@ -83,6 +83,7 @@ def cap(text: str, limit: int, note: str = "truncated") -> str:
 
 
 def message_line(message: dict[str, Any], limit: int = CAPS["message"]) -> str:
+    """One transcript line: `[#id rN PHASE] agent: text` (text capped)."""
     where = []
     if message.get("round") is not None:
         where.append(f"r{message['round']}")
@@ -165,6 +166,7 @@ def _read(path: Path, limit: int) -> str:
 
 
 def agent_role(config: dict[str, Any], agent: str) -> str:
+    """The agent's role from config (workers' role text, or judge/therapist/admin)."""
     team = config.get("team", {})
     if agent in team.get("workers", {}):
         return str(team["workers"][agent].get("role", "roundtable worker"))
@@ -224,5 +226,6 @@ def build_system(agent: str, config: dict[str, Any], *, agent_dir: Path | None =
 
 
 def max_system_chars() -> int:
+    """An upper bound on len(build_system(...))."""
     return (CAPS["claude_md"] + CAPS["identity_md"] + CAPS["memory_md"] + CAPS["skills_total"]
             + 2 * CAPS["skill_each"] + 400)

@@ -25,6 +25,7 @@ def is_pass(text: str | None) -> bool:
 
 
 def words(text: str) -> set[str]:
+    """Lower-cased word set of a text."""
     return set(_WORD.findall(text.lower()))
 
 
@@ -38,6 +39,8 @@ def jaccard(a: str, b: str) -> float:
 
 @dataclass
 class GateLine:
+    """One `GATE: <agent> — <reason>` line."""
+
     agent: str
     reason: str
     text: str
@@ -54,10 +57,12 @@ class GateAnswer:
 
     @property
     def converged(self) -> bool:
+        """True when the decision is CONVERGED."""
         return self.decision == "CONVERGED"
 
 
 def parse_gate_lines(text: str) -> list[GateLine]:
+    """Every GATE line of a text."""
     found = []
     for line in (text or "").splitlines():
         match = _GATE.match(line)

@@ -21,6 +21,8 @@ from typing import IO
 
 @dataclass
 class WorkerProc:
+    """One agent's worker process and its restart history."""
+
     agent: str
     proc: subprocess.Popen
     log_handle: IO[bytes]
@@ -40,6 +42,7 @@ class WorkerPool:
         self.all_pids: list[int] = []
 
     def log_path(self, agent: str) -> Path:
+        """Where this agent's worker writes its log."""
         return self.logs_dir / f"{self.rt_id}-{agent}.log"
 
     def _launch(self, agent: str, generation: int) -> tuple[subprocess.Popen, IO[bytes]]:
@@ -55,20 +58,24 @@ class WorkerPool:
         return proc, handle
 
     def start(self, agent: str) -> WorkerProc:
+        """Launch an agent's first worker."""
         proc, handle = self._launch(agent, 0)
         worker = WorkerProc(agent=agent, proc=proc, log_handle=handle, pids=[proc.pid])
         self.workers[agent] = worker
         return worker
 
     def start_all(self, agents: list[str]) -> None:
+        """Launch a worker for each agent."""
         for agent in agents:
             self.start(agent)
 
     def alive(self, agent: str) -> bool:
+        """Whether the agent's worker process is running."""
         worker = self.workers.get(agent)
         return worker is not None and worker.proc.poll() is None
 
     def can_restart(self, agent: str) -> bool:
+        """Whether the agent's worker may still be restarted."""
         worker = self.workers.get(agent)
         return worker is not None and worker.restarts < self.max_restarts
 
@@ -93,6 +100,7 @@ class WorkerPool:
             worker.restarts = self.max_restarts
 
     def pid(self, agent: str) -> int | None:
+        """The agent's current worker pid."""
         worker = self.workers.get(agent)
         return worker.proc.pid if worker else None
 

@@ -30,6 +30,7 @@ class RunnerProgress:
 
     def update(self, *, round: int = 0, max_rounds: int = 0, phase: str = "", speaker: str = "",
                **_: Any) -> None:
+        """Show the current round, phase and speaker."""
         parts = [f"round {round}/{max_rounds}" if round else "setting up"]
         if phase:
             parts.append(phase)
@@ -41,6 +42,7 @@ class RunnerProgress:
         """Cheap; rich redraws on its own thread."""
 
     def stop(self) -> None:
+        """Remove the progress line."""
         if not self._stopped:
             self._stopped = True
             self._progress.stop()

@@ -53,6 +53,8 @@ class RoundtableAborted(Exception):
 
 @dataclass
 class RunOptions:
+    """What the user asked for (CLI flags), before validation."""
+
     topic: str
     briefing: str
     workers: list[str] | None = None
@@ -82,6 +84,8 @@ class Plan:
 
 @dataclass
 class RunResult:
+    """The digest, where it was written, and the command's exit code."""
+
     digest: dict[str, Any]
     digest_path: Path
     exit_code: int = 0
@@ -91,6 +95,7 @@ class RunResult:
 
 
 def parse_workers(csv: str | None) -> list[str] | None:
+    """`--workers` CSV to a de-duplicated, lower-cased list (None when not given)."""
     if csv is None:
         return None
     seen: list[str] = []
@@ -228,6 +233,7 @@ def instructions(phase: str, *, round: int, max_rounds: int, budget_left: int | 
 
 
 def budget_status(budgets: dict[str, int], start: dict[str, int]) -> str:
+    """The `BUDGET STATUS: elena 2/3, ...` line posted at each round start."""
     return "BUDGET STATUS: " + ", ".join(f"{a} {budgets.get(a, 0)}/{start.get(a, 0)}" for a in start)
 
 
@@ -260,6 +266,7 @@ class Runner:
     # ------------------------------------------------------------------ small helpers
 
     def say(self, text: str, *, kind: str = "system", phase: str | None = None) -> int:
+        """Post a runner line in the current round."""
         return msgs.post(self.state.conn, self.state.rt_id, "runner", text, kind=kind,
                          round=self.state.current_round or None, phase=phase)
 
@@ -303,6 +310,7 @@ class Runner:
         return f"{text}\n\n{paragraph.strip()}" if isinstance(paragraph, str) and paragraph.strip() else text
 
     def phase_header(self, phase: str, title: str) -> None:
+        """Enter a phase: post its header and update the progress line."""
         self.state.current_phase = phase
         self.say(title, kind="phase", phase=phase)
         self._show()
@@ -310,6 +318,7 @@ class Runner:
     # ------------------------------------------------------------------ phases
 
     def speak_phase(self, round_no: int) -> None:
+        """SPEAK: every worker once, in order; the Steward may defer a speaker."""
         state = self.state
         self.phase_header("SPEAK", f"--- SPEAK PHASE (Round {round_no}) ---")
         queue = list(state.speaking_order)
@@ -349,6 +358,7 @@ class Runner:
             self.state.stability_scores[round_no] = scores
 
     def rebuttal_phase(self, round_no: int) -> None:
+        """REBUTTAL: every worker once, in reverse speaking order."""
         self.seam("steward_hooks.drain", steward_hooks.drain, self.state)
         self.phase_header("REBUTTAL", "--- REBUTTAL PHASE ---")
         for agent in reversed(self.state.speaking_order):
@@ -408,6 +418,7 @@ class Runner:
             raise RoundtableAborted(reason)
 
     def round_start(self, round_no: int) -> None:
+        """Restart dead workers, refresh Naomi on schedule, post ROUND N and budgets."""
         state = self.state
         state.current_round = round_no
         state.current_phase = ""
@@ -425,6 +436,7 @@ class Runner:
         self._show()
 
     def debate(self) -> None:
+        """The round loop: SPEAK, REBUTTAL, JUDGE GATE, FLOOR, health audit."""
         state = self.state
         for round_no in range(1, state.max_rounds + 1):
             self.round_start(round_no)
@@ -440,6 +452,7 @@ class Runner:
     # ------------------------------------------------------------------ digest
 
     def engine_stats(self, calls: list[dict[str, Any]]) -> dict[str, Any]:
+        """Turn counts, handoff latencies and overhead for the digest's engine field."""
         timings = self.driver.timings
         claim = [(t.claimed - t.requested) * 1000 for t in timings if t.claimed]
         seen = [(t.seen - t.posted) * 1000 for t in timings if t.posted]
@@ -466,6 +479,7 @@ class Runner:
         }
 
     def digest(self) -> dict[str, Any]:
+        """Build the digest of this roundtable from the database and the state."""
         state = self.state
         rt = roundtables.get_roundtable(state.conn, state.rt_id) or {}
         calls = [dict(r) for r in state.conn.execute(
@@ -485,6 +499,7 @@ class Runner:
 
 
 def write_digest(digest: dict[str, Any], rt_id: str, hook_errors: list[dict[str, str]]) -> Path:
+    """Write digest-<rt_id>.json atomically (with any seam errors)."""
     if hook_errors:
         digest["hook_errors"] = list(hook_errors)
     path = paths.user_digest_dir() / f"digest-{rt_id}.json"
@@ -493,6 +508,7 @@ def write_digest(digest: dict[str, Any], rt_id: str, hook_errors: list[dict[str,
 
 
 def write_latest_result(digest: dict[str, Any], digest_path: Path) -> Path:
+    """Write latest-result.md: the human summary of the latest roundtable."""
     path = paths.user_digest_dir() / "latest-result.md"
     body = ["# Latest roundtable result", "", "```text", format_digest_summary(digest, str(digest_path)),
             "```", ""]

@@ -25,6 +25,8 @@ POLL_CAP_S = 0.2
 
 @dataclass
 class TurnOutcome:
+    """How one turn ended, and what the agent said."""
+
     agent: str
     phase: str
     round: int
@@ -36,6 +38,7 @@ class TurnOutcome:
 
     @property
     def answered(self) -> bool:
+        """True when the agent posted an answer for this turn."""
         return self.status == turn_db.DONE and self.text is not None
 
 
@@ -55,6 +58,8 @@ class TurnTiming:
 
 @dataclass
 class TurnDriver:
+    """Runs turns for the runner: request, wait, recover."""
+
     conn: sqlite3.Connection
     rt_id: str
     pool: WorkerPool

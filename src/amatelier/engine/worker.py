@@ -37,6 +37,7 @@ PHASE_TASKS = {"SPEAK": "speak", "REBUTTAL": "rebuttal", "FLOOR": "floor", "GATE
 
 
 def log(agent: str, text: str) -> None:
+    """One timestamped line to the worker's log (stderr)."""
     stamp = time.strftime("%H:%M:%S")
     print(f"{stamp} [{agent}] {text}", file=sys.stderr, flush=True)
 
@@ -56,6 +57,7 @@ def parse_fault(value: str | None, agent: str) -> dict[int, str]:
 
 
 def task_for(phase: str) -> str:
+    """The backend task for a turn phase (SPEAK -> speak, GATE -> gate, ...)."""
     return PHASE_TASKS.get(phase.upper(), phase.lower())
 
 
@@ -82,6 +84,7 @@ class Worker:
 
     @property
     def backend(self):
+        """The agent's backend, made on first use (Naomi: Gemini unless offline)."""
         if self._backend is None:
             from amatelier.llm_backend import backend_for_agent
 
@@ -89,14 +92,17 @@ class Worker:
         return self._backend
 
     def parent_alive(self) -> bool:
+        """Whether the runner that started this worker is still there."""
         return os.getppid() == self.parent_pid and roundtables.pid_alive(self.parent_pid)
 
     def roundtable(self) -> dict[str, Any] | None:
+        """The roundtable row (cached)."""
         if self._rt is None:
             self._rt = roundtables.get_roundtable(self.conn, self.rt_id)
         return self._rt
 
     def briefing(self) -> str:
+        """The briefing text posted at the start (cached)."""
         if self._briefing is None:
             row = self.conn.execute(
                 "SELECT content FROM messages WHERE rt_id = ? AND kind = 'briefing' ORDER BY id LIMIT 1",
@@ -107,10 +113,12 @@ class Worker:
         return self._briefing
 
     def kind(self) -> str:
+        """Message kind for this agent's answers: judge for the Judge, else speech."""
         judge = self.config.get("team", {}).get("judge", {}).get("name", "judge")
         return "judge" if self.agent == judge else "speech"
 
     def build(self, turn: dict[str, Any]) -> tuple[str, str]:
+        """(system, prompt) for a turn; the persona part is built once per worker."""
         from amatelier.engine.context import TurnContext, build_prompt, build_system
 
         rt = self.roundtable() or {}
@@ -204,6 +212,7 @@ class Worker:
     # ------------------------------------------------------------------ loop
 
     def run(self) -> int:
+        """Claim and answer turns until the roundtable ends or the runner is gone."""
         if self.roundtable() is None:
             log(self.agent, f"no roundtable {self.rt_id}")
             return 2
@@ -234,6 +243,7 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: run the worker loop; logs peak RSS at exit."""
     parser = argparse.ArgumentParser(prog="amatelier.engine.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--rt", required=True, help="roundtable id")
     parser.add_argument("--agent", required=True, help="agent name")

@@ -97,6 +97,7 @@ def _int(value: str | None, default: int) -> int:
 
 
 def topic_terms(topic: str) -> list[str]:
+    """Content words of the topic."""
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", topic.lower()) if w not in _STOP]
     return words or ["this decision"]
 
@@ -145,6 +146,7 @@ def _others(prompt: str, agent: str, phases: tuple[str, ...] = ()) -> list[tuple
 
 
 def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """An opening or restated position in the agent's voice, citing the briefing and a peer."""
     agent = request.agent or markers.get("AGENT", "agent")
     rng = request.rng("speak")
     voice = _voice(agent)
@@ -171,6 +173,7 @@ def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
 
 
 def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """Answers one or two named agents' points."""
     agent = request.agent or markers.get("AGENT", "agent")
     rng = request.rng("rebuttal")
     others = _others(request.prompt, agent, ("SPEAK",)) or _others(request.prompt, agent, ("REBUTTAL",))
@@ -218,6 +221,7 @@ def converge_round(max_rounds: int) -> int:
 
 
 def gate(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """CONTINUE early, CONVERGED later; GATE now and then."""
     round_no = _int(markers.get("ROUND"), 1)
     max_rounds = _int(markers.get("MAX ROUNDS"), 3)
     participants = [p.strip() for p in markers.get("PARTICIPANTS", "").split(",")
@@ -239,10 +243,12 @@ def gate(request: OfflineRequest, markers: dict[str, str]) -> str:
 
 
 def research(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """Research window turn: a plain opening statement."""
     return speak(request, markers)
 
 
 def respond(request: OfflineRequest) -> str:
+    """Entry point for the offline backend: dispatch on the task."""
     markers = parse_markers(request.prompt)
     task = request.task or markers.get("PHASE", "speak").lower()
     handler = {"speak": speak, "rebuttal": rebuttal, "floor": floor, "gate": gate,
