@@ -168,3 +168,25 @@ def test_summary_output_matches_examples(tmp_path):
         assert label in out, label
     digests = list((tmp_path / "roundtable-server").glob("digest-*.json"))
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize(("extra", "env_extra", "message"), [
+    (["--briefing", "no-such-briefing.md"], {}, "briefing not found: no-such-briefing.md"),
+    (["--workers", "elena,bob"], {}, "unknown worker 'bob' (known agents: "),
+    (["--max-rounds", "0"], {}, "--max-rounds must be between 1 and 20"),
+    (["--budget", "99"], {}, "--budget must be between 0 and 50"),
+    (["--speaker-timeout", "0"], {}, "--speaker-timeout must be between 1 and 3600"),
+    ([], {"AMATELIER_MODE": "anthropic-sdk"}, "mode anthropic-sdk was selected but cannot run"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, extra, env_extra, message):
+    workspace = tmp_path / "ws"
+    args = roundtable_args("bad", "--skip-post")
+    if extra[:1] == ["--briefing"]:
+        args = ["roundtable", "--topic", "bad", *extra]
+    else:
+        args += extra
+    result = run_cli(args, rt_env(workspace, **env_extra))
+    assert result.returncode == 2
+    assert result.stderr.startswith("amatelier: error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not workspace.exists()
