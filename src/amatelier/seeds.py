@@ -77,7 +77,7 @@ def plan_refresh(agent: str | None = None, force: bool = False) -> list[SeedActi
             target = paths.user_agent_dir(name) / filename
             try:
                 current = target.read_bytes()
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 current = None
             if current is not None and current == source.read_bytes():
                 action = CURRENT

@@ -142,6 +142,10 @@ def refresh_seeds_command(
 
     try:
         plan = seeds.plan_refresh(agent, force=force)
+        if not dry_run:
+            # first run: create the workspace (seeding absent files), then plan against it
+            paths.ensure_user_data()
+            plan = seeds.plan_refresh(agent, force=force)
     except seeds.SeedError as exc:
         raise UserError(str(exc), exit_code=exc.exit_code) from None
 
@@ -149,7 +153,6 @@ def refresh_seeds_command(
         print("dry run — no files written")
         written = 0
     else:
-        paths.ensure_user_data()
         written = seeds.apply_plan(plan)
 
     writes = [item for item in plan if item.action == seeds.WRITE]
