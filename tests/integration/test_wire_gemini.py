@@ -75,17 +75,18 @@ def test_rate_limit_is_retried_then_succeeds(server: FakeGemini) -> None:
     assert waits[0] == pytest.approx(0.02) and len(waits) == 2
 
 
-def test_auth_error_not_retried_logged_and_redacted(server: FakeGemini) -> None:
-    server.push(Reply.error(403, gemini_error(403, f"API key {KEY} not valid")))
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_error_not_retried_logged_and_redacted(server: FakeGemini, status: int) -> None:
+    server.push(Reply.error(status, gemini_error(status, f"API key {KEY} not valid")))
     with pytest.raises(LLMCallError) as caught:
         GeminiBackend(config_for(server)).complete(system="s", prompt="x", agent="naomi")
     error = caught.value
     assert len(server.api_requests()) == 1
-    assert (error.kind, error.status, error.backend) == ("auth", 403, "gemini")
-    assert str(error).startswith("gemini (model gemini-3-flash-preview): HTTP 403 authentication failed")
+    assert (error.kind, error.status, error.backend) == ("auth", status, "gemini")
+    assert str(error).startswith(f"gemini (model gemini-3-flash-preview): HTTP {status} authentication failed")
     assert KEY not in str(error)
     log = (paths.user_logs_dir() / "gemini_errors.log").read_text(encoding="utf-8")
-    assert "agent=naomi" in log and "HTTP 403" in log and KEY not in log
+    assert "agent=naomi" in log and f"HTTP {status}" in log and KEY not in log
 
 
 def test_timeout_reported(server: FakeGemini) -> None:

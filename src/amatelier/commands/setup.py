@@ -12,12 +12,10 @@ from amatelier.commands.errors import UserError
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the typer app."""
-    app.command("config", help="Show the LLM backend that would be used, every mode, keys and paths.")(
-        config_command)
-    app.command("refresh-seeds", help="Re-copy bundled persona seeds (CLAUDE.md, IDENTITY.md) "
-                "into your user-data dir.")(refresh_seeds_command)
-    app.command("docs", help="List the bundled docs, or print one.")(docs_command)
+    """Add this area's commands to the typer app (help text comes from the docstrings)."""
+    app.command("config")(config_command)
+    app.command("refresh-seeds")(refresh_seeds_command)
+    app.command("docs")(docs_command)
 
 
 # --------------------------------------------------------------------------- config
@@ -28,9 +26,10 @@ def config_command(
     check: bool = typer.Option(False, "--check",
                                help="Exit 2 with setup guidance when no backend can run."),
 ) -> None:
-    """Diagnose the LLM backend selection and show where amatelier reads and writes.
+    """Show the LLM backend that would be used, every mode, keys and paths.
 
-    Never prints a key: only whether each key variable is set.
+    Never prints a key, only whether each key variable is set. Also creates the
+    user-data dir on first use (and reports it when it cannot be written).
     """
     from amatelier.diagnostics import config_report
 
@@ -133,10 +132,10 @@ def refresh_seeds_command(
                                help="Overwrite persona files you (or the therapist) edited."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
 ) -> None:
-    """Re-copy the shipped CLAUDE.md / IDENTITY.md seeds into your user-data dir.
+    """Re-copy the bundled persona seeds (CLAUDE.md, IDENTITY.md) into your user-data dir.
 
-    Files identical to the shipped copy are already current; edited files are kept
-    unless --force. MEMORY, behaviors and metrics are never touched.
+    Files identical to the shipped copy are already current; files that differ are kept
+    unless --force; missing ones are written. MEMORY, behaviors and metrics are never touched.
     """
     from amatelier import paths, seeds
 
@@ -196,7 +195,7 @@ def find_doc(topics: dict[str, Path], topic: str) -> Path:
 
 
 def docs_command(topic: str | None = typer.Argument(None, help="A topic such as reference/config.")) -> None:
-    """Without TOPIC, list the bundled docs; with it, print that page (markdown)."""
+    """List the bundled docs, or print one page (markdown) by TOPIC."""
     from amatelier import paths
 
     root = paths.bundled_docs_dir()
