@@ -28,6 +28,7 @@ def _section(config: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def gemini_key_env(config: dict[str, Any] | None) -> str:
+    """Name of the variable holding the Gemini key (`llm.gemini.api_key_env`)."""
     return str(_section(config).get("api_key_env") or DEFAULT_KEY_ENV)
 
 
@@ -76,6 +77,7 @@ class GeminiBackend(LLMBackend):
         return False, f"{env} is not set (Naomi needs it; or pass --skip-naomi)"
 
     def model_map(self) -> dict[str, str]:
+        """Every role token (flash, sonnet, haiku, opus) maps to `llm.gemini.model`."""
         model = str(_section(self.config).get("model") or DEFAULT_MODEL)
         return dict.fromkeys(GEMINI_ROLE_TOKENS, model)
 

@@ -57,6 +57,7 @@ def resolve_base_url(config: Mapping[str, Any] | None, key_name: str | None = No
 
 
 def is_openrouter(base_url: str) -> bool:
+    """Whether requests to this URL go to OpenRouter."""
     host = (urlsplit(base_url).hostname or "").lower()
     return host == "openrouter.ai" or host.endswith(".openrouter.ai")
 
@@ -113,13 +114,16 @@ class OpenAICompatBackend(LLMBackend):
 
     @property
     def routed_to_openrouter(self) -> bool:
+        """Requests go to OpenRouter (its model map applies)."""
         return is_openrouter(self.base_url)
 
     @property
     def is_openai_proper(self) -> bool:
+        """Requests go to api.openai.com itself (it wants max_completion_tokens)."""
         return (urlsplit(self.base_url).hostname or "").lower() == "api.openai.com"
 
     def model_map(self) -> dict[str, str]:
+        """The effective role-token map for where requests go (see `effective_model_map`)."""
         return effective_model_map(_section(self.config), self.routed_to_openrouter,
                                    _bundled_section())
 

@@ -203,6 +203,7 @@ def error_message(backend: str, model: str, failure: Failure, attempts: int = 1,
 
 def to_error(backend: str, model: str, failure: Failure, attempts: int = 1,
              secrets: Iterable[str] = ()) -> LLMCallError:
+    """The LLMCallError a final failure raises (message from `error_message`)."""
     return LLMCallError(error_message(backend, model, failure, attempts, secrets), kind=failure.kind,
                         status=failure.status, backend=backend, model=model)
 
