@@ -302,7 +302,7 @@ def therapist(request: OfflineRequest) -> str:
     current = [re.sub(r"\s*\(confidence [0-9.]+\)$", "", b) for b in behaviors]
     confidences = [float(m.group(1)) if (m := re.search(r"\(confidence ([0-9.]+)\)$", b)) else 1.0
                    for b in behaviors]
-    pool = BEHAVIOR_POOL[weak]
+    pool = [b for b in BEHAVIOR_POOL[weak] if b not in current] or BEHAVIOR_POOL[weak]
     new_behavior = pool[rng.randrange(len(pool))]
     deltas: list[dict[str, str]] = [{"action": "add", "behavior": new_behavior,
                                      "reason": f"{weak} was the lowest axis this roundtable"}]
