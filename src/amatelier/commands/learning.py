@@ -99,6 +99,11 @@ def therapist_command(
         console.print("[yellow]some sessions were incomplete; what they decided was applied[/yellow]")
 
 
+def _axis(name: str | None) -> str:
+    """Axis names in three letters, so the agents table fits an 80-column terminal."""
+    return name[:3] if name else "-"
+
+
 def _agent_table(report: dict[str, Any]):
     from rich.table import Table
 
@@ -156,8 +161,8 @@ def analytics_command(
                     str(rt["rounds"] if rt["rounds"] is not None else "-"), str(rt["converged"]),
                     str(rt["skills_distilled"] if rt["skills_distilled"] is not None else "-"))
     console.print(rts)
-    agents = Table(title="Agents", caption="avg = mean Judge total; sess = therapist sessions; "
-                   "beh = active learned behaviours")
+    agents = Table(title="Agents", caption="avg = mean Judge total; best/worst axis: nov(elty), "
+                   "acc(uracy), imp(act), cha(llenge); sess = therapist sessions; beh = active learned behaviours")
     for column in ("agent", "RTs", "avg", "trend", "phase", "best", "worst", "sparks", "sess", "beh"):
         agents.add_column(column, no_wrap=column in ("agent", "trend", "phase"))
     for name, report in data["agents"].items():
@@ -165,7 +170,7 @@ def analytics_command(
         agents.add_row(
             name, str(len(report["roundtables"])), str(total["mean"] if total["mean"] is not None else "-"),
             f"{analytics.sparkline(total['values'])} {total['trend']}".strip(), report["phase"]["phase"],
-            str(report["strengths"]["strongest"] or "-"), str(report["strengths"]["weakest"] or "-"),
+            _axis(report["strengths"]["strongest"]), _axis(report["strengths"]["weakest"]),
             str(report["economy"]["balance"] if report["economy"]["balance"] is not None else "-"),
             str(report["therapist"]["sessions"]), str(report["therapist"]["active_behaviors"]))
     console.print(agents)
