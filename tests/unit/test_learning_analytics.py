@@ -77,13 +77,20 @@ def test_unscored_entries_are_skipped() -> None:
 def test_budget_and_judge_redirects() -> None:
     digests = [make_digest("a"), make_digest("b")]
     digests[1]["budget_usage"]["elena"] = {"spent": 3, "budget": 3}
-    digests[1]["judge_interventions"] = ["Elena: stay on topic", {"text": "marcus too"}, "general note"]
+    digests[1]["judge_interventions"] = [
+        "Elena: stay on topic", {"text": "marcus too"}, "general note",
+        {"round": 1, "signal": "CONTINUE", "text": "CONTINUE: elena and marcus disagree on cost"},
+        {"round": 1, "signal": "GATE", "text": "GATE: marcus — sharpest challenge, better than elena's"},
+        {"round": 2, "signal": "CONVERGED", "text": "CONVERGED: settled"}]
     budget = analytics.budget_analytics("elena", digests)
     assert budget["rts"] == 2 and budget["total_spent"] == 3 and budget["total_budget"] == 6
     assert budget["utilization"] == 0.5 and budget["exhausted_rts"] == 1 and budget["unused_rts"] == 1
     redirects = analytics.judge_redirect_analytics(digests, "elena")
-    assert redirects["per_rt"] == {"a": 1, "b": 3} and redirects["total"] == 4 and redirects["mentions"] == 1
-    assert analytics.judge_redirect_analytics(digests, "marcus")["mentions"] == 2
+    assert redirects["per_rt"] == {"a": 1, "b": 4} and redirects["total"] == 5
+    assert redirects["gates_per_rt"] == {"a": 0, "b": 1}
+    assert redirects["mentions"] == 3 and redirects["gates_awarded"] == 0
+    marcus = analytics.judge_redirect_analytics(digests, "marcus")
+    assert marcus["mentions"] == 4 and marcus["gates_awarded"] == 1
     missing = {"rt_id": "c"}
     assert analytics.budget_analytics("elena", [missing])["rts"] == 0
 

@@ -315,24 +315,46 @@ def _intervention_text(item: Any) -> str:
     return str(item)
 
 
+REDIRECT_SIGNALS = ("CONTINUE", "REDIRECT")
+
+
+def _signal(item: Any) -> str:
+    return str(item.get("signal") or "").upper() if isinstance(item, dict) else ""
+
+
 def judge_redirect_analytics(digests: list[dict[str, Any]] | None = None,
                              agent: str | None = None) -> dict[str, Any]:
-    """Count Judge redirects per roundtable (and how many name `agent`)."""
+    """Count Judge redirects per roundtable (and, for `agent`, mentions and gates awarded).
+
+    A redirect is a judge intervention that sends the debate back (CONTINUE, or any
+    intervention without a signal); GATE lines are awards, CONVERGED ends the debate.
+    """
     per_rt: dict[str, int] = {}
-    mentions = 0
+    gates: dict[str, int] = {}
+    mentions = awarded = 0
     for digest in _digests(digests):
         items = digest.get("judge_interventions") or []
         items = items if isinstance(items, list) else []
-        per_rt[str(digest.get("rt_id"))] = len(items)
+        rt_id = str(digest.get("rt_id"))
+        per_rt[rt_id] = sum(1 for i in items if _signal(i) in REDIRECT_SIGNALS or not _signal(i))
+        gates[rt_id] = sum(1 for i in items if _signal(i) == "GATE")
         if agent:
             pattern = re.compile(rf"\b{re.escape(agent)}\b", re.I)
-            mentions += sum(1 for item in items if pattern.search(_intervention_text(item)))
+            named = [i for i in items if pattern.search(_intervention_text(i))]
+            mentions += len(named)
+            awarded += sum(1 for i in named if _signal(i) == "GATE"
+                           and re.match(rf"\s*GATE:\s*{re.escape(agent)}\b", _intervention_text_of(i), re.I))
     total = sum(per_rt.values())
-    out: dict[str, Any] = {"per_rt": per_rt, "total": total,
+    out: dict[str, Any] = {"per_rt": per_rt, "total": total, "gates_per_rt": gates,
                            "average": round(total / len(per_rt), 2) if per_rt else 0.0}
     if agent:
         out["mentions"] = mentions
+        out["gates_awarded"] = awarded
     return out
+
+
+def _intervention_text_of(item: Any) -> str:
+    return str(item.get("text") or "") if isinstance(item, dict) else str(item)
 
 
 def therapist_analytics(agent: str) -> dict[str, Any]:
@@ -594,6 +616,10 @@ def format_report_text(report: dict[str, Any]) -> str:
     if budget["rts"]:
         lines.append(f"Floor budget: {budget['total_spent']}/{budget['total_budget']} used "
                      f"({budget['utilization']}), exhausted in {budget['exhausted_rts']} RT(s)")
+    judge = report["judge_redirects"]
+    if judge.get("mentions"):
+        lines.append(f"Judge: named in {judge['mentions']} intervention(s), "
+                     f"{judge.get('gates_awarded', 0)} gate(s) awarded")
     therapy = report["therapist"]
     lines.append(f"Therapist: {therapy['sessions']} sessions ({therapy['incomplete']} incomplete), "
                  f"{therapy['active_behaviors']} active behaviours, {therapy['active_goals']} active goals")

@@ -163,7 +163,7 @@ def extract_agent_data(digest: dict[str, Any], agent: str) -> dict[str, Any]:
         "stability": stability,
         "final_position": _as_dict(digest.get("final_positions")).get(agent),
         "sparks_earned": _as_dict(digest.get("sparks_earned")).get(agent),
-        "judge_redirects": [r for r in redirects if agent.lower() in r.lower()],
+        "judge_signals": [r for r in redirects if re.search(rf"\b{re.escape(agent)}\b", r, re.I)],
         "converged": digest.get("converged"),
         "rounds": digest.get("rounds"),
     }
@@ -322,8 +322,8 @@ def build_agent_brief(agent: str, rt_id: str, data: dict[str, Any], impact: dict
         lines.append("STABILITY: " + " ".join(f"R{k}={v}" for k, v in sorted(data["stability"].items())))
     if data.get("sparks_earned") is not None:
         lines.append(f"SPARKS EARNED: {data['sparks_earned']}")
-    if data.get("judge_redirects"):
-        lines.append("JUDGE REDIRECTS: " + " | ".join(clip(r, 160) for r in data["judge_redirects"][:3]))
+    if data.get("judge_signals"):
+        lines.append("JUDGE SIGNALS NAMING YOU: " + " | ".join(clip(r, 160) for r in data["judge_signals"][:4]))
     if data.get("final_position"):
         lines.append(f"FINAL POSITION: {clip(str(data['final_position']), 500)}")
     if impact.get("skills"):
