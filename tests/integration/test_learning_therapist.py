@@ -199,3 +199,27 @@ def test_store_request_goes_through_the_store(workspace, monkeypatch) -> None:
         else:
             assert status == "queued on the bulletin board (not enough sparks)"
     assert [c[0] for c in calls] == ["elena", "marcus"] and calls[0][1]["item_id"] == "cheap"
+
+
+def test_store_request_with_the_real_store(workspace) -> None:
+    """Affordable: bought, delivered, listed as owned. Unaffordable: on the bulletin board."""
+    store = pytest.importorskip("amatelier.engine.store")
+    ledger = pytest.importorskip("amatelier.engine.ledger")
+    conn = db()
+    make_roundtable(conn, "rt106")
+    ledger.append(conn, "elena", 40, "score", rt_id="rt106", reason="test grant", ref="grant-rt106")
+    item = next(r for r in store.catalog_rows() if r["kind"] == "skill")
+    for agent in ("elena", "simon"):
+        outcome = {"session_summary": "s", "store_request": {"item_id": item["id"], "reason": "goal"}}
+        block = "```json\n" + json.dumps(outcome) + "\n```"
+        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
+        run = therapist.run_therapist(make_digest("rt106"), [agent], 1, conn=conn, backend=backend,
+                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
+        status = run.sessions[0].applied["store_request"]["status"]
+        if agent == "elena":
+            assert status.startswith(f"purchased ({item['price']} sparks")
+            assert item["id"] in evolver.sync_skills_owned("elena", conn)
+            assert item["id"] in evolver.get_section_items(evolver.read_claude_md("elena"), "Skills Owned")
+        else:
+            assert status == "queued on the bulletin board (not enough sparks)"
+            assert any(r["agent"] == "simon" and r.get("item") == item["id"] for r in store.list_requests(conn))
