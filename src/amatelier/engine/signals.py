@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 
 _GATE = re.compile(
-    r"^\s*[*_>`\s]*GATE[*_`]*\s*:\s*@?(?P<agent>[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*)[*_`]*"
+    r"^\s*[*_>`\s]*GATE[*_`]*\s*:[*_`]*\s*@?(?P<agent>[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9]+)*)[*_`]*"
     r"(?:\s*(?:[\u2014\u2013:]|-{1,2})\s*(?P<reason>.*?))?\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_VERDICT = re.compile(r"^\s*[*_>`\s]*(?P<verdict>CONVERGED|CONTINUE)[*_`]*\s*:?\s*(?P<reason>.*?)\s*$",
+_VERDICT = re.compile(r"^\s*[*_>`\s]*(?P<verdict>CONVERGED|CONTINUE)[*_`]*\s*:?[*_`]*\s*(?P<reason>.*?)\s*$",
                       re.IGNORECASE | re.MULTILINE)
 _VENTURE = re.compile(
     r"\[\[\s*venture\s*[:|]\s*(?P<tier>scout|venture|moonshot)\s*(?:[:|\u2014\u2013]|-{1,2})\s*"

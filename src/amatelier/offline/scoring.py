@@ -47,7 +47,7 @@ def parse_transcript(prompt: str) -> dict[str, list[str]]:
             current.append(match.group("text"))
         elif current is not None and current:
             current[-1] += "\n" + line
-    return said
+    return {agent: [text.strip() for text in texts] for agent, texts in said.items()}
 
 
 def _seed(*parts: str) -> random.Random:
@@ -69,9 +69,9 @@ def worker_score(rt_id: str, agent: str, messages: list[str]) -> dict:
     if not spoken:
         return {**{axis: 0 for axis in AXES}, "reason": f"{agent} made no contribution in the transcript.",
                 "penalties": [], "grand_insight": None}
-    axes = {axis: rng.choices((0, 1, 2, 3), weights=(12, 45, 33, 10))[0] for axis in AXES}
+    axes = {axis: rng.choices((0, 1, 2, 3), weights=(15, 47, 30, 8))[0] for axis in AXES}
     grand_insight = None
-    if rng.random() < 0.08:
+    if rng.random() < 0.04:
         axis = rng.choice(AXES)
         axes[axis] = 10
         grand_insight = {
