@@ -9,21 +9,20 @@ import subprocess
 import sys
 
 import pytest
-
-from amatelier import paths
-from amatelier.chat import messages
-from amatelier.engine import economy_hooks as hooks
-from amatelier.engine import ledger
-from tests.helpers.economy_fixtures import (  # noqa: F401 - fixtures
+from tests.helpers.economy_support import (
     WORKERS,
-    econ_config,
-    econ_db,
-    econ_ws,
     grant,
     ledger_rows,
     make_rt,
     make_state,
 )
+
+from amatelier import paths
+from amatelier.chat import messages
+from amatelier.engine import economy_hooks as hooks
+from amatelier.engine import ledger
+
+pytest_plugins = ["tests.helpers.economy_fixtures"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

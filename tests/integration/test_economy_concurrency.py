@@ -5,9 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import queue
 
-from amatelier.engine import ledger, store
 from tests.helpers import economy_workers
-from tests.helpers.economy_fixtures import econ_config, econ_db, econ_ws, grant, ledger_rows  # noqa: F401
+from tests.helpers.economy_support import grant, ledger_rows
+
+from amatelier.engine import ledger, store
+
+pytest_plugins = ["tests.helpers.economy_fixtures"]
 
 
 def _race(workspace, agent: str, item: str, processes: int, attempts: int) -> list[str]:

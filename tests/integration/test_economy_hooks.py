@@ -5,22 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.helpers.economy_support import (
+    WORKERS,
+    grant,
+    ledger_rows,
+    make_rt,
+    make_state,
+)
 
 from amatelier import paths
 from amatelier.chat import messages
 from amatelier.engine import economy_hooks as hooks
 from amatelier.engine import ledger, store
 from amatelier.offline import scoring
-from tests.helpers.economy_fixtures import (  # noqa: F401 - fixtures
-    WORKERS,
-    econ_config,
-    econ_db,
-    econ_ws,
-    grant,
-    ledger_rows,
-    make_rt,
-    make_state,
-)
+
+pytest_plugins = ["tests.helpers.economy_fixtures"]
 
 
 def rt_id_with(variant) -> str:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 
+from tests.helpers.economy_support import ScriptedBackend, make_rt, valid_score_json
+
 from amatelier.backends.base import LLMCallError
 from amatelier.chat import messages
 from amatelier.engine import judge
-from tests.helpers.economy_fixtures import (  # noqa: F401 - fixtures
-    ScriptedBackend,
-    econ_config,
-    econ_db,
-    econ_ws,
-    make_rt,
-    valid_score_json,
-)
+
+pytest_plugins = ["tests.helpers.economy_fixtures"]
 
 W = ["elena", "marcus"]
 

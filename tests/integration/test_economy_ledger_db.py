@@ -7,18 +7,17 @@ import random
 import sqlite3
 
 import pytest
-
-from amatelier import paths
-from amatelier.engine import ledger
-from tests.helpers.economy_fixtures import (  # noqa: F401 - fixtures
+from tests.helpers.economy_support import (
     WORKERS,
-    econ_config,
-    econ_db,
-    econ_ws,
     grant,
     ledger_rows,
     make_rt,
 )
+
+from amatelier import paths
+from amatelier.engine import ledger
+
+pytest_plugins = ["tests.helpers.economy_fixtures"]
 
 
 def test_balance_is_the_sum_of_the_rows(econ_db, econ_config) -> None:

@@ -6,20 +6,19 @@ import json
 import multiprocessing
 
 import pytest
-
-from amatelier import atomicio, paths
-from amatelier.config import load_config
-from amatelier.engine import ledger, store
 from tests.helpers import economy_workers
-from tests.helpers.economy_fixtures import (  # noqa: F401 - fixtures
+from tests.helpers.economy_support import (
     WORKERS,
-    econ_config,
-    econ_db,
-    econ_ws,
     grant,
     ledger_rows,
     make_rt,
 )
+
+from amatelier import atomicio, paths
+from amatelier.config import load_config
+from amatelier.engine import ledger, store
+
+pytest_plugins = ["tests.helpers.economy_fixtures"]
 
 
 def json_state() -> dict:
@@ -85,10 +84,9 @@ def test_crash_after_the_db_commit_is_repaired_on_the_next_load(econ_db, econ_co
     def boom(conn, purchase_id):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(store, "_record_state", boom)
-    with pytest.raises(RuntimeError):
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(store, "_record_state", boom)
         store.purchase(econ_db, "marcus", "failure-mode-sweep", econ_config)
-    monkeypatch.undo()
     ref = ledger_rows(econ_db, category="purchase")[0]["ref"]
     assert ref not in json_state().get("purchases", {})              # the JSON step never ran
     assert not store.skill_path("marcus", "failure-mode-sweep").exists()
