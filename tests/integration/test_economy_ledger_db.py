@@ -168,10 +168,21 @@ def test_relegation_watch_and_bench_income(econ_db, econ_config) -> None:
             ledger.score_agent(econ_db, rt, agent, sum(axes), [], econ_config)
     assert ledger.net_history(econ_db, "elena") == [-4, -3, -5]
     assert ledger.net_history(econ_db, "clare") == [-1, 0, -2]
-    assert ledger.check_underperformers(econ_db, ["elena", "clare"], econ_config) == {"elena": 3}
     board = {row["agent"]: row for row in ledger.get_leaderboard(econ_db, econ_config)}
     assert board["elena"]["status"] == "at risk" and board["clare"]["status"] == "active"
+    assert ledger.check_underperformers(econ_db, ["elena", "clare"], econ_config) == {"elena": 3}
+    # A gate in the latest roundtable counts toward its gross and breaks the streak.
+    ledger.award_gate_bonus(econ_db, "rt2", "elena", "good", "rt2:1:0", econ_config)
+    assert ledger.net_history(econ_db, "elena") == [-4, -3, -2]
+    ledger.award_gate_bonus(econ_db, "rt2", "elena", "again", "rt2:1:1", econ_config)
+    assert ledger.net_history(econ_db, "elena")[-1] == 1
+    assert ledger.check_underperformers(econ_db, ["elena", "clare"], econ_config) == {}
+    make_rt(econ_db, "rt3")
+    ledger.deduct_entry_fee(econ_db, "elena", "rt3", econ_config)
+    _score_row(econ_db, "rt3", "elena", (0, 0, 0, 0))
+    ledger.score_agent(econ_db, "rt3", "elena", 0, [], econ_config)
 
+    assert ledger.check_underperformers(econ_db, ["elena"], econ_config) == {}     # streak restarted: 1
     ledger.bench_agent(econ_db, "elena", "chose the bench")
     make_rt(econ_db, "rt9")
     assert ledger.pay_bench_income(econ_db, "rt9", ["clare"], econ_config) == {"elena": 2}

@@ -40,6 +40,13 @@ def test_fee_still_applies_after_the_floor() -> None:
     assert r.rt_net(r.settle_score(9, []).credited, 8) == 1
 
 
+def test_the_documented_example_clare() -> None:
+    # Clare (haiku, fee 5) scores 5, one redundancy, one gate: gross 2 + 3 = 5, net 0.
+    settled = r.settle_score(5, ["redundancy"])
+    assert settled.credited == 2
+    assert r.rt_net(settled.credited, r.entry_fee({}, "haiku"), gates=r.gate_sparks()) == 0
+
+
 def test_negative_gross_is_a_bug() -> None:
     with pytest.raises(ValueError):
         r.settle_score(-1, [])

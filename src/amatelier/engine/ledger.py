@@ -365,11 +365,11 @@ def resolve_venture(conn: sqlite3.Connection, venture_id: str, success: bool,
 
 
 def net_history(conn: sqlite3.Connection, agent: str) -> list[int]:
-    """Per scored roundtable, oldest first: (score + penalties) - entry fee."""
+    """Per scored roundtable, oldest first: gross (score + penalties, floored; plus gates) - entry fee."""
     rows = conn.execute(
         "SELECT s.rt_id,"
         " (SELECT COALESCE(SUM(amount), 0) FROM spark_ledger l WHERE l.agent = s.agent AND l.rt_id = s.rt_id"
-        "   AND l.category IN ('score', 'penalty', 'fee')) AS net"
+        "   AND l.category IN ('score', 'penalty', 'gate', 'fee')) AS net"
         " FROM scores s WHERE s.agent = ? AND s.unscored_reason IS NULL ORDER BY s.id",
         (agent,),
     )

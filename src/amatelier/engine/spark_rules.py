@@ -153,9 +153,10 @@ def settle_score(gross: int, penalty_types: Iterable[str], config: Mapping[str, 
                            credited=credited, penalties=itemised)
 
 
-def rt_net(credited: int, fee: int) -> int:
-    """The relegation measure for one roundtable: gross after penalties minus the entry fee."""
-    return credited - abs(fee)
+def rt_net(credited: int, fee: int, gates: int = 0) -> int:
+    """The relegation measure for one roundtable: gross (score after penalties, plus gate
+    bonuses) minus the entry fee."""
+    return credited + gates - abs(fee)
 
 
 # --------------------------------------------------------------------------- gates, ventures, bench
