@@ -164,6 +164,28 @@ def test_a_boost_left_active_by_an_ended_rt_is_used_again(econ_db, econ_config) 
     assert store.apply_boosts_for_rt(econ_db, ["elena"], "rtB") == {"elena": {"floor_budget": 2}}
 
 
+def test_a_boost_claimed_by_an_rt_that_never_opened_is_freed_after_an_hour(econ_db, econ_config) -> None:
+    from freezegun import freeze_time
+
+    grant(econ_db, "elena", 6)
+    store.purchase(econ_db, "elena", "extra-floor-turns", econ_config)
+    make_rt(econ_db, "rtB")
+    with freeze_time("2026-03-01 10:00:00"):
+        assert store.apply_boosts_for_rt(econ_db, ["elena"], "ghost") == {"elena": {"floor_budget": 2}}
+    with freeze_time("2026-03-01 10:59:00"):
+        assert store.apply_boosts_for_rt(econ_db, ["elena"], "rtB") == {}       # ghost may still be opening
+    with freeze_time("2026-03-01 11:01:00"):
+        assert store.apply_boosts_for_rt(econ_db, ["elena"], "rtB") == {"elena": {"floor_budget": 2}}
+
+
+def test_deliver_skill_renders_the_template(econ_ws) -> None:
+    path = store.deliver_skill("simon", "assumption-audit", "2026-01-02T00:00:00Z")
+    text = path.read_text(encoding="utf-8")
+    assert "Owner: simon" in text and "2026-01-02T00:00:00Z" in text and "`assumption-audit`" in text
+    with pytest.raises(store.UnknownItem):
+        store.deliver_skill("simon", "extra-floor-turns")
+
+
 def test_first_speaker_goes_to_the_best_ranked_bidder_and_losers_are_refunded(econ_db, econ_config) -> None:
     grant(econ_db, "marcus", 50)
     grant(econ_db, "clare", 20)

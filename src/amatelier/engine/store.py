@@ -242,6 +242,16 @@ def skill_path(agent: str, item_id: str) -> Path:
     return paths.user_agent_dir(agent) / "skills" / f"{item_id}.md"
 
 
+def deliver_skill(agent: str, item_id: str, acquired_at: str | None = None) -> Path:
+    """Write (or rewrite) a catalog skill's file into the agent's skills/ from its template."""
+    item, category = find_item(item_id)
+    if item is None or KINDS.get(category or "") != "skill":
+        raise UnknownItem(f"unknown skill '{item_id}'")
+    path = skill_path(agent, item["id"])
+    atomicio.write_text_atomic(path, render_skill(item, agent, acquired_at or ledger.now()))
+    return path
+
+
 def _set_worker_model(agent: str, model: str) -> None:
     """Tier unlock: record the agent's new model in the user config override."""
     path = paths.user_config_override()
@@ -258,9 +268,11 @@ def _deliver(entry: dict[str, Any], data: dict[str, Any]) -> None:
     item, _ = find_item(entry.get("item") or "")
     kind = entry.get("kind")
     if kind == "skill" and entry.get("status") == "owned":
-        item = item or {"id": entry["item"], "name": entry["item"]}
-        atomicio.write_text_atomic(skill_path(entry["agent"], entry["item"]),
-                                   render_skill(item, entry["agent"], entry["purchased_at"]))
+        if item is not None:
+            deliver_skill(entry["agent"], item["id"], entry["purchased_at"])
+        else:   # the item left the catalog after it was bought: deliver what we know
+            atomicio.write_text_atomic(skill_path(entry["agent"], entry["item"]), render_skill(
+                {"id": entry["item"], "name": entry["item"]}, entry["agent"], entry["purchased_at"]))
     elif kind == "tier" and item is not None:
         _set_worker_model(entry["agent"], item["tier"]["to"])
     elif kind == "service" and not any(r.get("purchase") == entry["id"] for r in data["requests"]):
