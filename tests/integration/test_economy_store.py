@@ -137,6 +137,23 @@ def test_a_corrupt_ledger_json_is_rebuilt_from_the_database(econ_db, econ_config
     paths.user_store_ledger().write_text("{not json", encoding="utf-8")
     assert receipt["purchase_id"] in store.sync_ledger(econ_db)["purchases"]
     assert receipt["purchase_id"] in json_state()["purchases"]
+    kept = list(paths.user_store_ledger().parent.glob("ledger.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == "{not json"
+
+
+def test_an_unwritable_ledger_json_does_not_lose_a_paid_purchase(econ_db, econ_config, monkeypatch) -> None:
+    grant(econ_db, "simon", 20)
+
+    def disk_full(conn, purchase_id):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_record_state", disk_full)
+        receipt = store.purchase(econ_db, "simon", "decision-record", econ_config)
+    assert receipt["status"] == "paid" and not receipt["delivered"] and receipt["balance"] == 8
+    assert not store.skill_path("simon", "decision-record").exists()
+    assert store.sync_ledger(econ_db)["purchases"][receipt["purchase_id"]]["delivered"]
+    assert store.skill_path("simon", "decision-record").exists()
 
 
 def test_boosts_apply_at_the_next_rt_and_are_consumed_after_it(econ_db, econ_config) -> None:

@@ -203,7 +203,11 @@ def locked_ledger(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
         try:
             raw = atomicio.read_json(path, {})
         except ValueError:
-            log.warning("store/ledger.json is not valid JSON; rebuilding it from the spark ledger")
+            keep = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            with contextlib.suppress(OSError):
+                path.replace(keep)
+            log.warning("store/ledger.json was not valid JSON (kept as %s); rebuilt from the spark ledger",
+                        keep.name)
             raw = {}
         data, _ = reconcile(raw, *_db_purchases(conn))
         _deliver_pending(data)
@@ -369,7 +373,12 @@ def purchase(conn: sqlite3.Connection, agent: str, item_id: str, config: Mapping
         ledger.append(conn, agent, -price, "purchase", ref=purchase_id,
                       reason=reason or f"bought {item['id']}", meta=meta)
     # The money has moved; from here on a crash is repaired by the next reconcile.
-    entry = _record_state(conn, purchase_id)
+    try:
+        entry = _record_state(conn, purchase_id)
+    except OSError as exc:
+        log.warning("purchase %s is paid but store/ledger.json could not be written (%s); "
+                    "it will be delivered on the next store access", purchase_id, exc)
+        entry = {"status": "paid", "delivered": False}
     return {"purchase_id": purchase_id, "agent": agent, "item": item["id"], "kind": kind, "price": price,
             "balance": ledger.balance(conn, agent), "status": entry.get("status"),
             "delivered": bool(entry.get("delivered")),
