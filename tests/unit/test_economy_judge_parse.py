@@ -38,6 +38,13 @@ def test_a_brace_in_prose_before_the_json_is_skipped() -> None:
     assert judge.parse_judge_output(text, W).ok
 
 
+def test_a_list_of_entries_with_agent_names_is_accepted() -> None:
+    text = json.dumps({"scores": [{"agent": "elena", **entry()}, {"name": "marcus", **entry(impact=3)}]})
+    result = judge.parse_judge_output(text, W)
+    assert result.ok and result.valid["marcus"].axes["impact"] == 3
+    assert not judge.parse_judge_output(json.dumps({"scores": "all good"}), W).ok
+
+
 def test_names_match_case_insensitively_and_extras_are_ignored() -> None:
     result = judge.parse_judge_output(answer(Elena=entry(), MARCUS=entry(), judge=entry()), W)
     assert result.ok and set(result.valid) == set(W)

@@ -228,6 +228,9 @@ def validate_scores(payload: Mapping[str, Any], workers: Sequence[str]) -> Parse
     """Validate a parsed answer for the given workers (names matched case-insensitively)."""
     result = ParseResult()
     scores = payload.get("scores", payload)
+    if isinstance(scores, list):   # [{"agent": "elena", ...}, ...] is read as a map too
+        scores = {str(e.get("agent") or e.get("name")): e for e in scores
+                  if isinstance(e, Mapping) and (e.get("agent") or e.get("name"))}
     if not isinstance(scores, Mapping):
         for agent in workers:
             result.problems[agent] = ["'scores' must be an object keyed by worker name"]
