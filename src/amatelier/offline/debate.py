@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 import re
 
 from amatelier.engine.context import SECTION, parse_markers, transcript_speakers
@@ -234,7 +233,9 @@ def gate(request: OfflineRequest, markers: dict[str, str]) -> str:
         lines.append(f"CONTINUE: {TAG} round {round_no} surfaced a real disagreement on cost "
                      "and risk that needs another pass.")
     if participants and (round_no == 1 or stable_int("gate", round_no) % 2 == 0):
-        rng = random.Random(stable_int("gate-pick", round_no, ",".join(sorted(participants))))
+        # Seeded by the whole request (transcript included) so different debates reward
+        # different agents, while the same debate always answers the same way.
+        rng = request.rng("gate-pick")
         winner = rng.choice(sorted(participants))
         lines.append(f"GATE: {winner} — " + rng.choice(["the sharpest challenge this round",
                                                          "named the constraint everyone else missed",
