@@ -158,6 +158,14 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     if opts.skip_naomi and NAOMI in workers:
         workers.remove(NAOMI)
 
+    briefing_path = resolve_briefing(opts.briefing)
+    try:
+        briefing_text = briefing_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read briefing {briefing_path}: {exc}") from exc
+    if not briefing_text.strip():
+        raise UserError(f"briefing {briefing_path} is empty")
+
     mode = resolve_mode(cfg)
     make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
     warnings: list[str] = []
@@ -172,13 +180,6 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     if not workers:
         raise UserError("no workers left to run the roundtable")
 
-    briefing_path = resolve_briefing(opts.briefing)
-    try:
-        briefing_text = briefing_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read briefing {briefing_path}: {exc}") from exc
-    if not briefing_text.strip():
-        raise UserError(f"briefing {briefing_path} is empty")
     return Plan(config=cfg, mode=mode, workers=workers, judge=judge, briefing_path=briefing_path,
                 briefing_text=briefing_text, max_rounds=max_rounds, budget=budget,
                 speaker_timeout=timeout, warnings=warnings)
