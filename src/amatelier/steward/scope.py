@@ -103,8 +103,8 @@ def glob_matches(relative: str, pattern: str) -> bool:
     hidden = [part for part in relative.split("/") if part.startswith(".")]
     if not hidden:
         return True
-    named = {part for part in pattern.split("/") if part.startswith(".")}
-    return all(part in named for part in hidden)
+    named = [part for part in pattern.split("/") if part.startswith(".")]
+    return all(any(glob_regex(name).match(part) for name in named) for part in hidden)
 
 
 def _inside(path: str, root: str) -> bool:

@@ -32,6 +32,7 @@ class Steward:
         self.switched_on = bool(cfg.get("enabled", True))
         self.enabled = self.switched_on and registry.enabled
         self.timeout_s = float(cfg.get("timeout_s", 120))
+        self.grace_s = float(cfg.get("wait_grace_s", 10))
         self.max_bytes = int(cfg.get("max_file_bytes", 1_000_000))
         self.max_output_chars = int(cfg.get("max_result_chars", 4000))
         self.budget = StewardBudget(int(cfg.get("budget_per_agent", 3)), agents)
@@ -80,7 +81,8 @@ class Steward:
         budget = self.research_budget if free else self.budget
         started: list[StewardTask] = []
         for request in requests:
-            meta = dict(round_num=round_num, phase=phase, free=free, timeout_s=self.timeout_s)
+            meta = dict(round_num=round_num, phase=phase, free=free, timeout_s=self.timeout_s,
+                        grace_s=self.grace_s)
             if not self.enabled:
                 why = ("the Steward is switched off (config steward.enabled)" if not self.switched_on
                        else "no files are registered for this roundtable (briefing section "
@@ -110,9 +112,21 @@ class Steward:
             return [t for t in self.tasks if not t.injected]
 
     def take_ready(self) -> list[StewardTask]:
-        """Finished, not yet injected tasks (marked injected), in submission order."""
+        """Finished, not yet injected tasks (marked injected), in submission order.
+
+        One agent's results keep the order it asked in: a finished task waits behind an
+        earlier one of the same agent that is still running.
+        """
         with self._lock:
-            ready = [t for t in self.tasks if not t.injected and t.done.is_set()]
+            blocked: set[str] = set()
+            ready: list[StewardTask] = []
+            for task in self.tasks:
+                if task.injected:
+                    continue
+                if task.agent in blocked or not task.done.is_set():
+                    blocked.add(task.agent)
+                    continue
+                ready.append(task)
             for task in ready:
                 task.injected = True
         return ready

@@ -141,7 +141,7 @@ def offline_steward(request: str, registry: Registry, *, backend: LLMBackend | N
     completion = backend.complete(system=prompts.SYSTEM,
                                   prompt=offline_prompt(request, shown, sections), model=model,
                                   timeout=timeout_s, task="steward", agent="steward")
-    status = "ok" if toolbox.paths_read else "not_found"
+    status = "ok" if toolbox.found_something() else "not_found"
     return StewardResult(status, output=completion.text, path=", ".join(toolbox.paths_read),
                          bytes=toolbox.bytes_read, elapsed_s=time.perf_counter() - started,
                          method="subagent:offline", usage=[completion])

@@ -20,13 +20,15 @@ class StewardTask:
 
     def __init__(self, agent: str, request: str, work: Callable[[], StewardResult], *,
                  round_num: int | None = None, phase: str | None = None, free: bool = False,
-                 timeout_s: float = 120.0, start: bool = True) -> None:
+                 timeout_s: float = 120.0, grace_s: float = WAIT_GRACE_S,
+                 start: bool = True) -> None:
         self.agent = agent
         self.request = request
         self.round_num = round_num
         self.phase = phase
         self.free = free
         self.timeout_s = float(timeout_s)
+        self.grace_s = float(grace_s)
         self.done = threading.Event()
         self.injected = False
         self.started = start          # False for refusals decided without a lookup
@@ -65,9 +67,9 @@ class StewardTask:
     def result(self) -> StewardResult | None:
         return self._result
 
-    def seconds_left(self, grace_s: float = WAIT_GRACE_S) -> float:
-        """Time until this task's own deadline (its timeout plus a grace period)."""
-        return max(0.0, self._started + self.timeout_s + grace_s - time.monotonic())
+    def seconds_left(self) -> float:
+        """Time until this task's own deadline (its timeout plus the grace period)."""
+        return max(0.0, self._started + self.timeout_s + self.grace_s - time.monotonic())
 
     def wait(self, timeout: float | None = None) -> StewardResult:
         """Block until done or `timeout` seconds; a task still running then times out."""

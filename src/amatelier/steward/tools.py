@@ -132,5 +132,9 @@ class ToolBox:
             return Lookup("list", pattern=pattern if isinstance(pattern, str) else "")
         return None
 
+    def found_something(self) -> bool:
+        """Whether a read or grep (not a mere listing) returned content."""
+        return any(call.status == "ok" and call.name != "glob" for call in self.calls)
+
     def refused(self) -> list[ToolCallRecord]:
         return [call for call in self.calls if call.status == "out_of_scope"]
