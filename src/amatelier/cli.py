@@ -6,6 +6,7 @@ needs them, so `amatelier --version` and `--help` stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from amatelier import __version__
@@ -15,10 +16,8 @@ def _reconfigure_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 reconfigure(encoding="utf-8", errors="replace")
-            except (ValueError, OSError):
-                pass
 
 
 def build_app():  # -> typer.Typer
