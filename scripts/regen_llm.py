@@ -115,6 +115,7 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("steward.max_result_chars", "Characters of a lookup's answer injected into the chat at most."),
     ("steward.max_tool_turns", "Model round trips a tool-use lookup may take (anthropic-sdk, openai-compat)."),
     ("steward.max_tokens", "Output tokens per Steward model call."),
+    ("steward.max_parallel", "Model-path lookups that may run at the same time."),
     ("therapist.turns", "Default interview exchanges per agent (`--turns`)."),
     ("distiller.transcript_cap_chars", "Transcript characters sent to the distiller at most."),
     ("distiller.min_skills", "Fewest skill candidates asked for per roundtable."),

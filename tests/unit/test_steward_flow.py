@@ -382,3 +382,36 @@ def test_turn_instructions_mention_budget_and_files(make_state) -> None:
     text = steward_hooks.turn_instructions(state, "elena")
     assert "3 request(s) left" in text and "notes.md, config.json" in text
     assert steward_hooks.turn_instructions(make_state(""), "elena") == ""
+
+
+def test_model_lookups_are_capped_in_parallel(make_state, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = make_state(max_parallel=1)
+    steward: Steward = state.notes["steward"]
+    running = threading.Event()
+    release = threading.Event()
+    active: list[int] = []
+    peak: list[int] = []
+    lock = threading.Lock()
+
+    def fake_subagent(request, registry, **kwargs):
+        with lock:
+            active.append(1)
+            peak.append(len(active))
+        running.set()
+        release.wait(10)
+        with lock:
+            active.pop()
+        return StewardResult("ok", output=request)
+
+    monkeypatch.setattr("amatelier.steward.session.spawn_steward_subagent", fake_subagent)
+    steward_hooks.after_speech(state, "elena", "[[request: why is it so?]]")
+    steward_hooks.after_speech(state, "marcus", "[[request: how is it so?]]")
+    steward_hooks.after_speech(state, "clare", "[[request: read notes.md]]")
+    assert running.wait(10)
+    # The deterministic lookup is not held up behind the busy model slot.
+    clare = [t for t in steward.tasks if t.agent == "clare"][0]
+    assert clare.wait(10).status == "ok"
+    release.set()
+    steward_hooks.drain(state)
+    assert max(peak) == 1
+    assert [e["status"] for e in steward.log.entries()] == ["ok", "ok", "ok"]

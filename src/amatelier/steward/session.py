@@ -41,6 +41,8 @@ class Steward:
         self.tasks: list[StewardTask] = []
         self._backend = backend
         self._backend_lock = threading.Lock()
+        # Model lookups are heavy (a claude -p process, or API round trips): cap how many run at once.
+        self._model_slots = threading.BoundedSemaphore(max(1, int(cfg.get("max_parallel", 3))))
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lookups
@@ -65,9 +67,10 @@ class Steward:
         except Exception as exc:
             return StewardResult("error", method=f"subagent:{self.mode}",
                                  output=f"no Steward model available: {exc}")
-        result = spawn_steward_subagent(request, self.registry, mode=self.mode,
-                                        config=self.config, backend=backend,
-                                        timeout_s=self.timeout_s)
+        with self._model_slots:
+            result = spawn_steward_subagent(request, self.registry, mode=self.mode,
+                                            config=self.config, backend=backend,
+                                            timeout_s=self.timeout_s)
         if len(result.output) > self.max_output_chars:
             result.output = (result.output[:self.max_output_chars].rstrip()
                              + f"\n... [truncated at {self.max_output_chars} characters]")
