@@ -127,10 +127,20 @@ def test_missing_cli_is_an_error_result(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_timeout_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     script = tmp_path / "claude"
-    script.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(30)\n")
+    script.write_text(f"#!{sys.executable}\nimport sys, time\n"
+                      "if '--help' in sys.argv:\n    print('  --restricted  r')\n    sys.exit(0)\n"
+                      "time.sleep(30)\n")
     script.chmod(0o755)
     monkeypatch.setattr(claude_cli, "claude_executable", lambda: str(script))
     tree = make_tree(tmp_path)
     result = claude_cli.run_claude_steward("why?", tree.registry("- notes.md"), model="haiku",
                                            max_budget_usd=0.1, timeout_s=0.5)
     assert result.status == "timeout"
+
+
+def test_hardening_flags_only_when_the_cli_lists_them() -> None:
+    full = "  --restricted   Restricted mode\n  --strict-mcp-config  x\n  --permission-prompts <t>  y\n"
+    assert claude_cli.hardening_flags(full) == ["--restricted", "--strict-mcp-config",
+                                                "--permission-prompts", "none"]
+    assert claude_cli.hardening_flags("  --restricted-x  other\n  --bare\n") == []
+    assert claude_cli.hardening_flags("") == []

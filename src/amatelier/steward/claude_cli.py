@@ -5,13 +5,16 @@ user's tree. The Steward copies the in-scope registered files (each through
 `scope.read_scoped`) into a private mirror directory, runs
 `claude -p --tools Read,Grep,Glob --allowedTools Read,Grep,Glob` there, and installs a
 PreToolUse hook (amatelier.steward.cc_hook) that runs every tool path through the same
-scope check against the mirror, blocking anything else before it is read.
+scope check against the mirror, blocking anything else before it is read. When the CLI
+supports them, --restricted (user settings ignored, file tools confined to the working
+directory), --strict-mcp-config and --permission-prompts none are added.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -30,6 +33,31 @@ from amatelier.steward.scope import ScopeError, read_scoped, registered_paths
 
 OUTSIDE_PREFIX = "_outside"
 TOOLS = "Read,Grep,Glob"
+# Hardening flags used when the installed CLI lists them in --help (older CLIs reject unknown
+# flags): --restricted ignores user/project settings (so no user setting can drop the hook) and
+# confines file tools to the working directory; no MCP servers; nothing may prompt.
+HARDENING = (("--restricted",), ("--strict-mcp-config",), ("--permission-prompts", "none"))
+_help_cache: dict[str, str] = {}
+
+
+def cli_help(exe: str) -> str:
+    """`claude --help` text, read once per executable (empty when it cannot be run)."""
+    if exe not in _help_cache:
+        try:
+            proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10,
+                                  stdin=subprocess.DEVNULL)
+            _help_cache[exe] = proc.stdout + proc.stderr
+        except (OSError, subprocess.TimeoutExpired):
+            _help_cache[exe] = ""
+    return _help_cache[exe]
+
+
+def hardening_flags(help_text: str) -> list[str]:
+    flags: list[str] = []
+    for flag in HARDENING:
+        if re.search(rf"(?<![\w-]){re.escape(flag[0])}(?![\w-])", help_text):
+            flags.extend(flag)
+    return flags
 
 
 def mirror_name(registry: Registry, path: Path) -> str:
@@ -70,11 +98,12 @@ def hook_settings(mirror: Path, audit: Path) -> dict[str, Any]:
 
 
 def build_command(exe: str, prompt: str, *, model: str, max_budget_usd: float,
-                  settings_path: Path) -> list[str]:
+                  settings_path: Path, extra: list[str] | None = None) -> list[str]:
     return [exe, "-p", prompt, "--output-format", "stream-json", "--verbose",
             "--model", model, "--tools", TOOLS, "--allowedTools", TOOLS,
             "--max-budget-usd", f"{max_budget_usd:g}", "--no-session-persistence",
-            "--append-system-prompt", prompts.SYSTEM, "--settings", str(settings_path)]
+            "--append-system-prompt", prompts.SYSTEM, "--settings", str(settings_path),
+            *(extra or [])]
 
 
 def parse_stream(stdout: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -136,7 +165,8 @@ def run_claude_steward(request: str, registry: Registry, *, model: str, max_budg
         run_env = dict(os.environ if env is None else env)
         run_env.setdefault("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         cmd = build_command(exe, prompt, model=model, max_budget_usd=max_budget_usd,
-                            settings_path=settings_path)
+                            settings_path=settings_path,
+                            extra=hardening_flags(cli_help(exe)))
         try:
             proc = subprocess.run(cmd, cwd=mirror, env=run_env, capture_output=True, text=True,
                                   timeout=timeout_s, stdin=subprocess.DEVNULL)
