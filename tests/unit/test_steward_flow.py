@@ -415,3 +415,14 @@ def test_model_lookups_are_capped_in_parallel(make_state, monkeypatch: pytest.Mo
     steward_hooks.drain(state)
     assert max(peak) == 1
     assert [e["status"] for e in steward.log.entries()] == ["ok", "ok", "ok"]
+
+
+def test_digest_logs_lookups_left_pending_at_the_end(make_state) -> None:
+    state = make_state()
+    state.current_round, state.current_phase = 1, "FLOOR"
+    steward_hooks.after_speech(state, "elena", "[[request: read notes.md]]")
+    fields = steward_hooks.digest_fields(state)
+    assert [(e["agent"], e["status"], e["phase"]) for e in fields["steward_log"]] == [
+        ("elena", "ok", "FLOOR")]
+    assert [m for m in posted(state) if m["kind"] == "steward"] == []
+    assert steward_hooks.digest_fields(state)["steward_log"] == fields["steward_log"]

@@ -213,6 +213,13 @@ def digest_fields(state: RoundtableState) -> dict[str, Any]:
     steward = _steward(state)
     if steward is None:
         return {"steward_enabled": False, "steward_log": []}
+    # A lookup asked for after the last drain (e.g. in the final FLOOR) still belongs in the
+    # audit trail; the roundtable is over, so it is logged but not posted.
+    for task in steward.pending():
+        result = task.wait(task.seconds_left())
+        task.injected = True
+        steward.log.record(task.agent, task.request, result, task.round_num, phase=task.phase,
+                           free=task.free)
     return {
         "steward_enabled": steward.enabled,
         "steward_log": steward.log.entries(),
