@@ -1,22 +1,114 @@
-"""Anthropic Messages API backend (the `anthropic` SDK, imported on first call)."""
+"""Anthropic Messages API backend (the `anthropic` SDK, imported on first call).
+
+The system prompt goes out as a text block marked `cache_control: ephemeral`: a persona
+prompt is identical on every turn of a roundtable, so after the first call it is read
+from Anthropic's prompt cache, and the cache read/write token counts reach Completion.
+The SDK's own retries are off (max_retries=0); `backends.retry` retries instead, so a
+server's retry-after is honoured but capped. ANTHROPIC_BASE_URL is honoured by the SDK.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from typing import Any
 
-from amatelier.backends.base import Completion, LLMBackend, env_set
+from amatelier.backends.base import Completion, LLMBackend, LLMCallError, env_set
+from amatelier.backends.retry import RetryPolicy, call_with_retry
+from amatelier.backends.sdk_errors import translate_stainless
+
+KEY_ENV = "ANTHROPIC_API_KEY"
+
+
+def _usage_int(usage: Any, name: str) -> int:
+    value = getattr(usage, name, None) if usage is not None else None
+    return int(value) if isinstance(value, int | float) else 0
 
 
 class AnthropicSDKBackend(LLMBackend):
     name = "anthropic-sdk"
 
+    def __init__(self, config: dict[str, Any] | None = None, *, sleep=time.sleep) -> None:
+        super().__init__(config)
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._sleep = sleep
+        self.retry_policy = RetryPolicy.from_config(self.config)
+
     @classmethod
     def detect(cls, config: dict[str, Any] | None = None) -> tuple[bool, str]:
-        if env_set("ANTHROPIC_API_KEY"):
-            return True, "ANTHROPIC_API_KEY is set"
-        return False, "ANTHROPIC_API_KEY is not set (export ANTHROPIC_API_KEY=sk-ant-...)"
+        if env_set(KEY_ENV):
+            base = os.environ.get("ANTHROPIC_BASE_URL", "").strip()
+            return True, f"{KEY_ENV} is set" + (f" (base URL from ANTHROPIC_BASE_URL: {base})" if base else "")
+        return False, f"{KEY_ENV} is not set (export {KEY_ENV}=sk-ant-...)"
+
+    def client(self) -> Any:
+        """The configured `anthropic.Anthropic` client (SDK retries off; built once, thread-safe).
+
+        Public so tool-use loops (the steward) can share the same configuration.
+        """
+        with self._lock:
+            if self._client is None:
+                api_key = os.environ.get(KEY_ENV, "").strip()
+                if not api_key:
+                    raise LLMCallError(f"{self.name}: {KEY_ENV} is not set", kind="auth",
+                                       backend=self.name)
+                import anthropic  # lazy: ~1.7 s of imports, paid only by callers of this backend
+
+                timeout = float(self.config.get("llm", {}).get("timeout_s", 180))
+                self._client = anthropic.Anthropic(api_key=api_key, max_retries=0, timeout=timeout)
+            return self._client
 
     def complete(self, system: str, prompt: str, model: str = "sonnet", max_tokens: int = 1024,
                  timeout: float = 120.0, *, task: str | None = None,
                  agent: str | None = None) -> Completion:
-        raise NotImplementedError("AnthropicSDKBackend.complete is built by the foundation issue")
+        model_id = self.resolve_model(model)
+        client = self.client()
+        request: dict[str, Any] = {
+            "model": model_id,
+            "max_tokens": int(max_tokens),
+            "messages": [{"role": "user", "content": prompt}],
+            "timeout": timeout,
+        }
+        if system:
+            request["system"] = [{"type": "text", "text": system,
+                                  "cache_control": {"type": "ephemeral"}}]
+        started = time.perf_counter()
+        response = call_with_retry(
+            lambda: client.messages.create(**request),
+            translate_stainless,
+            self.retry_policy,
+            backend=self.name,
+            model=model_id,
+            sleep=self._sleep,
+        )
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        return completion_from_message(response, backend=self.name, model=model_id,
+                                       latency_ms=latency_ms)
+
+
+def completion_from_message(message: Any, *, backend: str, model: str, latency_ms: float) -> Completion:
+    """Build a Completion from an anthropic `Message` (text blocks joined, usage copied)."""
+    text = "".join(getattr(block, "text", "") for block in getattr(message, "content", []) or []
+                   if getattr(block, "type", None) == "text")
+    usage = getattr(message, "usage", None)
+    raw = None
+    dump = getattr(message, "model_dump", None)
+    if callable(dump):
+        try:
+            raw = dump(mode="json")
+        except Exception:
+            raw = None
+    return Completion(
+        text=text,
+        backend=backend,
+        model=getattr(message, "model", None) or model,
+        input_tokens=_usage_int(usage, "input_tokens"),
+        output_tokens=_usage_int(usage, "output_tokens"),
+        cache_read_tokens=_usage_int(usage, "cache_read_input_tokens"),
+        cache_write_tokens=_usage_int(usage, "cache_creation_input_tokens"),
+        latency_ms=latency_ms,
+        stop_reason=getattr(message, "stop_reason", None),
+        raw=raw,
+    )

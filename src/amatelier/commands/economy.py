@@ -1,7 +1,355 @@
-"""CLI commands for the economy area."""
+"""CLI commands for the spark economy: leaderboard, sparks, store, venture, award-outcome.
+
+Every command has --json for scripts and a rich table for people. Bad input (an unknown
+agent or item, too few sparks) is one line on stderr and exit 2, with nothing written.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
 
-def register(app) -> None:
+import typer
+
+from amatelier.commands.errors import UserError
+
+JSON_HELP = "Print JSON for scripts instead of a table."
+
+
+@contextlib.contextmanager
+def _economy() -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
+    """An open database and the merged config; economy refusals become one-line user errors."""
+    from amatelier.chat.db import open_db
+    from amatelier.config import load_config
+    from amatelier.engine.ledger import EconomyError
+
+    config = load_config()
+    conn = open_db()
+    try:
+        yield conn, config
+    except EconomyError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        conn.close()
+
+
+def _refresh_caches(conn: sqlite3.Connection, config: dict[str, Any]) -> None:
+    """Rebuild metrics.json and the leaderboard snapshot after a change (a cache failure is not fatal)."""
+    from amatelier.engine import ledger
+
+    with contextlib.suppress(OSError, ValueError):
+        board = ledger.get_leaderboard(conn, config)
+        ledger.refresh_metrics(conn, config, board)
+        ledger.save_leaderboard_snapshot(conn, config, None, board)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(title: str, columns: list[tuple[str, str]]):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in columns:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    return table
+
+
+def _signed(value: int) -> str:
+    return f"{value:+d}" if value else "0"
+
+
+# --------------------------------------------------------------------------- leaderboard / sparks
+
+
+def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """Rank the workers by spark balance, with their scoring record."""
+    from amatelier.engine import ledger
+
+    with _economy() as (conn, config):
+        board = ledger.get_leaderboard(conn, config)
+    if as_json:
+        _print_json({"leaderboard": board})
+        return
+    table = _table("Leaderboard", [("#", "right"), ("agent", "left"), ("model", "left"), ("sparks", "right"),
+                                   ("RTs", "right"), ("avg", "right"), ("last", "right"),
+                                   ("10s", "right"), ("gates", "right"), ("flags", "right"), ("status", "left")])
+    for row in board:
+        table.add_row(str(row["rank"]), row["agent"], row["model"], str(row["sparks"]), str(row["rts"]),
+                      "-" if row["avg_total"] is None else f"{row['avg_total']:.2f}",
+                      "-" if row["last_total"] is None else str(row["last_total"]),
+                      str(row["grand_insights"]), str(row["gates"]), str(row["flags"]), row["status"])
+    _console().print(table)
+
+
+def sparks(
+    agent: str = typer.Argument(None, help="Show this agent's balance and history (default: every balance)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="History rows to show for an agent."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Spark balances (the sum of the ledger), or one agent's balance and history."""
+    from amatelier.engine import ledger
+
+    with _economy() as (conn, config):
+        if agent is None:
+            data = ledger.get_spark_balances(conn, config)
+            if as_json:
+                _print_json({"balances": {a: v["balance"] for a, v in data.items()},
+                             "open_ventures": {a: v["open_ventures"] for a, v in data.items() if v["open_ventures"]}})
+                return
+            table = _table("Spark balances", [("agent", "left"), ("sparks", "right"), ("open ventures", "left")])
+            for name, value in data.items():
+                table.add_row(name, str(value["balance"]), ", ".join(value["open_ventures"]) or "-")
+            _console().print(table)
+            return
+        name = ledger.require_agent(config, agent, conn)
+        rows = ledger.history(conn, name, limit)
+        total = ledger.balance(conn, name)
+    if as_json:
+        _print_json({"agent": name, "balance": total, "history": rows})
+        return
+    table = _table(f"{name}: {total} sparks (latest {len(rows)} rows)",
+                   [("when", "left"), ("rt", "left"), ("category", "left"), ("amount", "right"), ("reason", "left")])
+    for row in rows:
+        table.add_row(row["created_at"], row["rt_id"] or "-", row["category"], _signed(row["amount"]), row["reason"])
+    _console().print(table)
+
+
+# --------------------------------------------------------------------------- store
+
+store_app = typer.Typer(help="The spark store: catalog, purchases, inventory, bulletin board.",
+                        no_args_is_help=True)
+
+
+@store_app.command("list")
+def store_list(
+    agent: str = typer.Option(None, "--agent", help="Mark what this agent can afford."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """The store catalog: services, permanent skills, consumable boosts, tier unlocks."""
+    from amatelier.engine import ledger, store
+
+    with _economy() as (conn, config):
+        rows = store.catalog_rows()
+        funds = None
+        if agent:
+            agent = ledger.require_agent(config, agent, conn)
+            funds = ledger.balance(conn, agent)
+            for row in rows:
+                row["affordable"] = row["price"] <= funds
+    if as_json:
+        _print_json({"items": rows, **({"agent": agent, "balance": funds} if agent else {})})
+        return
+    title = "Store" + (f" ({agent} has {funds} sparks)" if agent else "")
+    columns = [("id", "left"), ("category", "left"), ("price", "right"), ("description", "left")]
+    if agent:
+        columns.append(("affordable", "left"))
+    table = _table(title, columns)
+    for row in rows:
+        cells = [row["id"], row["category"], str(row["price"]), row["description"]]
+        if agent:
+            cells.append("yes" if row["affordable"] else "no")
+        table.add_row(*cells)
+    _console().print(table)
+
+
+@store_app.command("buy")
+def store_buy(
+    agent: str = typer.Argument(..., help="The buyer."),
+    item: str = typer.Argument(..., help="Store item id (see: amatelier store list)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Buy an item for an agent; refused (and nothing written) without enough sparks."""
+    from amatelier.engine import store
+
+    with _economy() as (conn, config):
+        receipt = store.purchase(conn, agent, item, config)
+        _refresh_caches(conn, config)
+    if as_json:
+        _print_json(receipt)
+        return
+    where = f"; delivered to {receipt['path']}" if receipt.get("path") else ""
+    typer.echo(f"{receipt['agent']} bought {receipt['item']} for {receipt['price']} sparks "
+               f"(purchase {receipt['purchase_id']}, balance now {receipt['balance']}){where}")
+
+
+@store_app.command("inventory")
+def store_inventory(
+    agent: str = typer.Argument(..., help="Whose inventory."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Everything an agent owns or has pending, with its purchase history."""
+    from amatelier.engine import ledger, store
+
+    with _economy() as (conn, config):
+        name = ledger.require_agent(config, agent, conn)
+        inv = store.inventory(conn, name)
+        inv["history"] = store.purchase_records(conn, name)
+    if as_json:
+        _print_json(inv)
+        return
+    console = _console()
+    console.print(f"[bold]{name}[/bold]: {inv['balance']} sparks")
+    table = _table("Owned and pending", [("item", "left"), ("kind", "left"), ("status", "left"), ("detail", "left")])
+    for skill in inv["skills"]:
+        table.add_row(skill["id"], "skill", "owned", skill["path"])
+    for boost in inv["boosts"]:
+        table.add_row(boost["item"], "boost", boost["status"], json.dumps(boost["effect"]))
+    for tier in inv["tiers"]:
+        table.add_row(tier["item"], "tier", "owned", "")
+    for request in inv["requests"]:
+        table.add_row(request["id"], f"{request['kind']} request", request["status"], request["text"][:60])
+    console.print(table)
+    history = _table("Purchase history", [("when", "left"), ("item", "left"), ("price", "right"), ("status", "left")])
+    for entry in inv["history"]:
+        history.add_row(entry["purchased_at"], entry["item"], str(entry["price"]), entry["status"])
+    console.print(history)
+
+
+@store_app.command("requests")
+def store_requests(
+    show_all: bool = typer.Option(False, "--all", help="Include fulfilled and expired requests."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """The bulletin board: requests agents posted, with their age in roundtables."""
+    from amatelier.engine import store
+
+    with _economy() as (conn, _config):
+        requests = store.list_requests(conn, None if show_all else "open")
+    if as_json:
+        _print_json({"requests": requests})
+        return
+    table = _table("Bulletin board", [("id", "left"), ("agent", "left"), ("kind", "left"), ("status", "left"),
+                                      ("age (RTs)", "right"), ("request", "left")])
+    for request in requests:
+        table.add_row(request["id"], request["agent"], request["kind"], request["status"],
+                      f"{request.get('rt_count', 0)}/{store.BULLETIN_EXPIRY_RTS}", request["text"])
+    _console().print(table)
+
+
+@store_app.command("request")
+def store_request(
+    agent: str = typer.Argument(..., help="Who asks."),
+    text: str = typer.Argument(..., help="What they want."),
+    private: bool = typer.Option(False, "--private", help="A private request to the admin."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Post a request to the bulletin board (public requests expire after 3 roundtables)."""
+    from amatelier.engine import ledger, store
+
+    with _economy() as (conn, config):
+        name = ledger.require_agent(config, agent, conn)
+        entry = store.submit_request(conn, name, text, kind="private" if private else "public")
+    if as_json:
+        _print_json(entry)
+        return
+    typer.echo(f"posted {entry['kind']} request {entry['id']} for {name}")
+
+
+@store_app.command("retire")
+def store_retire(
+    agent: str = typer.Argument(..., help="The owner."),
+    skill: str = typer.Argument(..., help="The skill id to retire."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Retire a permanent skill: its file is removed and it stops counting as owned."""
+    from amatelier.engine import ledger, store
+
+    with _economy() as (conn, config):
+        name = ledger.require_agent(config, agent, conn)
+        entry = store.retire_skill(conn, name, skill)
+    if as_json:
+        _print_json(entry)
+        return
+    typer.echo(f"{name} retired {skill}")
+
+
+# --------------------------------------------------------------------------- ventures and outcomes
+
+venture_app = typer.Typer(help="Spark-staking ventures that workers pitch with venture tags in a roundtable.",
+                          no_args_is_help=True)
+
+
+@venture_app.command("list")
+def venture_list(
+    status: str = typer.Option(None, "--status", help="Only ventures with this status (open, succeeded, failed, skipped)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Ventures and their status."""
+    from amatelier.engine import ledger
+
+    with _economy() as (conn, _config):
+        rows = ledger.list_ventures(conn, status=status)
+    if as_json:
+        _print_json({"ventures": rows})
+        return
+    table = _table("Ventures", [("id", "left"), ("agent", "left"), ("tier", "left"), ("stake", "right"),
+                                ("x", "right"), ("status", "left"), ("rt", "left"), ("claim", "left")])
+    for row in rows:
+        table.add_row(row["id"], row["agent"], row["tier"], str(row["stake"]), f"{row['multiplier']:g}",
+                      row["status"], row["rt_id"] or "-", row["claim"])
+    _console().print(table)
+
+
+@venture_app.command("resolve")
+def venture_resolve(
+    venture_id: str = typer.Argument(..., metavar="ID", help="The venture id (see: amatelier venture list)."),
+    success: bool = typer.Option(None, "--success/--fail", help="Whether the venture's claim came true."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Settle an open venture: --success pays stake x multiplier, --fail keeps the stake lost."""
+    from amatelier.engine import ledger
+
+    if success is None:
+        raise UserError("say how the venture ended: --success or --fail")
+    with _economy() as (conn, config):
+        venture = ledger.resolve_venture(conn, venture_id, success, config)
+        venture["balance"] = ledger.balance(conn, venture["agent"])
+        _refresh_caches(conn, config)
+    if as_json:
+        _print_json(venture)
+        return
+    if venture["status"] == "succeeded":
+        typer.echo(f"venture {venture['id']} succeeded: {venture['agent']} earns {venture['payout']} sparks "
+                   f"(balance {venture['balance']})")
+    else:
+        typer.echo(f"venture {venture['id']} failed: {venture['agent']}'s stake of {venture['stake']} is lost")
+
+
+def award_outcome(
+    rt_id: str = typer.Argument(..., metavar="RT", help="The roundtable whose proposal was implemented."),
+    agent: str = typer.Argument(..., help="The agent whose proposal it was."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Pay the RT-outcome bonus (5 sparks) to an agent whose proposal you implemented."""
+    from amatelier.engine import ledger
+
+    with _economy() as (conn, config):
+        name = ledger.require_agent(config, agent, conn)
+        paid = ledger.award_rt_outcome_bonus(conn, rt_id, name, config)
+        total = ledger.balance(conn, name)
+        _refresh_caches(conn, config)
+    if as_json:
+        _print_json({"rt_id": rt_id, "agent": name, "sparks": paid, "balance": total})
+        return
+    typer.echo(f"{name} earns {paid} sparks for the outcome of {rt_id} (balance {total})")
+
+
+def register(app: typer.Typer) -> None:
     """Add this area's commands to the typer app."""
+    app.command("leaderboard")(leaderboard)
+    app.command("sparks")(sparks)
+    app.add_typer(store_app, name="store")
+    app.add_typer(venture_app, name="venture")
+    app.command("award-outcome")(award_outcome)

@@ -1,7 +1,77 @@
-"""CLI commands for the roundtable area."""
+"""CLI commands for the roundtable area: `amatelier roundtable` and `amatelier watch`."""
 
 from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from amatelier.commands.errors import UserError
+
+
+def roundtable(
+    topic: str = typer.Option(..., "--topic", help="The question the roundtable debates."),
+    briefing: str = typer.Option(..., "--briefing",
+                                 help="Briefing markdown: looked up under <user data>/roundtable-server/ "
+                                      "first, then as a path."),
+    workers: str | None = typer.Option(None, "--workers",
+                                       help="Comma-separated agents (default: config team.default_workers "
+                                            "plus naomi)."),
+    max_rounds: int | None = typer.Option(None, "--max-rounds", help="Most rounds to run (default 3)."),
+    skip_naomi: bool = typer.Option(False, "--skip-naomi", help="Leave Naomi (Gemini) out."),
+    speaker_timeout: int | None = typer.Option(None, "--speaker-timeout",
+                                               help="Seconds a speaker gets before 'did not respond' "
+                                                    "(default 200)."),
+    budget: int | None = typer.Option(None, "--budget", help="Floor contributions per agent (default 3)."),
+    skip_post: bool = typer.Option(False, "--skip-post",
+                                   help="Stop after scoring and distillation: no therapist, no cleanup."),
+    summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+) -> None:
+    """Run a structured debate between persona agents and print its digest."""
+    from amatelier.engine import progress as progress_mod
+    from amatelier.engine.digest import format_digest_summary
+    from amatelier.engine.runner import RunOptions, parse_workers, run_roundtable
+
+    opts = RunOptions(topic=topic, briefing=briefing, workers=parse_workers(workers),
+                      max_rounds=max_rounds, skip_naomi=skip_naomi,
+                      speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
+                      budget=budget, skip_post=skip_post)
+    display = progress_mod.RunnerProgress(topic) if progress_mod.wanted() else None
+    try:
+        result = run_roundtable(opts, progress=display)
+    finally:
+        if display is not None:
+            display.stop()
+    if summary:
+        print(format_digest_summary(result.digest, str(result.digest_path)))
+    else:
+        print(json.dumps(result.digest, indent=2, ensure_ascii=False))
+    sys.stdout.flush()
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def watch(
+    rt: str | None = typer.Option(None, "--rt", help="Roundtable id (default: latest open, else latest)."),
+    from_start: bool = typer.Option(False, "--from-start", help="Replay the roundtable from its first message."),
+    once: bool = typer.Option(False, "--once", help="Print what exists now and exit."),
+) -> None:
+    """Tail a roundtable live (read-only; costs no LLM calls)."""
+    from amatelier import watch as watch_mod
+
+    try:
+        code = watch_mod.run(rt, from_start=from_start, once=once)
+    except watch_mod.NoDatabase as exc:
+        raise UserError(str(exc)) from None
+    except LookupError as exc:
+        raise UserError(str(exc.args[0] if exc.args else exc)) from None
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
 
 
 def register(app) -> None:
     """Add this area's commands to the typer app."""
+    app.command("roundtable")(roundtable)
+    app.command("watch")(watch)

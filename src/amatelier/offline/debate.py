@@ -1,0 +1,257 @@
+"""Offline answers for the debate itself: speak, rebuttal, floor, research and the Judge's gate.
+
+Deterministic (seeded by the request) and network-free. It reads the structured markers
+of the turn prompt (see amatelier.engine.context: AGENT, ROUND, PHASE, PARTICIPANTS, TOPIC,
+and the task markers MAX ROUNDS, BUDGET LEFT, FLOOR TURN) and the recent transcript, so
+speeches name earlier speakers, rebuttals answer specific agents, the floor mixes
+contributions with PASS, and the Judge says CONTINUE early and CONVERGED later, with an
+occasional GATE. Every answer starts with "[offline]" so nobody mistakes it for a model.
+
+Floor and gate decisions depend only on (agent, round, turn markers), not on the text of
+the debate, so a given line-up behaves the same way on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+
+from amatelier.engine.context import SECTION, parse_markers, transcript_speakers
+from amatelier.offline.request import OfflineRequest
+
+TAG = "[offline]"
+_STOP_WORDS = (
+    "a an and are as at be but by can do does for from has have how i if in into is it "
+    "its of on or our should so than that the their them then there these they this to "
+    "was we were what when where which who why will with would you your yes no not about "
+    "over under more less split "
+)
+_STOP = frozenset(_STOP_WORDS.split(" "))
+
+VOICES: dict[str, dict[str, list[str]]] = {
+    "elena": {
+        "open": ["Pulling the threads together,", "Structurally, the decision hinges on one thing:",
+                 "If I sketch the architecture end to end,"],
+        "stance": ["the boundary should follow the data, not the org chart",
+                   "we need a seam we can move later without a rewrite",
+                   "the coupling we already have is the real cost driver"],
+        "close": ["That is the shape I would commit to.", "Everything else is sequencing.",
+                  "I would write that down as the decision record."],
+    },
+    "marcus": {
+        "open": ["I'm not convinced.", "Let me attack the comfortable answer.",
+                 "Here is the failure case nobody has priced in:"],
+        "stance": ["the shared database turns every 'independent' deploy into a coordinated one",
+                   "the migration plan assumes zero incidents during cut-over, which never happens",
+                   "the benefits are measured in slides while the costs land in on-call rotations"],
+        "close": ["Show me the rollback plan or I stay skeptical.", "Prove that wrong and I'll move.",
+                  "Until then the risk outweighs the upside."],
+    },
+    "clare": {
+        "open": ["Three points.", "Briefly:", "The structure, compactly:"],
+        "stance": ["one owner, one schema, one deploy pipeline per unit",
+                   "the interface is the contract; everything behind it is negotiable",
+                   "split only where change rates already differ"],
+        "close": ["Nothing more is needed.", "That is sufficient.", "The rest is detail."],
+    },
+    "simon": {
+        "open": ["Order of operations matters here.", "Triage first:", "Sequencing the work:"],
+        "stance": ["fix the shared-table writes first, then extract the read path, then cut over",
+                   "stabilise the tests around the boundary before moving a single line",
+                   "ship the smallest reversible step this sprint and measure it"],
+        "close": ["Each step is reversible.", "We can stop after any step and still be better off.",
+                  "That keeps the blast radius small."],
+    },
+    "naomi": {
+        "open": ["A blind spot in this room:", "From outside the consensus,",
+                 "Something none of you mentioned:"],
+        "stance": ["the team's cognitive load, not the code, is the binding constraint",
+                   "the users of this system will notice latency before they notice architecture",
+                   "we are optimising for the deploy cadence we have, not the one we will need"],
+        "close": ["Worth checking before we agree.", "I would test that assumption first.",
+                  "That changes which option is cheap."],
+    },
+}
+GENERIC = {
+    "open": ["My view:", "Putting it plainly,", "Here is where I land:"],
+    "stance": ["the costs are front-loaded and the benefits are uncertain",
+               "the decision should be reversible and measured",
+               "the constraints in the briefing narrow the options a lot"],
+    "close": ["That is my position.", "I am open to counter-arguments.", "Let's test it."],
+}
+
+
+def stable_int(*parts: object) -> int:
+    """A hash that does not change between processes (unlike hash())."""
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(str(value).split()[0])
+    except (TypeError, ValueError, IndexError):
+        return default
+
+
+def topic_terms(topic: str) -> list[str]:
+    """Content words of the topic."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", topic.lower()) if w not in _STOP]
+    return words or ["this decision"]
+
+
+def briefing_facts(prompt: str) -> list[str]:
+    """Bullet lines of the briefing section (the facts a speaker can cite)."""
+    parts = prompt.split(SECTION.format("BRIEFING"), 1)
+    if len(parts) < 2:
+        return []
+    body = parts[1].split("\n===", 1)[0]
+    return [line.strip()[2:].strip() for line in body.splitlines()
+            if line.strip().startswith(("- ", "* ")) and len(line.strip()) > 4]
+
+
+def _gist(text: str, words: int = 10) -> str:
+    """A short claim from someone's message: its longest sentence that quotes nobody else."""
+    body = text.replace(TAG, "").strip()
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", body) if x.strip()]
+    plain = [x for x in sentences if '"' not in x and not re.match(r"^[a-z]+, ", x)
+             and not x.lower().startswith(("one addition", "the briefing says"))]
+    for sentence in plain:
+        stance = re.search(r"\b[Oo]n [\w-]+, (.+)$", sentence)
+        if stance:  # an offline speech's stance sentence: "... on <term>, <claim>."
+            chosen = stance.group(1)
+            break
+    else:
+        chosen = max(plain or sentences or [body], key=lambda x: len(x.split()))
+    cut = chosen.split()
+    return " ".join(cut[:words]).rstrip(".,;:") + ("…" if len(cut) > words else "")
+
+
+def _voice(agent: str) -> dict[str, list[str]]:
+    return VOICES.get(agent, GENERIC)
+
+
+def _others(prompt: str, agent: str, phases: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(agent, text) of other speakers in the recent transcript, newest last."""
+    found = []
+    for who, phase, text in transcript_speakers(prompt):
+        if who in (agent, "runner", "judge") or text.strip().upper().startswith(("PASS", f"{TAG} PASS")):
+            continue
+        if phases and phase not in phases:
+            continue
+        found.append((who, text))
+    return found
+
+
+def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """An opening or restated position in the agent's voice, citing the briefing and a peer."""
+    agent = request.agent or markers.get("AGENT", "agent")
+    rng = request.rng("speak")
+    voice = _voice(agent)
+    terms = topic_terms(markers.get("TOPIC", ""))
+    term = rng.choice(terms)
+    round_no = _int(markers.get("ROUND"), 1)
+    opener = rng.choice(voice["open"])
+    joiner = "on" if opener.endswith((",", ":")) else "On"
+    parts = [TAG, opener, f"{joiner} {term}, {rng.choice(voice['stance'])}."]
+    facts = briefing_facts(request.prompt)
+    if facts:
+        parts.append(f"The briefing says \"{rng.choice(facts)}\", and that matters.")
+    others = _others(request.prompt, agent)
+    if others:
+        who, text = others[-1] if round_no == 1 else rng.choice(others)
+        verb = rng.choice(["I agree with", "I partly disagree with", "I want to build on"])
+        parts.append(f"{verb} {who}'s point that \"{_gist(text)}\".")
+    if round_no > 1:
+        parts.append(rng.choice([f"After round {round_no - 1}, my position is sharper, not different.",
+                                 f"Round {round_no - 1} moved me slightly: the cost side is bigger than I said.",
+                                 "I hold my position, with one refinement."]))
+    parts.append(rng.choice(voice["close"]))
+    return " ".join(parts)
+
+
+def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """Answers one or two named agents' points."""
+    agent = request.agent or markers.get("AGENT", "agent")
+    rng = request.rng("rebuttal")
+    others = _others(request.prompt, agent, ("SPEAK",)) or _others(request.prompt, agent, ("REBUTTAL",))
+    if not others:
+        participants = [p.strip() for p in markers.get("PARTICIPANTS", "").split(",")
+                        if p.strip() and p.strip() not in (agent, "judge")]
+        others = [(p, "their opening") for p in participants] or [("the room", "the consensus")]
+    picks = rng.sample(others, k=min(2, len(others)))
+    lines = [TAG]
+    first_who, first_text = picks[0]
+    lines.append(f"{first_who}, you argued \"{_gist(first_text)}\" — "
+                 + rng.choice(["that skips the migration cost.", "that holds only if the team stays this size.",
+                               "I accept it, but the order of steps is wrong.",
+                               "the evidence in the briefing points the other way."]))
+    if len(picks) > 1:
+        second_who, _ = picks[1]
+        lines.append(f"{second_who}, " + rng.choice(["I agree with you and want it in the decision.",
+                                                     "your risk is real but smaller than you claim.",
+                                                     "you and I disagree on sequencing, not direction."]))
+    lines.append(rng.choice(_voice(agent)["close"]))
+    return " ".join(lines)
+
+
+def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """Contribute on the first floor turn of a round (two rounds in three), else PASS."""
+    agent = request.agent or markers.get("AGENT", "agent")
+    round_no = _int(markers.get("ROUND"), 1)
+    budget = _int(markers.get("BUDGET LEFT"), 0)
+    turn_no = _int(markers.get("FLOOR TURN"), 1)
+    if budget <= 0 or turn_no > 1 or stable_int("floor", agent, round_no) % 3 == 0:
+        return "PASS"
+    rng = request.rng("floor")
+    others = _others(request.prompt, agent)
+    target = f" {others[-1][0]}," if others else ""
+    return (f"{TAG} One addition from the floor:{target} "
+            + rng.choice(["we have not named an owner for the boundary.",
+                          "the rollback path needs a date, not a promise.",
+                          "measure the deploy coupling for two weeks before deciding.",
+                          "the cheapest experiment is to extract one endpoint behind a flag."]))
+
+
+def converge_round(max_rounds: int) -> int:
+    """The round at which the offline Judge says CONVERGED (round 2 of 3, 4 of 5, ...)."""
+    return max(1, min(max_rounds, max(2, math.ceil(2 * max_rounds / 3))))
+
+
+def gate(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """CONTINUE early, CONVERGED later; GATE now and then."""
+    round_no = _int(markers.get("ROUND"), 1)
+    max_rounds = _int(markers.get("MAX ROUNDS"), 3)
+    participants = [p.strip() for p in markers.get("PARTICIPANTS", "").split(",")
+                    if p.strip() and p.strip() not in ("judge", request.agent)]
+    lines = []
+    if round_no >= converge_round(max_rounds):
+        lines.append(f"CONVERGED: {TAG} positions stabilised in round {round_no}; the remaining "
+                     "disagreement is about sequencing, not direction.")
+    else:
+        lines.append(f"CONTINUE: {TAG} round {round_no} surfaced a real disagreement on cost "
+                     "and risk that needs another pass.")
+    if participants and (round_no == 1 or stable_int("gate", round_no) % 2 == 0):
+        # Seeded by the whole request (transcript included) so different debates reward
+        # different agents, while the same debate always answers the same way.
+        rng = request.rng("gate-pick")
+        winner = rng.choice(sorted(participants))
+        lines.append(f"GATE: {winner} — " + rng.choice(["the sharpest challenge this round",
+                                                         "named the constraint everyone else missed",
+                                                         "turned a vague claim into a testable one"]))
+    return "\n".join(lines)
+
+
+def research(request: OfflineRequest, markers: dict[str, str]) -> str:
+    """Research window turn: a plain opening statement."""
+    return speak(request, markers)
+
+
+def respond(request: OfflineRequest) -> str:
+    """Entry point for the offline backend: dispatch on the task."""
+    markers = parse_markers(request.prompt)
+    task = request.task or markers.get("PHASE", "speak").lower()
+    handler = {"speak": speak, "rebuttal": rebuttal, "floor": floor, "gate": gate,
+               "research": research}.get(task, speak)
+    return handler(request, markers)
