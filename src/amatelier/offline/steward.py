@@ -39,8 +39,10 @@ def research_turn(request: OfflineRequest) -> str:
     who = (request.agent or "agent").capitalize()
     entries = registered_from_prompt(request.prompt)
     if not entries:
-        return (f"[offline] {who}: no files are registered for this roundtable, so I have "
-                "nothing to look up before the debate.")
+        # Nothing to look up: answer the turn as a plain opening statement.
+        from amatelier.offline import debate
+
+        return debate.respond(request)
     files = [e for e in entries if not any(ch in GLOB_CHARS for ch in e)]
     target = f"`{files[0]}`" if files and " " in files[0] else (files[0] if files else "")
     in_scope = f"lines 1-40 of {target}" if files else "list files"
