@@ -15,7 +15,12 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.helpers.steward_fakes import FakeServer, anthropic_text, anthropic_tool_use
+from tests.helpers.fake_llm_servers import (
+    FakeAnthropic,
+    Reply,
+    anthropic_message,
+    anthropic_tool_use_block,
+)
 from tests.helpers.steward_tree import make_tree
 
 from amatelier.steward.claude_cli import run_claude_steward
@@ -38,6 +43,18 @@ needs_cli = pytest.mark.skipif(
     reason="Claude Code CLI not installed: run `bash scripts/install_claude_cli.sh` (needs npm) "
            "or set AMATELIER_TEST_CLAUDE_BIN",
 )
+def anthropic_tool_use(name: str, args: dict, use_id: str) -> Reply:
+    return Reply.json(anthropic_message(content=[anthropic_tool_use_block(name, args, id=use_id)]))
+
+
+def anthropic_text(text: str) -> Reply:
+    return Reply.json(anthropic_message(text))
+
+
+def bodies(server: FakeAnthropic) -> list[dict]:
+    return [r.json for r in server.api_requests()]
+
+
 MIRROR_RE = re.compile(r"(/[^\"\s\\]*amatelier-steward-[^/\"\s\\]+/files)")
 
 
@@ -68,31 +85,32 @@ def test_claude_steward_hook_blocks_out_of_scope_read(tmp_path: Path, monkeypatc
     tree = make_tree(tmp_path)
     registry = tree.registry("- notes.md\n- docs/*.md")
     secret = str(tree.secret)
-    with FakeServer([
+    with FakeAnthropic().push(
         anthropic_tool_use("Read", {"file_path": secret}, "toolu_1"),
-        lambda body: anthropic_tool_use("Read", {"file_path": mirror_dir(body) + "/notes.md"},
-                                        "toolu_2"),
+        lambda request: anthropic_tool_use(
+            "Read", {"file_path": mirror_dir(request.json) + "/notes.md"}, "toolu_2"),
         anthropic_text("The retry budget is 4 attempts (notes.md line 2)."),
-    ]) as server:
+    ) as server:
         monkeypatch.setenv("AMATELIER_CLAUDE_BIN", CLAUDE or "")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
         monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
         monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "0")
         result = run_claude_steward("what is the retry budget?", registry, model="haiku",
                                     max_budget_usd=1.0, timeout_s=120)
-    assert len(server.requests) == 3, server.paths
-    first = server.requests[0]
+    sent = bodies(server)
+    assert len(sent) == 3, [r.path for r in server.requests]
+    first = sent[0]
     offered = {t.get("name") for t in first.get("tools", [])}
     assert {"Glob", "Grep", "Read"} <= offered
     assert not {"Bash", "Write", "Edit", "WebFetch"} & offered
     assert "- notes.md" in json.dumps(first) and "- docs/a.md" in json.dumps(first)
-    blocked = tool_results(server.requests[1])
+    blocked = tool_results(sent[1])
     assert blocked and blocked[-1]["tool_use_id"] == "toolu_1"
     assert "out of scope" in result_text(blocked[-1])
-    read = tool_results(server.requests[2])[-1]
+    read = tool_results(sent[2])[-1]
     assert read["tool_use_id"] == "toolu_2" and "retry budget is 4 attempts" in result_text(read)
-    assert all("TOP SECRET" not in json.dumps(body) for body in server.requests)
+    assert all("TOP SECRET" not in json.dumps(body) for body in sent)
     assert result.status == "ok", result.output
     assert result.output == "The retry budget is 4 attempts (notes.md line 2)."
     assert result.path == "notes.md"
@@ -103,22 +121,23 @@ def test_claude_steward_hook_blocks_out_of_scope_read(tmp_path: Path, monkeypatc
 def test_claude_steward_refuses_shell_and_searches_outside(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     tree = make_tree(tmp_path)
-    with FakeServer([
+    with FakeAnthropic().push(
         anthropic_tool_use("Bash", {"command": f"cat {tree.secret}"}, "toolu_1"),
         anthropic_tool_use("Grep", {"pattern": "SECRET", "path": "/"}, "toolu_2"),
         anthropic_text("I could not find it in the registered files."),
-    ]) as server:
+    ) as server:
         monkeypatch.setenv("AMATELIER_CLAUDE_BIN", CLAUDE or "")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
         monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
         monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "0")
         result = run_claude_steward("find the secret", tree.registry("- notes.md"), model="haiku",
                                     max_budget_usd=1.0, timeout_s=120)
-    assert len(server.requests) == 3, server.paths
-    shell = result_text(tool_results(server.requests[1])[-1])
-    grep = result_text(tool_results(server.requests[2])[-1])
+    sent = bodies(server)
+    assert len(sent) == 3, [r.path for r in server.requests]
+    shell = result_text(tool_results(sent[1])[-1])
+    grep = result_text(tool_results(sent[2])[-1])
     assert "Bash" in shell and "TOP SECRET" not in shell
     assert "out of scope" in grep
-    assert all("TOP SECRET" not in json.dumps(body) for body in server.requests)
+    assert all("TOP SECRET" not in json.dumps(body) for body in sent)
     assert result.status == "out_of_scope"

@@ -66,13 +66,25 @@ def spawn_steward_subagent(request: str, registry: Registry, *, mode: str,
         model = backend.resolve_model(token)
         common = dict(model=model, request=request, registry=registry, max_bytes=max_bytes,
                       max_turns=max_turns, max_tokens=max_tokens, timeout_s=timeout,
-                      backend_name=mode)
+                      backend_name=mode, caller=_retrying(backend, model))
         if mode == "anthropic-sdk":
             return toolloop.anthropic_loop(client, **common)  # type: ignore[arg-type]
         limit = "max_completion_tokens" if getattr(backend, "is_openai_proper", False) else "max_tokens"
         return toolloop.openai_loop(client, limit_param=limit, **common)  # type: ignore[arg-type]
     return StewardResult("error", method=f"subagent:{mode}",
                          output=f"the Steward has no model path for mode {mode!r}")
+
+
+def _retrying(backend: LLMBackend, model: str) -> Any:
+    """Each SDK call with the backend's own retry policy (429, 5xx, overload), when it has one."""
+    policy = getattr(backend, "retry_policy", None)
+    if policy is None:
+        return lambda call: call()
+    from amatelier.backends.retry import call_with_retry
+    from amatelier.backends.sdk_errors import translate_stainless
+
+    return lambda call: call_with_retry(call, translate_stainless, policy, backend=backend.name,
+                                        model=model)
 
 
 def _make_backend(mode: str, config: dict[str, Any]) -> LLMBackend:

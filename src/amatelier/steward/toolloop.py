@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
-from amatelier.backends.base import Completion
+from amatelier.backends.anthropic_sdk import completion_from_message
+from amatelier.backends.base import Completion, LLMCallError
+from amatelier.backends.openai_compat import completion_from_chat
 from amatelier.steward import prompts
 from amatelier.steward.registry import Registry
 from amatelier.steward.result import StewardResult
@@ -19,6 +22,12 @@ from amatelier.steward.scope import registered_paths
 from amatelier.steward.tools import ToolBox, anthropic_tools, openai_tools
 
 DEFAULT_MAX_TURNS = 8
+# Wraps one SDK call (e.g. with the backend's retry policy); the default calls it once.
+Caller = Callable[[Callable[[], Any]], Any]
+
+
+def _once(call: Callable[[], Any]) -> Any:
+    return call()
 
 
 def _listing(registry: Registry, max_bytes: int | None) -> str:
@@ -52,7 +61,8 @@ def _timed_out(toolbox: ToolBox, method: str, started: float, usage: list[Comple
 def _error(exc: BaseException, toolbox: ToolBox, method: str, started: float,
            usage: list[Completion]) -> StewardResult:
     name = type(exc).__name__
-    status = "timeout" if "Timeout" in name else "error"
+    timed_out = "Timeout" in name or (isinstance(exc, LLMCallError) and exc.kind == "timeout")
+    status = "timeout" if timed_out else "error"
     return StewardResult(status, output=f"the Steward model call failed: {name}: {exc}",
                          path=", ".join(toolbox.paths_read), bytes=toolbox.bytes_read,
                          elapsed_s=time.perf_counter() - started, method=method, usage=usage)
@@ -61,7 +71,7 @@ def _error(exc: BaseException, toolbox: ToolBox, method: str, started: float,
 def anthropic_loop(client: Any, *, model: str, request: str, registry: Registry,
                    max_bytes: int | None = None, max_turns: int = DEFAULT_MAX_TURNS,
                    max_tokens: int = 1024, timeout_s: float = 120.0,
-                   backend_name: str = "anthropic-sdk") -> StewardResult:
+                   backend_name: str = "anthropic-sdk", caller: Caller = _once) -> StewardResult:
     """Messages API with tools: run tool_use blocks locally, send tool_result blocks back."""
     started = time.perf_counter()
     method = f"subagent:{backend_name}"
@@ -75,15 +85,16 @@ def anthropic_loop(client: Any, *, model: str, request: str, registry: Registry,
             return _timed_out(toolbox, method, started, usage, timeout_s)
         call_started = time.perf_counter()
         try:
-            response = client.messages.create(model=model, max_tokens=max_tokens,
-                                              system=prompts.SYSTEM, messages=messages,
-                                              tools=anthropic_tools(), timeout=left)
+            response = caller(lambda left=left: client.messages.create(
+                model=model, max_tokens=max_tokens, system=prompts.SYSTEM, messages=messages,
+                tools=anthropic_tools(), timeout=left))
         except Exception as exc:
             return _error(exc, toolbox, method, started, usage)
         texts = [b.text for b in response.content if getattr(b, "type", "") == "text"]
         uses = [b for b in response.content if getattr(b, "type", "") == "tool_use"]
-        usage.append(_anthropic_completion(response, backend_name, model,
-                                           "\n".join(texts), call_started))
+        usage.append(completion_from_message(
+            response, backend=backend_name, model=model,
+            latency_ms=(time.perf_counter() - call_started) * 1000.0))
         if not uses:
             return _finish(toolbox, "\n".join(texts), method=method, started=started, usage=usage)
         assistant: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts if t]
@@ -103,24 +114,11 @@ def anthropic_loop(client: Any, *, model: str, request: str, registry: Registry,
     return result
 
 
-def _anthropic_completion(response: Any, backend: str, model: str, text: str,
-                          call_started: float) -> Completion:
-    use = getattr(response, "usage", None)
-    return Completion(
-        text=text, backend=backend, model=getattr(response, "model", None) or model,
-        input_tokens=int(getattr(use, "input_tokens", 0) or 0),
-        output_tokens=int(getattr(use, "output_tokens", 0) or 0),
-        cache_read_tokens=int(getattr(use, "cache_read_input_tokens", 0) or 0),
-        cache_write_tokens=int(getattr(use, "cache_creation_input_tokens", 0) or 0),
-        latency_ms=(time.perf_counter() - call_started) * 1000.0,
-        stop_reason=getattr(response, "stop_reason", None))
-
-
 def openai_loop(client: Any, *, model: str, request: str, registry: Registry,
                 max_bytes: int | None = None, max_turns: int = DEFAULT_MAX_TURNS,
                 max_tokens: int = 1024, timeout_s: float = 120.0,
                 backend_name: str = "openai-compat",
-                limit_param: str = "max_tokens") -> StewardResult:
+                limit_param: str = "max_tokens", caller: Caller = _once) -> StewardResult:
     """Chat Completions with function tools: run tool_calls locally, answer with tool messages.
 
     `limit_param` is max_completion_tokens for OpenAI's own API, max_tokens for the rest.
@@ -139,15 +137,16 @@ def openai_loop(client: Any, *, model: str, request: str, registry: Registry,
             return _timed_out(toolbox, method, started, usage, timeout_s)
         call_started = time.perf_counter()
         try:
-            response = client.chat.completions.create(model=model, messages=messages,
-                                                      tools=openai_tools(), timeout=left,
-                                                      **{limit_param: max_tokens})
+            response = caller(lambda left=left: client.chat.completions.create(
+                model=model, messages=messages, tools=openai_tools(), timeout=left,
+                **{limit_param: max_tokens}))
         except Exception as exc:
             return _error(exc, toolbox, method, started, usage)
         message = response.choices[0].message
         calls = list(getattr(message, "tool_calls", None) or [])
-        usage.append(_openai_completion(response, backend_name, model, message.content or "",
-                                        call_started))
+        usage.append(completion_from_chat(
+            response, backend=backend_name, model=model,
+            latency_ms=(time.perf_counter() - call_started) * 1000.0))
         if not calls:
             return _finish(toolbox, message.content or "", method=method, started=started,
                            usage=usage)
@@ -174,17 +173,3 @@ def openai_loop(client: Any, *, model: str, request: str, registry: Registry,
         result.status = "error"
         result.output = f"the Steward model used all {max_turns} tool turns without answering"
     return result
-
-
-def _openai_completion(response: Any, backend: str, model: str, text: str,
-                       call_started: float) -> Completion:
-    use = getattr(response, "usage", None)
-    details = getattr(use, "prompt_tokens_details", None)
-    choice = response.choices[0] if getattr(response, "choices", None) else None
-    return Completion(
-        text=text, backend=backend, model=getattr(response, "model", None) or model,
-        input_tokens=int(getattr(use, "prompt_tokens", 0) or 0),
-        output_tokens=int(getattr(use, "completion_tokens", 0) or 0),
-        cache_read_tokens=int(getattr(details, "cached_tokens", 0) or 0),
-        latency_ms=(time.perf_counter() - call_started) * 1000.0,
-        stop_reason=getattr(choice, "finish_reason", None))
