@@ -70,6 +70,7 @@ def registered_display(steward: Steward) -> list[str]:
 
 
 def research_instructions(steward: Steward) -> str:
+    """The RESEARCH WINDOW turn text: free budget, the registered files, the grammar."""
     files = "\n".join(f"- {entry}" for entry in registered_display(steward))
     free = steward.research_budget.per_agent
     return (

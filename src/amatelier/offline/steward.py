@@ -20,6 +20,7 @@ QUOTE_LINES = 12
 
 
 def respond(request: OfflineRequest) -> str:
+    """Entry point for the offline backend (tasks "research" and "steward")."""
     if request.task == "research":
         return research_turn(request)
     return steward_answer(request)
@@ -36,6 +37,7 @@ def registered_from_prompt(prompt: str) -> list[str]:
 
 
 def research_turn(request: OfflineRequest) -> str:
+    """One research-window turn: an in-scope and an out-of-scope request."""
     who = (request.agent or "agent").capitalize()
     entries = registered_from_prompt(request.prompt)
     if not entries:
@@ -70,6 +72,7 @@ def tool_sections(prompt: str) -> list[tuple[str, str]]:
 
 
 def steward_answer(request: OfflineRequest) -> str:
+    """The Steward model role offline: quote the useful tool results from the prompt."""
     asked = _field(request.prompt, "STEWARD REQUEST") or "(no request)"
     useful = [(title, body) for title, body in tool_sections(request.prompt)
               if body and not body.startswith(("out of scope", "error", "not found", "no line"))]

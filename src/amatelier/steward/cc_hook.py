@@ -56,6 +56,7 @@ def decide(event: dict[str, Any], mirror: str) -> tuple[bool, str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run as the PreToolUse hook: exit 0 allows the tool call, exit 2 blocks it."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         print("usage: python -m amatelier.steward.cc_hook MIRROR [AUDIT]", file=sys.stderr)

@@ -53,6 +53,7 @@ def cli_help(exe: str) -> str:
 
 
 def hardening_flags(help_text: str) -> list[str]:
+    """The HARDENING flags the CLI lists in its --help text."""
     flags: list[str] = []
     for flag in HARDENING:
         if re.search(rf"(?<![\w-]){re.escape(flag[0])}(?![\w-])", help_text):
@@ -91,6 +92,7 @@ def build_mirror(registry: Registry, mirror: Path, max_bytes: int | None) -> dic
 
 
 def hook_settings(mirror: Path, audit: Path) -> dict[str, Any]:
+    """The --settings JSON that installs the scope hook for every tool call."""
     command = " ".join(shlex.quote(part) for part in (
         sys.executable, "-m", "amatelier.steward.cc_hook", str(mirror), str(audit)))
     return {"hooks": {"PreToolUse": [{"matcher": "*", "hooks": [
@@ -99,6 +101,7 @@ def hook_settings(mirror: Path, audit: Path) -> dict[str, Any]:
 
 def build_command(exe: str, prompt: str, *, model: str, max_budget_usd: float,
                   settings_path: Path, extra: list[str] | None = None) -> list[str]:
+    """The claude -p command line (stream-json, only Read/Grep/Glob, budget cap, hook settings)."""
     return [exe, "-p", prompt, "--output-format", "stream-json", "--verbose",
             "--model", model, "--tools", TOOLS, "--allowedTools", TOOLS,
             "--max-budget-usd", f"{max_budget_usd:g}", "--no-session-persistence",
@@ -128,6 +131,7 @@ def parse_stream(stdout: str) -> tuple[dict[str, Any] | None, list[dict[str, Any
 
 
 def read_audit(audit: Path) -> list[dict[str, Any]]:
+    """The hook's decisions for one run, one dict per tool call."""
     try:
         lines = audit.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:

@@ -35,28 +35,28 @@ from amatelier.steward.scope import (
     registered_paths,
 )
 
-PATH = r"(?P<path>`[^`]+`|\"[^\"]+\"|'[^']+'|\S+)"
-PATTERN = r"(?P<pat>`[^`]+`|\"[^\"]+\"|'[^']+'|{bare})"
-GREP_PATTERN = PATTERN.format(bare=r"[^\s`\"']+")
-QUOTED_PATTERN = PATTERN.format(bare=r"(?!)")  # search/find need a quoted pattern
-RANGE = r"(?P<start>\d+)(?:\s*(?:-|–|\.\.|to)\s*(?P<end>\d+))?"
+_PATH = r"(?P<path>`[^`]+`|\"[^\"]+\"|'[^']+'|\S+)"
+_PATTERN = r"(?P<pat>`[^`]+`|\"[^\"]+\"|'[^']+'|{bare})"
+_GREP_PATTERN = _PATTERN.format(bare=r"[^\s`\"']+")
+_QUOTED_PATTERN = _PATTERN.format(bare=r"(?!)")  # search/find need a quoted pattern
+_RANGE = r"(?P<start>\d+)(?:\s*(?:-|–|\.\.|to)\s*(?P<end>\d+))?"
 
 RULES: list[tuple[str, re.Pattern[str]]] = [
     ("list", re.compile(r"(?:ls|list|list (?:the )?(?:registered )?files|(?:which|what) files"
                         r"(?: are registered| are available| can you read)?|registered files"
                         r"|files)", re.I)),
-    ("lines", re.compile(rf"lines?\s+{RANGE}\s+(?:of|in|from)\s+(?:the\s+)?(?:file\s+)?{PATH}", re.I)),
-    ("lines", re.compile(rf"{PATH}\s*,?\s+lines?\s+{RANGE}", re.I)),
+    ("lines", re.compile(rf"lines?\s+{_RANGE}\s+(?:of|in|from)\s+(?:the\s+)?(?:file\s+)?{_PATH}", re.I)),
+    ("lines", re.compile(rf"{_PATH}\s*,?\s+lines?\s+{_RANGE}", re.I)),
     ("lines", re.compile(r"(?P<path>[^\s:]+):(?P<start>\d+)(?:-(?P<end>\d+))?", re.I)),
     ("key", re.compile(rf"(?:json\s+|toml\s+)?(?:key(?:\s*path)?|value\s+of|field)\s+"
-                       rf"(?P<key>[^\s]+)\s+(?:in|of|from)\s+{PATH}", re.I)),
+                       rf"(?P<key>[^\s]+)\s+(?:in|of|from)\s+{_PATH}", re.I)),
     ("key", re.compile(r"(?P<path>[^\s:]+\.(?:json|toml))\s*(?::|#)\s*(?P<key>[^\s]+)", re.I)),
-    ("grep", re.compile(rf"grep\s+(?:-i\s+)?{GREP_PATTERN}"
-                        rf"(?:\s+(?:in|within|across|over)\s+{PATH})?", re.I)),
+    ("grep", re.compile(rf"grep\s+(?:-i\s+)?{_GREP_PATTERN}"
+                        rf"(?:\s+(?:in|within|across|over)\s+{_PATH})?", re.I)),
     ("grep", re.compile(rf"(?:search\s+for|search|find|look\s+for)\s+"
-                        rf"{QUOTED_PATTERN}(?:\s+(?:in|within|across)\s+{PATH})?", re.I)),
+                        rf"{_QUOTED_PATTERN}(?:\s+(?:in|within|across)\s+{_PATH})?", re.I)),
     ("read", re.compile(rf"(?:read|show|cat|open|print|contents\s+of|full\s+text\s+of)\s+"
-                        rf"(?:the\s+)?(?:file\s+)?{PATH}", re.I)),
+                        rf"(?:the\s+)?(?:file\s+)?{_PATH}", re.I)),
     ("read", re.compile(r"(?P<path>[^\s]*[/.][^\s]*)", re.I)),
 ]
 MAX_LINES = 200

@@ -13,11 +13,13 @@ SYSTEM = (
 
 
 def registered_listing(paths: list[str]) -> str:
+    """The registered files as a bullet list for a prompt."""
     if not paths:
         return "(no registered file is currently readable)"
     return "\n".join(f"- {path}" for path in paths)
 
 
 def user_prompt(request: str, listing: str) -> str:
+    """The Steward model's user turn: the request and the only files it may read."""
     return (f"STEWARD REQUEST: {request}\n\n"
             f"REGISTERED FILES (the only files you may read):\n{listing}\n")

@@ -38,10 +38,14 @@ class ScopeError(Exception):
 
 
 class OutOfScope(ScopeError):
+    """The path is not a registered regular file under the cap (nothing was opened)."""
+
     status = "out_of_scope"
 
 
 class NotFound(ScopeError):
+    """The path is in scope but does not exist."""
+
     status = "not_found"
 
 

@@ -135,6 +135,7 @@ def gather_tool_results(request: str, registry: Registry, toolbox: ToolBox,
 
 
 def offline_prompt(request: str, shown: list[str], sections: list[tuple[str, str]]) -> str:
+    """The offline Steward's prompt: the request, the files, and the tool results to quote."""
     body = "\n\n".join(f"### {title}\n{text}" for title, text in sections) or "(no tool results)"
     return (prompts.user_prompt(request, prompts.registered_listing(shown))
             + f"\nTOOL RESULTS:\n{body}\n")

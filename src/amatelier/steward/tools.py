@@ -56,11 +56,13 @@ TOOL_SPECS: list[dict[str, Any]] = [
 
 
 def anthropic_tools() -> list[dict[str, Any]]:
+    """The tools in the Messages API shape (input_schema)."""
     return [{"name": t["name"], "description": t["description"], "input_schema": t["parameters"]}
             for t in TOOL_SPECS]
 
 
 def openai_tools() -> list[dict[str, Any]]:
+    """The tools in the Chat Completions shape (type function)."""
     return [{"type": "function", "function": {"name": t["name"], "description": t["description"],
                                               "parameters": t["parameters"]}}
             for t in TOOL_SPECS]
@@ -68,6 +70,8 @@ def openai_tools() -> list[dict[str, Any]]:
 
 @dataclass
 class ToolCallRecord:
+    """One tool call a model made: what it asked for and how it ended."""
+
     name: str
     arguments: dict[str, Any]
     status: str
