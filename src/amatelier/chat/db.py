@@ -36,9 +36,31 @@ def connect(db_path: Path | None = None, *, readonly: bool = False) -> sqlite3.C
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
+        _ensure_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def _ensure_wal(conn: sqlite3.Connection, attempts: int = 8) -> None:
+    """Switch to WAL once per database file (the mode persists).
+
+    Switching needs a moment of exclusive access; when several processes open a brand-new
+    database together, SQLite may answer "database is locked" without calling the busy
+    handler, so the switch is retried with back-off.
+    """
+    for attempt in range(attempts):
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (2**attempt))
 
 
 @contextlib.contextmanager

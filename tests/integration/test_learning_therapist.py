@@ -1,0 +1,225 @@
+"""The therapist against the offline backend on a synthetic roundtable, and its failure paths."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.helpers.learning_fixtures import (
+    ScriptedBackend,
+    db,
+    fail,
+    make_digest,
+    make_roundtable,
+    setup_workspace,
+)
+
+from amatelier import paths
+from amatelier.config import load_config
+from amatelier.engine import agent_memory, evolver, therapist
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    return setup_workspace(tmp_path, monkeypatch)
+
+
+WORKERS = ["elena", "marcus", "clare", "simon", "naomi"]
+
+
+def session_text(agent: str, rt_id: str) -> str:
+    return (paths.user_agent_dir(agent) / "sessions" / f"{rt_id}.md").read_text()
+
+
+def test_offline_sessions_for_every_worker(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt100", workers=WORKERS)
+    digest = make_digest("rt100", WORKERS)
+    run = therapist.run_therapist(digest, turns=2, conn=conn, config=load_config())
+    assert [s.agent for s in run.sessions] == WORKERS
+    assert all(s.complete and s.turns_done == 2 for s in run.sessions)
+    for agent in WORKERS:
+        text = session_text(agent, "rt100")
+        assert "- Status: complete" in text and "**Therapist** (turn 1):" in text
+        record = therapist.read_session_record(paths.user_agent_dir(agent) / "sessions" / "rt100.md")
+        assert record["complete"] is True and record["agent"] == agent
+        behaviors = evolver.load_behaviors(agent)["behaviors"]
+        assert len(behaviors) == 1 and behaviors[0]["added_rt"] == "rt100"
+        assert evolver.get_section_items(evolver.read_claude_md(agent), "Learned Behaviors") == \
+            [behaviors[0]["text"]]
+        memory = agent_memory.load_memory(agent)
+        assert memory["sessions"][-1]["rt_id"] == "rt100" and memory["sessions"][-1]["complete"]
+        assert memory["goals"][0]["status"] == "active" and memory["lessons"] and memory["diary"]
+        notes = json.loads(therapist.case_notes_path(agent).read_text())
+        assert notes["sessions_conducted"] == 1 and notes["intervention_history"][0]["rt_id"] == "rt100"
+    report = (paths.user_digest_dir() / "therapist-report-rt100.md").read_text()
+    assert all(f"## {a}" in report for a in WORKERS)
+    roles = conn.execute("SELECT role, agent, COUNT(*) FROM llm_calls WHERE rt_id = 'rt100'"
+                         " GROUP BY role, agent").fetchall()
+    counts = {(r[0], r[1]): r[2] for r in roles}
+    assert counts[("therapist", "therapist")] == 2 * len(WORKERS)
+    assert all(counts[("therapist-agent", a)] == 2 for a in WORKERS)
+
+
+def test_the_therapist_prompt_carries_the_data(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt101")
+    (paths.user_agent_dir("elena") / "skills" / "outbox-pattern.md").write_text("# Outbox pattern\n")
+    (paths.user_agent_dir("elena") / "skills" / "event-log.md").write_text("# Event log\n")
+    evolver.sync_skills_owned("elena", conn)
+    backend = ScriptedBackend(lambda self, **kw: self.offline(**{k: kw[k] for k in ("system", "prompt", "model")},
+                                                             task=kw["task"], agent=kw["agent"]))
+    therapist.run_session("rt101", "elena", make_digest("rt101"), 2, conn=conn, backend=backend,
+                          agent_backend=backend, config=load_config())
+    first = backend.calls[0]
+    assert first["task"] == "therapist" and "GROW" in first["system"] and "RT: rt101" in first["prompt"]
+    for marker in ("AGENT: elena", "TURN: 1 of 2", "SCORES: novelty=1 accuracy=2 impact=0 challenge=1 total=4",
+                   "CONTRIBUTIONS: 4", "FLOOR BUDGET: spent 0 of 3", "STABILITY: R2=0.4",
+                   "SKILLS OWNED: event-log (in use); outbox-pattern (unused this roundtable"):
+        assert marker in first["prompt"], marker
+    assert "TURN: 2 of 2 (close)" in backend.calls[2]["prompt"]
+    agent_call = backend.calls[1]
+    assert agent_call["task"] == "therapist-agent" and agent_call["agent"] == "elena"
+    assert "THERAPIST ASKS:" in agent_call["prompt"]
+
+
+def test_agent_failure_after_the_close_applies_outcomes_but_marks_incomplete(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt102")
+    offline = ScriptedBackend(lambda self, **kw: self.offline(system=kw["system"], prompt=kw["prompt"],
+                                                               model=kw["model"], task=kw["task"], agent=kw["agent"]))
+
+    def flaky_agent(self, **kw):
+        if "TURN: 2 of 2" in kw["prompt"]:
+            fail("timeout")
+        return "I was aiming for accuracy and I rushed the rebuttal in round 2."
+
+    run = therapist.run_therapist(make_digest("rt102"), ["elena"], 2, conn=conn, backend=offline,
+                                  agent_backend_for=lambda a: ScriptedBackend(flaky_agent), config=load_config())
+    session = run.sessions[0]
+    assert not session.complete and session.error.startswith("timeout") and session.turns_done == 1
+    assert session.applied["behaviors"] and session.applied["behaviors"][0]["result"] == "added"
+    assert "- Status: incomplete (timeout" in session_text("elena", "rt102")
+    memory = agent_memory.load_memory("elena")
+    assert memory["sessions"][-1]["complete"] is False
+    assert not therapist.case_notes_path("elena").exists()          # no case-notes increment
+    json.loads((paths.user_agent_dir("elena") / "behaviors.json").read_text())  # still valid JSON
+    errors = conn.execute("SELECT COUNT(*) FROM llm_calls WHERE rt_id='rt102' AND status='error'").fetchone()[0]
+    assert errors == 1
+
+
+def test_therapist_failure_before_the_close_changes_no_behaviour(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt103")
+
+    def therapist_dies(self, **kw):
+        if "TURN: 2 of 2" in kw["prompt"]:
+            fail("server")
+        return self.offline(system=kw["system"], prompt=kw["prompt"], model=kw["model"], task=kw["task"],
+                            agent=kw["agent"])
+
+    backend = ScriptedBackend(therapist_dies)
+    run = therapist.run_therapist(make_digest("rt103"), ["marcus"], 2, conn=conn, backend=backend,
+                                  agent_backend_for=lambda a: backend, config=load_config())
+    session = run.sessions[0]
+    assert not session.complete and session.error.startswith("server")
+    assert evolver.load_behaviors("marcus")["behaviors"] == []
+    summary = agent_memory.load_memory("marcus")["sessions"][-1]
+    assert summary["complete"] is False and "cut short" in summary["summary"]
+    assert "## Record" in session_text("marcus", "rt103")
+    assert (paths.user_digest_dir() / "therapist-report-rt103.md").read_text().count("incomplete") == 1
+
+
+def test_store_request_is_recorded_pending_without_a_store(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt104")
+    block = ('Close.\n```json\n{"behavioral_deltas": [], "session_summary": "Wants a skill.", '
+             '"store_request": {"item_id": "evidence-ladder", "reason": "accuracy goal"}}\n```')
+    backend = ScriptedBackend(lambda self, **kw: block if kw["task"] == "therapist" else "I agree.")
+    run = therapist.run_therapist(make_digest("rt104"), ["clare"], 1, conn=conn, backend=backend,
+                                  agent_backend_for=lambda a: backend, config=load_config())
+    request = run.sessions[0].applied["store_request"]
+    try:
+        import amatelier.engine.store  # noqa: F401
+        has_store = True
+    except ImportError:
+        has_store = False
+    if not has_store:
+        assert request == {"item_id": "evidence-ladder", "reason": "accuracy goal",
+                           "status": "pending: store not available"}
+    assert "Store request: evidence-ladder" in session_text("clare", "rt104")
+
+
+def test_bad_digests_raise_one_line_errors(workspace, tmp_path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for path, expected in ((bad, "is not valid JSON (line 1"), (tmp_path / "none.json", "digest not found")):
+        try:
+            therapist.load_digest(path)
+        except therapist.DigestError as exc:
+            assert expected in str(exc) and "\n" not in str(exc)
+        else:
+            raise AssertionError("expected DigestError")
+    no_id = tmp_path / "noid.json"
+    no_id.write_text('{"topic": "x"}')
+    try:
+        therapist.load_digest(no_id)
+    except therapist.DigestError as exc:
+        assert "has no rt_id" in str(exc)
+
+
+def test_store_request_goes_through_the_store(workspace, monkeypatch) -> None:
+    import sys
+    import types
+
+    import amatelier.engine
+
+    calls = []
+
+    def process_store_request(conn, agent, request, config):
+        calls.append((agent, dict(request)))
+        if request["item_id"] == "cheap":
+            return {"action": "purchased", "ok": True, "price": 5, "balance": 10}
+        return {"action": "queued", "ok": False, "reason": "insufficient_funds", "request": {"id": "r1"}}
+
+    fake = types.SimpleNamespace(process_store_request=process_store_request)
+    monkeypatch.setitem(sys.modules, "amatelier.engine.store", fake)
+    monkeypatch.setattr(amatelier.engine, "store", fake, raising=False)
+    conn = db()
+    make_roundtable(conn, "rt105")
+    for agent, item in (("elena", "cheap"), ("marcus", "pricey")):
+        outcome = {"session_summary": "s", "store_request": {"item_id": item, "reason": "goal"}}
+        block = "```json\n" + json.dumps(outcome) + "\n```"
+        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
+        run = therapist.run_therapist(make_digest("rt105"), [agent], 1, conn=conn, backend=backend,
+                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
+        status = run.sessions[0].applied["store_request"]["status"]
+        if item == "cheap":
+            assert status == "purchased (5 sparks, balance 10)"
+        else:
+            assert status == "queued on the bulletin board (not enough sparks)"
+    assert [c[0] for c in calls] == ["elena", "marcus"] and calls[0][1]["item_id"] == "cheap"
+
+
+def test_store_request_with_the_real_store(workspace) -> None:
+    """Affordable: bought, delivered, listed as owned. Unaffordable: on the bulletin board."""
+    store = pytest.importorskip("amatelier.engine.store")
+    ledger = pytest.importorskip("amatelier.engine.ledger")
+    conn = db()
+    make_roundtable(conn, "rt106")
+    ledger.append(conn, "elena", 40, "score", rt_id="rt106", reason="test grant", ref="grant-rt106")
+    item = next(r for r in store.catalog_rows() if r["kind"] == "skill")
+    for agent in ("elena", "simon"):
+        outcome = {"session_summary": "s", "store_request": {"item_id": item["id"], "reason": "goal"}}
+        block = "```json\n" + json.dumps(outcome) + "\n```"
+        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
+        run = therapist.run_therapist(make_digest("rt106"), [agent], 1, conn=conn, backend=backend,
+                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
+        status = run.sessions[0].applied["store_request"]["status"]
+        if agent == "elena":
+            assert status.startswith(f"purchased ({item['price']} sparks")
+            assert item["id"] in evolver.sync_skills_owned("elena", conn)
+            assert item["id"] in evolver.get_section_items(evolver.read_claude_md("elena"), "Skills Owned")
+        else:
+            assert status == "queued on the bulletin board (not enough sparks)"
+            assert any(r["agent"] == "simon" and r.get("item") == item["id"] for r in store.list_requests(conn))
