@@ -21,7 +21,7 @@ TASK_MODULES: dict[str, str] = {
     "speak": "debate",
     "rebuttal": "debate",
     "floor": "debate",
-    "research": "debate",
+    "research": "steward",
     "gate": "debate",
     "score": "scoring",
     "score-repair": "scoring",
