@@ -3,12 +3,17 @@
 Rich view in a terminal (each agent its own colour, phase headers, Judge signals standing
 out, an "<agent> is speaking…" line for the open turn); plain text when stdout is not a
 terminal. Ends when the roundtable closes or is cut.
+
+Which roundtable: `--rt ID`; else the latest open one. With no roundtable running, a live
+watch says so and waits for the next one to open (so it can be started before the
+roundtable), while `--once` shows the latest roundtable, finished or not.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,13 +21,18 @@ from typing import Any
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat.waiting import ChangeWaiter
-from amatelier.engine.debate_signals import judge_signal_lines
+from amatelier.engine.debate_signals import is_pass, judge_signal_lines
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
            "bright_magenta", "bright_green", "bright_blue"]
 TAIL = 20
 FIXED_COLOURS = {"elena": "cyan", "marcus": "red", "clare": "green", "simon": "yellow",
                  "naomi": "magenta", "judge": "bold white", "runner": "dim", "steward": "blue"}
+SIGNAL_STYLES = {"GATE": "bold black on yellow", "CONVERGED": "bold black on green",
+                 "CONTINUE": "bold black on bright_blue"}
+# Runner lines a person should not miss (a silent agent, a restart, the roundtable cut).
+ALERT_WORDS = ("did not respond", "restarted", "ROUNDTABLE CUT", "was down", "INTERMISSION")
+WAIT_POLL_S = 0.5
 
 
 class NoDatabase(RuntimeError):
@@ -41,12 +51,23 @@ def is_gate(text: str) -> bool:
     return bool(judge_signal_lines(text))
 
 
-def open_readonly(db_path: Path | None = None) -> sqlite3.Connection:
-    """A read-only connection to the chat database (NoDatabase if none yet)."""
+def is_alert(text: str) -> bool:
+    """Whether a runner line reports trouble (silence, restart, cut) and should stand out."""
+    return any(word in text for word in ALERT_WORDS)
+
+
+def db_path() -> Path:
+    """Where the chat database of the current workspace lives."""
     from amatelier import paths
+
+    return paths.user_db_path()
+
+
+def open_readonly(path: Path | None = None) -> sqlite3.Connection:
+    """A read-only connection to the chat database (NoDatabase if none yet)."""
     from amatelier.chat.db import connect
 
-    path = Path(db_path) if db_path else paths.user_db_path()
+    path = Path(path) if path else db_path()
     if not path.is_file():
         raise NoDatabase(f"no roundtable database at {path} (run `amatelier roundtable ...` first)")
     return connect(path, readonly=True)
@@ -65,14 +86,71 @@ def pick_roundtable(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, An
     return rt
 
 
+def _ids(conn: sqlite3.Connection) -> set[str]:
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM roundtables")}
+    except sqlite3.OperationalError:  # the first runner is still creating the tables
+        return set()
+
+
+def _newest_new(conn: sqlite3.Connection, known: set[str]) -> dict[str, Any] | None:
+    """The newest roundtable not in `known`, preferring one still open."""
+    try:
+        fresh = [rt for rt in roundtables.list_roundtables(conn, limit=20) if rt["id"] not in known]
+    except sqlite3.OperationalError:
+        return None
+    return next((rt for rt in fresh if rt.get("status") == roundtables.OPEN), fresh[0] if fresh else None)
+
+
+def wait_for_new(path: Path, known: set[str], *, on_wait: Callable[[], Any] = lambda: None,
+                 timeout: float | None = None) -> tuple[sqlite3.Connection, dict[str, Any]] | None:
+    """Wait until a roundtable not in `known` appears in the database at `path`.
+
+    The database may not exist yet. A roundtable that opens and closes between two looks is
+    still found (it is new), so a quick run is never missed. Returns (read-only connection,
+    roundtable), or None when `timeout` seconds pass first.
+    """
+    end = None if timeout is None else time.monotonic() + timeout
+    conn: sqlite3.Connection | None = None
+    waiter: ChangeWaiter | None = None
+    while True:
+        if conn is None and path.is_file():
+            conn = open_readonly(path)
+            waiter = ChangeWaiter(conn, max_sleep=0.05)
+        if conn is not None:
+            rt = _newest_new(conn, known)
+            if rt is not None:
+                return conn, rt
+        on_wait()
+        if end is not None and time.monotonic() >= end:
+            if conn is not None:
+                conn.close()
+            return None
+        pause = WAIT_POLL_S if end is None else max(0.0, min(WAIT_POLL_S, end - time.monotonic()))
+        if waiter is not None:
+            waiter.wait(pause)
+        else:
+            time.sleep(pause)  # no database file to watch yet: poll for it to appear
+
+
 def open_turn(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
-    """The turn currently waiting for an answer, if any."""
+    """The turn currently waiting for an answer, if any (agent, phase, status, requested_at)."""
     row = conn.execute(
-        "SELECT agent, phase, status FROM turns WHERE rt_id = ? AND status IN ('pending', 'claimed')"
-        " ORDER BY id DESC LIMIT 1",
+        "SELECT agent, phase, status, requested_at FROM turns WHERE rt_id = ? "
+        "AND status IN ('pending', 'claimed') ORDER BY id DESC LIMIT 1",
         (rt_id,),
     ).fetchone()
     return dict(row) if row else None
+
+
+def speaking_line(turn: dict[str, Any] | None, now: float | None = None) -> str:
+    """The status line for the open turn: `marcus is speaking… (SPEAK · 12s)`."""
+    if not turn:
+        return "waiting…"
+    doing = "is deciding…" if turn.get("phase") == "GATE" else "is speaking…"
+    waited = max(0.0, (now if now is not None else time.time()) - float(turn.get("requested_at") or 0))
+    seconds = f" · {int(waited)}s" if turn.get("requested_at") else ""
+    return f"{turn['agent']} {doing} ({turn.get('phase')}{seconds})"
 
 
 def tail_start(conn: sqlite3.Connection, rt_id: str, count: int = TAIL) -> int:
@@ -82,8 +160,24 @@ def tail_start(conn: sqlite3.Connection, rt_id: str, count: int = TAIL) -> int:
     return int(row[0]) if row else 0
 
 
+def ending_line(conn: sqlite3.Connection, rt_id: str) -> str:
+    """`— roundtable closed (converged in round 2)` / `— roundtable cut: <reason>`."""
+    rt = roundtables.get_roundtable(conn, rt_id) or {}
+    state = rt.get("status")
+    if state == "cut":
+        return f"— roundtable cut: {rt.get('cut_reason')}" if rt.get("cut_reason") else "— roundtable cut"
+    rows = conn.execute("SELECT content, round FROM messages WHERE rt_id = ? AND kind = 'judge' "
+                        "ORDER BY id", (rt_id,)).fetchall()
+    for row in reversed(rows):
+        for signal, _ in judge_signal_lines(row["content"]):
+            if signal == "CONVERGED":
+                return f"— roundtable {state} (converged in round {row['round']})"
+    last = conn.execute("SELECT MAX(round) FROM messages WHERE rt_id = ?", (rt_id,)).fetchone()[0]
+    return f"— roundtable {state} (no convergence after {last or 0} round(s))"
+
+
 def plain_line(message: dict[str, Any]) -> str | None:
-    """How one message reads in plain text (None: not shown)."""
+    """How one message reads in plain text (None: not shown); continuation lines are indented."""
     kind = message.get("kind")
     content = str(message.get("content", ""))
     if kind == "turn":
@@ -96,7 +190,9 @@ def plain_line(message: dict[str, Any]) -> str | None:
     prefix = "[steward]" if kind == "steward" else f"[{message.get('agent')}]"
     if message.get("agent") == "judge" or is_gate(content) and kind == "judge":
         prefix = "[judge] >>"
-    return f"{prefix} {content}"
+    elif message.get("agent") == "runner" and is_alert(content):
+        prefix = "[runner] !!"
+    return f"{prefix} {content.strip()}".replace("\n", "\n    ")
 
 
 def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: bool, once: bool,
@@ -115,9 +211,7 @@ def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: boo
         state = roundtables.status(conn, rt_id)
         if once or state != roundtables.OPEN:
             if state != roundtables.OPEN:
-                reason = roundtables.get_roundtable(conn, rt_id) or {}
-                tail = f": {reason.get('cut_reason')}" if state == "cut" and reason.get("cut_reason") else ""
-                out(f"— roundtable {state}{tail}")
+                out(ending_line(conn, rt_id))
             return 0
         waiter.wait(poll_timeout)
 
@@ -134,18 +228,23 @@ class RichWatcher:
 
     def render(self, message: dict[str, Any]) -> Any:
         """The rich renderable for one message (None: not shown)."""
+        from rich.console import Group
         from rich.panel import Panel
         from rich.rule import Rule
         from rich.text import Text
 
         kind = message.get("kind")
         agent = str(message.get("agent"))
-        content = str(message.get("content", ""))
+        content = str(message.get("content", "")).strip()
         if kind == "turn":
             return None
         if kind == "phase":
             lines = content.splitlines() or [""]
-            return Rule(Text(lines[0].strip("- "), style="bold"), style="bright_black")
+            rule = Rule(Text(lines[0].strip("- "), style="bold"), style="bright_black")
+            rest = [line for line in lines[1:] if line.strip()]
+            if not rest:
+                return rule
+            return Group(rule, Text("\n".join(rest), style="dim", justify="center"))
         if kind == "briefing":
             body = content.split("\n", 1)[1].strip() if "\n" in content else content
             return Panel(Text(body[:600] + ("…" if len(body) > 600 else "")), title="BRIEFING",
@@ -153,27 +252,34 @@ class RichWatcher:
         if kind == "steward":
             return Panel(Text(content), title="steward", title_align="left", border_style="blue")
         if agent == "runner":
+            if is_alert(content):
+                return Text(f"  ⚠ {content}", style="bold yellow")
             return Text(f"  {content}", style="dim italic")
         if kind == "judge" or is_gate(content) and agent == "judge":
             text = Text()
-            for line in content.splitlines():
+            lines = content.splitlines()
+            for number, line in enumerate(lines):
                 signals = judge_signal_lines(line)
-                style = {"GATE": "bold black on yellow", "CONVERGED": "bold black on green",
-                         "CONTINUE": "bold black on bright_blue"}.get(signals[0][0] if signals else "", "")
-                text.append(line + "\n", style=style)
-            return Panel(text, title=f"judge · r{message.get('round')}", border_style="bold yellow")
-        header = Text(f"{agent}", style=f"bold {agent_color(agent)}")
+                style = SIGNAL_STYLES.get(signals[0][0] if signals else "", "")
+                text.append(line, style=style)
+                if number < len(lines) - 1:
+                    text.append("\n")
+            return Panel(text, title=f"judge · r{message.get('round')}", title_align="left",
+                         border_style="bold yellow")
+        colour = agent_color(agent)
+        if message.get("phase") == "FLOOR" and is_pass(content):
+            return Text(f"  {agent} passes", style=colour)
+        header = Text(f"{agent}", style=f"bold {colour}")
         if message.get("phase"):
             header.append(f"  {message.get('phase')} r{message.get('round')}", style="bright_black")
-        body = Text(content, style=agent_color(agent) if content.strip().upper() == "PASS" else "")
-        return Panel(body, title=header, title_align="left", border_style=agent_color(agent))
+        return Panel(Text(content), title=header, title_align="left", border_style=colour)
 
     def run(self, *, from_start: bool, once: bool, poll_timeout: float = 0.5) -> int:
         """Tail the roundtable until it closes (or once)."""
         rt_id = self.rt["id"]
         after = 0 if (from_start or once) else tail_start(self.conn, rt_id)
         self.console.print(f"[bold]roundtable {rt_id}[/] · {self.rt.get('topic')} · "
-                           f"[dim]{self.rt.get('status')}[/]")
+                           f"[dim]{self.rt.get('status')}[/]", highlight=False)
         waiter = ChangeWaiter(self.conn, max_sleep=0.05)
         status = None if once else self.console.status("waiting…", spinner="dots")
         if status is not None:
@@ -188,30 +294,63 @@ class RichWatcher:
                 state = roundtables.status(self.conn, rt_id)
                 if once or state != roundtables.OPEN:
                     if state != roundtables.OPEN:
-                        rt = roundtables.get_roundtable(self.conn, rt_id) or {}
-                        tail = f": {rt.get('cut_reason')}" if state == "cut" and rt.get("cut_reason") else ""
-                        self.console.print(f"[bold]— roundtable {state}{tail}[/]")
+                        style = "bold red" if state == "cut" else "bold"
+                        self.console.print(f"[{style}]{ending_line(self.conn, rt_id)}[/]", highlight=False)
                     return 0
                 if status is not None:
-                    turn = open_turn(self.conn, rt_id)
-                    status.update(f"{turn['agent']} is speaking… ({turn['phase']})" if turn else "waiting…")
+                    status.update(speaking_line(open_turn(self.conn, rt_id)))
                 waiter.wait(poll_timeout)
         finally:
             if status is not None:
                 status.stop()
 
 
+def _wait_for_next(use_plain: bool, known: set[str]) -> tuple[sqlite3.Connection, dict[str, Any]]:
+    """No roundtable is running: say so (once) and wait for the next one to start."""
+    path = db_path()
+    note = (f"no roundtable is running (database: {path}); waiting for one to start… "
+            "(Ctrl-C to stop; `amatelier watch --once` shows the latest finished one)")
+    if use_plain:
+        print(note, flush=True)
+        found = wait_for_new(path, known)
+    else:
+        from rich.console import Console
+
+        console = Console()
+        with console.status(note, spinner="dots"):
+            found = wait_for_new(path, known)
+    if found is None:  # cannot happen without a timeout; keeps the type honest
+        raise LookupError("no roundtable opened")
+    return found
+
+
 def run(rt_id: str | None = None, *, from_start: bool = False, once: bool = False,
         plain: bool | None = None) -> int:
-    """Entry point for the CLI: pick the roundtable and tail it."""
-    conn = open_readonly()
+    """Entry point for the CLI: pick the roundtable (or wait for one) and tail it."""
+    use_plain = (not sys.stdout.isatty()) if plain is None else plain
+    conn: sqlite3.Connection | None = None
     try:
-        rt = pick_roundtable(conn, rt_id)
-        use_plain = (not sys.stdout.isatty()) if plain is None else plain
+        rt = None
+        if not once and not rt_id:
+            known: set[str] = set()
+            try:
+                conn = open_readonly()
+                known = _ids(conn)  # before the look for an open one, so none can slip between
+                rt = roundtables.latest_open(conn)
+            except (NoDatabase, sqlite3.OperationalError):
+                rt = None
+            if rt is None:
+                if conn is not None:
+                    conn.close()
+                conn, rt = _wait_for_next(use_plain, known)
+                from_start = True  # a roundtable we waited for is shown from its first message
+        else:
+            conn = open_readonly()
+            rt = pick_roundtable(conn, rt_id)
         if use_plain:
             return plain_watch(conn, rt, from_start=from_start, once=once,
                                out=lambda line: print(line, flush=True))
         return RichWatcher(conn, rt).run(from_start=from_start, once=once)
     finally:
-        conn.close()
-
+        if conn is not None:
+            conn.close()

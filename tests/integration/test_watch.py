@@ -32,7 +32,7 @@ def test_watch_once_prints_the_transcript_in_plain_text(done):
     assert out.splitlines()[0] == f"roundtable {digest['rt_id']} · watch me · closed"
     for expected in ("ROUND 1: begin", "--- SPEAK PHASE (Round 1) ---", "--- REBUTTAL PHASE ---",
                      "--- JUDGE GATE ---", "[elena] [offline]", "[marcus] [offline]",
-                     "[judge] >> CONTINUE:", "CONVERGED:", "— roundtable closed"):
+                     "[judge] >> CONTINUE:", "CONVERGED:", "— roundtable closed (converged in round 2)"):
         assert expected in out, expected
     assert "YOUR TURN" not in out  # turn bookkeeping is not shown
     assert "\x1b[" not in out       # no colour codes when stdout is not a terminal
@@ -69,7 +69,7 @@ def test_watch_follows_a_live_roundtable_until_it_closes(tmp_path):
     assert watcher.returncode == 0, watcher.stderr
     assert "BRIEFING" in watcher.stdout
     assert "marcus did not respond" in watcher.stdout
-    assert watcher.stdout.rstrip().endswith("— roundtable closed")
+    assert watcher.stdout.rstrip().endswith("— roundtable closed (converged in round 2)")
 
 
 def test_rich_view_highlights_judge_signals_and_open_turn(done):

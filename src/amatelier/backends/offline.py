@@ -4,12 +4,16 @@ It is never auto-selected: a user asks for it with AMATELIER_MODE=offline. It le
 whole roundtable (speeches, rebuttals, floor passes, judge gates, scoring, distilling,
 therapy, steward requests) run on a machine with no key, and makes the engine testable.
 Each task's answers live in amatelier.offline.<module>; this class only dispatches.
+
+AMATELIER_OFFLINE_DELAY_MS (default 0) pauses every call that many milliseconds, to
+simulate model latency so a person can follow an offline roundtable with `amatelier watch`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import time
 from typing import Any
 
@@ -58,6 +62,9 @@ class OfflineBackend(LLMBackend):
         request = OfflineRequest(system=system, prompt=prompt, model=model, task=task or "",
                                  agent=agent or "")
         text = respond(request)
+        delay = delay_seconds()
+        if delay:
+            time.sleep(delay)  # simulated model latency (AMATELIER_OFFLINE_DELAY_MS), not a wait on anything
         latency = (time.perf_counter() - started) * 1000.0
         return Completion(
             text=text,
@@ -69,6 +76,17 @@ class OfflineBackend(LLMBackend):
             stop_reason="end_turn",
             cost_usd=0.0,
         )
+
+
+DELAY_ENV = "AMATELIER_OFFLINE_DELAY_MS"
+
+
+def delay_seconds() -> float:
+    """The simulated per-call latency from AMATELIER_OFFLINE_DELAY_MS (0 when unset or invalid)."""
+    try:
+        return max(0.0, float(os.environ.get(DELAY_ENV, "0") or 0)) / 1000.0
+    except ValueError:
+        return 0.0
 
 
 def respond(request: OfflineRequest) -> str:

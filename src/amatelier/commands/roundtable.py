@@ -49,15 +49,22 @@ def roundtable(
         print(json.dumps(result.digest, indent=2, ensure_ascii=False))
     sys.stdout.flush()
     if result.exit_code:
+        digest = result.digest
+        if digest.get("status") == "cut":
+            print(f"amatelier: roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
+                  f"every worker was stopped; what was said is kept in {result.digest_path}",
+                  file=sys.stderr, flush=True)
         raise typer.Exit(result.exit_code)
 
 
 def watch(
-    rt: str | None = typer.Option(None, "--rt", help="Roundtable id (default: latest open, else latest)."),
+    rt: str | None = typer.Option(None, "--rt", help="Roundtable id (default: the one running now; with "
+                                                     "none running, wait for the next to start)."),
     from_start: bool = typer.Option(False, "--from-start", help="Replay the roundtable from its first message."),
-    once: bool = typer.Option(False, "--once", help="Print what exists now and exit."),
+    once: bool = typer.Option(False, "--once", help="Print what exists now and exit (default: the latest "
+                                                    "roundtable, finished or not)."),
 ) -> None:
-    """Tail a roundtable live (read-only; costs no LLM calls)."""
+    """Tail a roundtable live (read-only; costs no LLM calls). Ends when it closes."""
     from amatelier import watch as watch_mod
 
     try:

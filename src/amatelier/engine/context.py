@@ -12,6 +12,7 @@ can parse. Layout::
     PHASE: SPEAK
     PARTICIPANTS: elena, marcus, clare, simon
     TOPIC: split the monolith?
+    You are elena, taking one turn in a structured roundtable debate. ...   <- orientation prose
     === BRIEFING ===
     ...briefing markdown...
     === EARLIER CONTRIBUTIONS (index) ===
@@ -23,10 +24,13 @@ can parse. Layout::
     BUDGET LEFT: 2
     <blank line>
     prose instructions for this phase
+    <blank line>
+    Reply with the text of your message only: ...             <- the reply rule, every turn
 
 Header markers come before the first `===` line; task markers are the `KEY: value` lines
 at the top of the task section. Message lines in the transcript start with `[#id`, so a
-marker can never be confused with something an agent said.
+marker can never be confused with something an agent said. Prose lines never start with an
+upper-case `KEY:`, so they are never read as markers.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ CAPS = {
 }
 SECTION = "=== {} ==="
 HIDDEN_KINDS = ("turn", "phase", "briefing")
+ORIENTATION = ("You are {agent}, taking one turn in a structured roundtable debate. Below are the "
+               "briefing, the debate so far (one message per line: [#id round PHASE] speaker: text; "
+               "your own earlier messages appear under your name, and 'runner' lines are the "
+               "moderator's notes) and, last, your task.")
+REPLY_RULE = ("Reply with the text of your message only: no heading, no name label, no preamble. "
+              "It is posted to the chat exactly as you write it.")
 _MARKER = re.compile(r"^([A-Z][A-Z ]{1,30}):\s?(.*)$")
 
 
@@ -107,19 +117,21 @@ def build_prompt(ctx: TurnContext) -> str:
         f"TOPIC: {' '.join(ctx.topic.split())[:300]}",
     ]
     lines += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
+    lines.append(ORIENTATION.format(agent=ctx.agent))
     lines += [SECTION.format("BRIEFING"), cap(ctx.briefing.strip(), CAPS["briefing"], "briefing truncated")]
     index = build_transcript_index(older, max_chars=ctx.index_chars) if older else ""
     if index:
         lines += [SECTION.format("EARLIER CONTRIBUTIONS (index)"), index]
     lines.append(SECTION.format("RECENT TRANSCRIPT"))
     lines += [message_line(m) for m in recent] or ["(nothing said yet)"]
-    lines += [SECTION.format("YOUR TASK"), cap(ctx.instructions.strip(), CAPS["instructions"])]
+    lines += [SECTION.format("YOUR TASK"), cap(ctx.instructions.strip(), CAPS["instructions"]), "",
+              REPLY_RULE]
     return "\n".join(lines) + "\n"
 
 
 def max_prompt_chars(ctx: TurnContext) -> int:
     """An upper bound on len(build_prompt(ctx)) that does not grow with the transcript."""
-    header = 400 + 300 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
+    header = 400 + 300 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
     per_message = CAPS["message"] + 80
     return (header + CAPS["briefing"] + ctx.index_chars + 200
             + max(1, ctx.recent_messages) * per_message + CAPS["instructions"] + 200)

@@ -206,30 +206,53 @@ def worker_models(config: dict[str, Any], mode: str, agents: list[str], judge: s
 
 def instructions(phase: str, *, round: int, max_rounds: int, budget_left: int | None = None,
                  floor_turn: int | None = None, agents: list[str] | None = None) -> str:
-    """Task text for a turn: `KEY: value` markers first (see engine.context), then prose."""
+    """Task text for a turn: `KEY: value` markers first (see engine.context), then prose.
+
+    The prose is written for a real model: one short paragraph per phase saying what to do,
+    how long, and the exact reply form where the runner parses it (PASS on the floor,
+    CONVERGED:/CONTINUE:/GATE: lines at the gate).
+    """
     markers = [f"MAX ROUNDS: {max_rounds}"]
     if budget_left is not None:
         markers.append(f"BUDGET LEFT: {budget_left}")
     if floor_turn is not None:
         markers.append(f"FLOOR TURN: {floor_turn}")
-    prose = {
-        "SPEAK": ("State your position on the topic in your own voice (at most ~200 words). "
-                  "Be concrete, cite the briefing, and engage by name with what others said. "
-                  "From round 2, say whether and why your position moved."),
-        "REBUTTAL": ("Rebut or support specific points made this round, naming the agents you answer "
-                     "(at most ~150 words). Do not repeat your opening."),
-        "GATE": ("You are the Judge at the gate after the rebuttals. Answer with exactly one line "
-                 "`CONVERGED: <reason>` if positions have stabilised and further rounds would add "
-                 "little, or `CONTINUE: <reason>` if a real disagreement remains. You may add lines "
-                 "`GATE: <agent> — <reason>` for an agent whose contribution this round was a "
-                 "genuine breakthrough (rarely)."
-                 + (f" Participants: {', '.join(agents)}." if agents else "")),
-        "FLOOR": ("Open floor. Contribute only if you add something new that changes the decision "
-                  "(at most ~100 words); each contribution costs 1 budget. Otherwise answer exactly "
-                  "PASS."),
-        "RESEARCH": ("Research window before the debate: give a short opening statement and, if you "
-                     "need facts from the registered files, ask with [[request: ...]] tags."),
-    }[phase]
+    where = f"Round {round} of {max_rounds}"
+    last = round >= max_rounds
+    if phase == "SPEAK":
+        prose = (f"{where} · SPEAK. State your position on the topic in your own voice, in at most "
+                 "~200 words. Be concrete: cite the briefing where it supports you, and answer other "
+                 "agents by name where you agree or disagree.")
+        if round > 1:
+            prose += " Say whether your position moved since your last speech, and why."
+        if last and max_rounds > 1:
+            prose += " This is the last round: end with your final position in one sentence."
+    elif phase == "REBUTTAL":
+        prose = (f"{where} · REBUTTAL. Answer the strongest points made this round, naming the agents "
+                 "you answer: rebut what you think is wrong and say why, support what is right. At "
+                 "most ~150 words. Do not repeat your opening.")
+    elif phase == "GATE":
+        # The reply forms stay mid-sentence: a line of the prompt must never itself read as a
+        # signal, or a model that quotes its instructions would decide the gate by accident.
+        prose = (f"{where} · JUDGE GATE. You are the Judge; do not argue the topic. Start your reply "
+                 "with the decision line, either `CONVERGED: <one-sentence reason>` when positions have "
+                 "settled and another round would only repeat, or `CONTINUE: <the open disagreement the "
+                 "next round must settle>`. After it, only for a genuine breakthrough this round (rare; "
+                 "most rounds have none), add one line per award in the form "
+                 "`GATE: <agent> — <the specific contribution>`. Nothing else.")
+        if agents:
+            prose += f" Participants: {', '.join(agents)}."
+        if last:
+            prose += " This is the last round: the debate ends either way; say CONVERGED only if it settled."
+    elif phase == "FLOOR":
+        prose = (f"{where} · OPEN FLOOR. Speak only if you add something new that would change the "
+                 "decision (a missed risk, a fact, a better option), in at most ~100 words; it costs 1 "
+                 "budget. Otherwise reply with exactly one word: PASS")
+    elif phase == "RESEARCH":
+        prose = ("Research window before the debate: give a short opening statement and, if you need "
+                 "facts from the registered files, ask with [[request: ...]] tags.")
+    else:
+        raise KeyError(phase)
     return "\n".join(markers) + "\n\n" + prose
 
 
@@ -274,6 +297,12 @@ class Runner:
     def _tick(self) -> None:
         if self.progress is not None:
             self.progress.refresh()
+
+    def stage(self, name: str) -> None:
+        """Tell the progress line which after-debate step runs (see engine.progress.STAGES)."""
+        show = getattr(self.progress, "stage", None)
+        if show is not None:
+            show(name)
 
     def _show(self, speaker: str = "") -> None:
         if self.progress is not None:
@@ -526,6 +555,13 @@ def _log_traceback(rt_id: str) -> None:
             handle.write(traceback.format_exc())
 
 
+def _note_interrupted(digest: dict[str, Any], warn: Callable[[str], None]) -> None:
+    """Ctrl-C after the debate closed: keep the transcript and digest, skip the remaining steps."""
+    note = "interrupted during the post-roundtable steps; the remaining steps were skipped"
+    digest.setdefault("warnings", []).append(note)
+    warn(f"amatelier: {note} (the debate itself is complete and kept)")
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
     raise RoundtableInterrupted("terminated")
 
@@ -554,6 +590,9 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     pool = WorkerPool(rt_id, paths.user_logs_dir(),
                       max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)))
     runner = Runner(plan, opts, state, pool, progress=progress, warn=warn)
+    announce = getattr(progress, "started", None)
+    if announce is not None:
+        announce(rt_id)
     previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
     cut_reason: str | None = None
     exit_code = 0
@@ -593,6 +632,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        runner.stage("closing")
         try:
             if cut_reason is not None:
                 roundtables.cut_roundtable(conn, rt_id, cut_reason)
@@ -605,28 +645,44 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
         finally:
             signal.signal(signal.SIGINT, previous_int)
             signal.signal(signal.SIGTERM, previous_term)
-            if progress is not None:
-                progress.stop()
 
+    runner.stage("digest")
     digest = runner.digest()
-    if cut_reason is None:
-        merged = runner.seam("economy_hooks.after_close", economy_hooks.after_close, state, digest, default={})
-        if isinstance(merged, dict):
-            digest.update(merged)
-        merged = runner.seam("learning_hooks.after_close", learning_hooks.after_close, state, digest,
-                             default={})
-        if isinstance(merged, dict):
-            digest.update(merged)
+    interrupted = False
+    try:
+        if cut_reason is None:
+            runner.stage("scoring")
+            merged = runner.seam("economy_hooks.after_close", economy_hooks.after_close, state, digest,
+                                 default={})
+            if isinstance(merged, dict):
+                digest.update(merged)
+            runner.stage("distilling")
+            merged = runner.seam("learning_hooks.after_close", learning_hooks.after_close, state, digest,
+                                 default={})
+            if isinstance(merged, dict):
+                digest.update(merged)
+    except KeyboardInterrupt:  # the debate itself is over and kept; only the extras are cut short
+        interrupted = True
+        _note_interrupted(digest, warn)
     merged = runner.seam("steward_hooks.digest_fields", steward_hooks.digest_fields, state, default={})
     if isinstance(merged, dict):
         digest.update(merged)
     digest_path = write_digest(digest, rt_id, runner.hook_errors)
-    if cut_reason is None and not opts.skip_post:
+    if cut_reason is None and not opts.skip_post and not interrupted:
         before = json.dumps(digest, sort_keys=True, default=str)
-        runner.seam("learning_hooks.post", learning_hooks.post, state, digest)
-        runner.seam("economy_hooks.after_post", economy_hooks.after_post, state, digest)
+        try:
+            runner.stage("post")
+            runner.seam("learning_hooks.post", learning_hooks.post, state, digest)
+            runner.seam("economy_hooks.after_post", economy_hooks.after_post, state, digest)
+        except KeyboardInterrupt:
+            interrupted = True
+            _note_interrupted(digest, warn)
         if json.dumps(digest, sort_keys=True, default=str) != before or runner.hook_errors:
             digest_path = write_digest(digest, rt_id, runner.hook_errors)
     write_latest_result(digest, digest_path)
     conn.close()
+    if progress is not None:
+        progress.stop()
+    if interrupted:
+        exit_code = 1
     return RunResult(digest=digest, digest_path=digest_path, exit_code=exit_code)
