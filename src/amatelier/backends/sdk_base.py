@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from amatelier.backends.base import LLMBackend, LLMCallError
 from amatelier.backends.retry import Failure, RetryPolicy, call_with_retry
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 class SDKBackend(LLMBackend):
@@ -70,9 +70,9 @@ class SDKBackend(LLMBackend):
     def _build_client(self, api_key: str) -> Any:
         """Import the SDK (lazily: only callers of this backend pay for it) and build a client."""
 
-    def _call(self, attempt: Callable[[], T], translate: Callable[[BaseException], Failure | None],
+    def _call(self, attempt: Callable[[], _T], translate: Callable[[BaseException], Failure | None],
               model_id: str, *,
-              on_failure: Callable[[Failure, int], None] | None = None) -> tuple[T, float]:
+              on_failure: Callable[[Failure, int], None] | None = None) -> tuple[_T, float]:
         """Run one provider call through our retry loop: (response, latency in ms)."""
         started = time.perf_counter()
         response = call_with_retry(
