@@ -53,12 +53,22 @@ def read_json(path: Path, default: Any) -> Any:
     return json.loads(text)
 
 
+def lock_path(path: Path) -> Path:
+    """The lock file guarding `path`: a hidden `.<name>.lock` beside it.
+
+    Derived from the path alone, so every process locking the same file agrees on it;
+    hidden, so a user's agent and workspace directories show only their real files.
+    """
+    path = Path(path)
+    return path.parent / f".{path.name}.lock"
+
+
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on `<path>.lock`, held for the duration of the block."""
-    lock_path = Path(str(path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    """Exclusive advisory lock on `lock_path(path)`, held for the duration of the block."""
+    target = lock_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
