@@ -11,13 +11,13 @@ error, because its files would silently be left out.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from regen_common import parse_args, sync_outputs
+
 PRIORITY = ("SPEC.md", "API.md", "SCHEMA.md", "WORKFLOWS.md", "EXAMPLES.md")
 
 
@@ -99,31 +99,14 @@ def render(root: Path) -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="report stale files and exit 1 instead of writing")
-    parser.add_argument("--root", type=Path, default=ROOT, help="repository root")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__.splitlines()[0], argv)
     root = args.root.resolve()
     try:
-        outputs = render(root)
+        rendered = render(root)
     except NotFlat as exc:
         print(f"regen_full: error: {exc}", file=sys.stderr)
         return 2
-    stale = []
-    for path, text in outputs.items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        stale.append(path)
-        if not args.check:
-            path.write_text(text, encoding="utf-8", newline="\n")
-            print(f"wrote {path.relative_to(root)}")
-    if args.check and stale:
-        for path in stale:
-            print(f"out of date: {path} (run python scripts/regen_full.py)", file=sys.stderr)
-        return 1
-    return 0
+    return sync_outputs(rendered, root=root, check=args.check, script="regen_full.py")
 
 
 if __name__ == "__main__":

@@ -14,16 +14,15 @@ Both outputs are deterministic: the same tree gives byte-identical files on any 
 
 from __future__ import annotations
 
-import argparse
 import ast
 import fnmatch
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from regen_common import parse_args, sync_outputs
+
 PACKAGE = "amatelier"
 
 API_HEADER = """\
@@ -419,26 +418,9 @@ def outputs(root: Path) -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="report stale files and exit 1 instead of writing")
-    parser.add_argument("--root", type=Path, default=ROOT, help="repository root")
-    args = parser.parse_args(argv)
-    stale = []
-    for path, text in outputs(args.root.resolve()).items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        stale.append(path)
-        if not args.check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="\n")
-            print(f"wrote {path.relative_to(args.root.resolve())}")
-    if args.check and stale:
-        for path in stale:
-            print(f"out of date: {path} (run python scripts/regen_llm.py)", file=sys.stderr)
-        return 1
-    return 0
+    args = parse_args(__doc__.splitlines()[0], argv)
+    root = args.root.resolve()
+    return sync_outputs(outputs(root), root=root, check=args.check, script="regen_llm.py")
 
 
 if __name__ == "__main__":

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text so readers see either the old or the new file, never half of one."""
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write bytes so readers see either the old or the new file, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -31,6 +31,11 @@ def write_text_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically (see `write_bytes_atomic`)."""
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -48,12 +53,22 @@ def read_json(path: Path, default: Any) -> Any:
     return json.loads(text)
 
 
+def lock_path(path: Path) -> Path:
+    """The lock file guarding `path`: a hidden `.<name>.lock` beside it.
+
+    Derived from the path alone, so every process locking the same file agrees on it;
+    hidden, so a user's agent and workspace directories show only their real files.
+    """
+    path = Path(path)
+    return path.parent / f".{path.name}.lock"
+
+
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on `<path>.lock`, held for the duration of the block."""
-    lock_path = Path(str(path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    """Exclusive advisory lock on `lock_path(path)`, held for the duration of the block."""
+    target = lock_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -23,7 +23,7 @@ def _reconfigure_streams() -> None:
 def build_app():  # -> typer.Typer
     import typer
 
-    from amatelier.commands import economy, learning, roundtable, setup
+    from amatelier.commands import economy, learning, mcp, roundtable, setup
 
     app = typer.Typer(
         name="amatelier",
@@ -42,7 +42,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning):
+    for area in (setup, roundtable, economy, learning, mcp):
         area.register(app)
     return app
 

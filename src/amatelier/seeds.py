@@ -8,13 +8,11 @@ MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are nev
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from amatelier import paths
+from amatelier.atomicio import write_bytes_atomic
 
 WRITE = "write"
 CURRENT = "current"
@@ -95,22 +93,7 @@ def apply_plan(actions: list[SeedAction]) -> int:
     for item in actions:
         if item.action != WRITE:
             continue
-        _write_bytes_atomic(item.target, item.source.read_bytes())
+        # byte-exact, so a later comparison says "already current"
+        write_bytes_atomic(item.target, item.source.read_bytes())
         written += 1
     return written
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Byte-exact copy (so a later comparison says "already current"), atomically replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

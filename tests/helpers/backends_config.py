@@ -4,14 +4,19 @@
 deep-merged with any overrides, so wire tests exercise the real retry path quickly.
 ``isolated_env(monkeypatch, tmp_path)`` removes every provider key and mode variable and
 points the workspace at a temp dir, so a developer's own keys never leak into a test.
+``serve_isolated(...)`` is the body of a wire test's server fixture: isolated env, keys,
+a fake provider running. ``RecordingSleep`` sleeps for real and records each wait.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from tests.helpers.fake_llm_servers import FakeLLMServer
 
 from amatelier.config import deep_merge, load_bundled_config
 
@@ -52,3 +57,33 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, workspace: Path, *, keep_path:
     if not keep_path:
         monkeypatch.setenv("PATH", ":".join(str(p) for p in (path_dirs or [])))
     return workspace
+
+
+FakeT = TypeVar("FakeT", bound=FakeLLMServer)
+
+
+def serve_isolated(fake: FakeT, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *,
+                   base_url_env: str | None = None, **env: str) -> Iterator[FakeT]:
+    """Isolated env (workspace tmp_path/ws, PATH kept), `env` set, `fake` running; yields it.
+
+    ``base_url_env`` names a variable to set to the fake's base URL once it listens.
+    Use as a fixture body: ``yield from serve_isolated(FakeOpenAI(), monkeypatch, tmp_path, ...)``.
+    """
+    isolated_env(monkeypatch, tmp_path / "ws", keep_path=True)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with fake:
+        if base_url_env:
+            monkeypatch.setenv(base_url_env, fake.base_url)
+        yield fake
+
+
+class RecordingSleep:
+    """Really sleeps (the SDK path stays real) but records each wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        time.sleep(seconds)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from amatelier.steward import scope
 from amatelier.steward.registry import Registry, load_registered_files
 
 NOTES = "alpha line\nretry budget is 4 attempts\ngamma line\n"
@@ -38,3 +42,16 @@ def make_tree(base: Path) -> Tree:
     secret = root / "secret.txt"
     secret.write_text(SECRET, encoding="utf-8")
     return Tree(root=root, launch=launch, secret=secret)
+
+
+def record_opens(monkeypatch: pytest.MonkeyPatch, *, resolve: bool) -> list[str]:
+    """Every path the scope layer passes to os.open, as given or (``resolve``) as its realpath."""
+    seen: list[str] = []
+    real_open = os.open
+
+    def spy(path, flags, *args, **kwargs):
+        seen.append(os.path.realpath(os.fspath(path)) if resolve else os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(scope.os, "open", spy)
+    return seen

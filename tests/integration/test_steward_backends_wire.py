@@ -23,12 +23,11 @@ from tests.helpers.fake_llm_servers import (
     openai_chat_completion,
     openai_tool_call,
 )
-from tests.helpers.steward_tree import make_tree
+from tests.helpers.steward_tree import make_tree, record_opens
 
 from amatelier.chat.db import open_db
 from amatelier.engine import steward_hooks
 from amatelier.engine.state import RoundtableState
-from amatelier.steward import scope
 
 pytestmark = pytest.mark.wire
 QUESTION = "[[request: what is the retry budget, according to the notes?]]"
@@ -40,14 +39,7 @@ def setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     tree = make_tree(tmp_path)
     conn = open_db(tmp_path / "rt.db")
     conn.execute("INSERT INTO roundtables (id, topic, created_at) VALUES ('rt1', 't', 'now')")
-    opened: list[str] = []
-    real_open = os.open
-
-    def spy(path, flags, *args, **kwargs):
-        opened.append(os.path.realpath(os.fspath(path)))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(scope.os, "open", spy)
+    opened = record_opens(monkeypatch, resolve=True)
 
     def state_for(mode: str) -> RoundtableState:
         state = RoundtableState(
@@ -61,6 +53,25 @@ def setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     yield tree, conn, opened, state_for
     conn.close()
+
+
+# Where each mode's SDK takes its key and base URL from.
+SDK_ENV = {"anthropic-sdk": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+           "openai-compat": ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+
+
+def ask_steward(state_for, mode: str, server, monkeypatch: pytest.MonkeyPatch):
+    """Point `mode`'s SDK at `server`, send QUESTION through the seams and drain the Steward.
+
+    Returns (state, whether after_speech queued a request).
+    """
+    key_env, url_env = SDK_ENV[mode]
+    monkeypatch.setenv(key_env, "test-key")
+    monkeypatch.setenv(url_env, server.base_url)
+    state = state_for(mode)
+    queued = steward_hooks.after_speech(state, "elena", QUESTION)
+    steward_hooks.drain(state)
+    return state, queued
 
 
 def steward_messages(conn) -> list[str]:
@@ -79,11 +90,8 @@ def test_anthropic_sdk_mode(setting, monkeypatch: pytest.MonkeyPatch) -> None:
                 anthropic_tool_use_block("grep", {"pattern": "retry"}, id="toolu_c")])),
             Reply.json(anthropic_message("The notes say the retry budget is 4 attempts.")),
         )
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        state = state_for("anthropic-sdk")
-        assert steward_hooks.after_speech(state, "elena", QUESTION) is True
-        steward_hooks.drain(state)
+        state, queued = ask_steward(state_for, "anthropic-sdk", server, monkeypatch)
+    assert queued is True
     bodies = [r.json for r in server.api_requests()]
     assert len(bodies) == 3
     assert bodies[0]["model"] == "claude-haiku-5-5"
@@ -114,11 +122,8 @@ def test_openai_compat_mode(setting, monkeypatch: pytest.MonkeyPatch) -> None:
                                  id="call_c")])),
             Reply.json(openai_chat_completion("Retry budget: 4 attempts (notes.md:2).")),
         )
-        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        state = state_for("openai-compat")
-        assert steward_hooks.after_speech(state, "elena", QUESTION) is True
-        steward_hooks.drain(state)
+        state, queued = ask_steward(state_for, "openai-compat", server, monkeypatch)
+    assert queued is True
     bodies = [r.json for r in server.api_requests()]
     assert len(bodies) == 3
     assert bodies[0]["model"] == "gpt-4o-mini"
@@ -152,11 +157,7 @@ def test_transient_errors_are_retried_with_the_backend_policy(setting, monkeypat
     with FakeAnthropic() as server:
         server.push(Reply.error(529, headers={"retry-after-ms": "5"}),
                     Reply.json(anthropic_message("Nothing about that in the notes.")))
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        state = state_for("anthropic-sdk")
-        steward_hooks.after_speech(state, "elena", QUESTION)
-        steward_hooks.drain(state)
+        state, _ = ask_steward(state_for, "anthropic-sdk", server, monkeypatch)
     assert len(server.api_requests()) == 2
     entry = steward_hooks.digest_fields(state)["steward_log"][0]
     assert entry["status"] == "ok" and entry["output"] == "Nothing about that in the notes."

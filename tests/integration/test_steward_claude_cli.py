@@ -10,11 +10,11 @@ without it these tests skip and say why.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
+from tests.helpers.backends_claude_cli import needs_cli, point_claude_at
 from tests.helpers.fake_llm_servers import (
     FakeAnthropic,
     Reply,
@@ -26,23 +26,14 @@ from tests.helpers.steward_tree import make_tree
 from amatelier.steward.claude_cli import run_claude_steward
 
 pytestmark = pytest.mark.wire
-REPO = Path(__file__).resolve().parents[2]
 
 
-def find_claude() -> str | None:
-    explicit = os.environ.get("AMATELIER_TEST_CLAUDE_BIN", "").strip()
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    local = REPO / ".tools" / "claude-cli" / "node_modules" / ".bin" / "claude"
-    return str(local) if os.access(local, os.X_OK) else None
+def use_fake(monkeypatch: pytest.MonkeyPatch, server: FakeAnthropic, tmp_path: Path) -> None:
+    """The CLI talks to `server` with no retries of its own."""
+    point_claude_at(monkeypatch, server.base_url, tmp_path / "claude-config", api_key="test-key")
+    monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "0")
 
 
-CLAUDE = find_claude()
-needs_cli = pytest.mark.skipif(
-    CLAUDE is None,
-    reason="Claude Code CLI not installed: run `bash scripts/install_claude_cli.sh` (needs npm) "
-           "or set AMATELIER_TEST_CLAUDE_BIN",
-)
 def anthropic_tool_use(name: str, args: dict, use_id: str) -> Reply:
     return Reply.json(anthropic_message(content=[anthropic_tool_use_block(name, args, id=use_id)]))
 
@@ -91,11 +82,7 @@ def test_claude_steward_hook_blocks_out_of_scope_read(tmp_path: Path, monkeypatc
             "Read", {"file_path": mirror_dir(request.json) + "/notes.md"}, "toolu_2"),
         anthropic_text("The retry budget is 4 attempts (notes.md line 2)."),
     ) as server:
-        monkeypatch.setenv("AMATELIER_CLAUDE_BIN", CLAUDE or "")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
-        monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "0")
+        use_fake(monkeypatch, server, tmp_path)
         result = run_claude_steward("what is the retry budget?", registry, model="haiku",
                                     max_budget_usd=1.0, timeout_s=120)
     sent = bodies(server)
@@ -126,11 +113,7 @@ def test_claude_steward_refuses_shell_and_searches_outside(tmp_path: Path,
         anthropic_tool_use("Grep", {"pattern": "SECRET", "path": "/"}, "toolu_2"),
         anthropic_text("I could not find it in the registered files."),
     ) as server:
-        monkeypatch.setenv("AMATELIER_CLAUDE_BIN", CLAUDE or "")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
-        monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "0")
+        use_fake(monkeypatch, server, tmp_path)
         result = run_claude_steward("find the secret", tree.registry("- notes.md"), model="haiku",
                                     max_budget_usd=1.0, timeout_s=120)
     sent = bodies(server)

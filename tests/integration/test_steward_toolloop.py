@@ -20,9 +20,8 @@ from tests.helpers.fake_llm_servers import (
     openai_chat_completion,
     openai_tool_call,
 )
-from tests.helpers.steward_tree import make_tree
+from tests.helpers.steward_tree import make_tree, record_opens
 
-from amatelier.steward import scope
 from amatelier.steward.subagent import spawn_steward_subagent
 from amatelier.steward.toolloop import anthropic_loop, openai_loop
 
@@ -36,15 +35,7 @@ def tree(tmp_path: Path):
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    seen: list[str] = []
-    real_open = os.open
-
-    def spy(path, flags, *args, **kwargs):
-        seen.append(os.path.realpath(os.fspath(path)))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(scope.os, "open", spy)
-    return seen
+    return record_opens(monkeypatch, resolve=True)
 
 
 def anthropic_client(server: FakeAnthropic):

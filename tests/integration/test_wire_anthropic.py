@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from tests.helpers.backends_config import fast_config, isolated_env
+from tests.helpers.backends_config import RecordingSleep, fast_config, serve_isolated
 from tests.helpers.fake_llm_servers import (
     FakeAnthropic,
     Reply,
@@ -24,22 +23,8 @@ KEY = "sk-ant-test-secret-1234"
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    isolated_env(monkeypatch, tmp_path / "ws", keep_path=True)
-    with FakeAnthropic() as fake:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
-        yield fake
-
-
-class RecordingSleep:
-    """Really sleeps (the SDK path stays real) but records each wait."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        time.sleep(seconds)
+    yield from serve_isolated(FakeAnthropic(), monkeypatch, tmp_path,
+                              base_url_env="ANTHROPIC_BASE_URL", ANTHROPIC_API_KEY=KEY)
 
 
 def test_text_usage_and_prompt_cache_reach_completion(server: FakeAnthropic) -> None:

@@ -6,10 +6,10 @@ given by AMATELIER_TEST_CLAUDE_BIN. Without it these tests skip and say why.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from tests.helpers.backends_claude_cli import CLAUDE, needs_cli, point_claude_at
 from tests.helpers.backends_config import fast_config, isolated_env
 from tests.helpers.fake_llm_servers import FakeAnthropic, Reply, anthropic_message
 
@@ -17,23 +17,6 @@ from amatelier.backends.base import LLMCallError
 from amatelier.backends.claude_cli import ClaudeCLIBackend
 
 pytestmark = pytest.mark.wire
-REPO = Path(__file__).resolve().parents[2]
-
-
-def find_claude() -> str | None:
-    explicit = os.environ.get("AMATELIER_TEST_CLAUDE_BIN", "").strip()
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    local = REPO / ".tools" / "claude-cli" / "node_modules" / ".bin" / "claude"
-    return str(local) if os.access(local, os.X_OK) else None
-
-
-CLAUDE = find_claude()
-needs_cli = pytest.mark.skipif(
-    CLAUDE is None,
-    reason="Claude Code CLI not installed: run `bash scripts/install_claude_cli.sh` (needs npm) "
-           "or set AMATELIER_TEST_CLAUDE_BIN",
-)
 
 
 @pytest.fixture
@@ -42,11 +25,8 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
     with FakeAnthropic() as fake:
-        monkeypatch.setenv("AMATELIER_CLAUDE_BIN", str(CLAUDE))
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "x")
+        point_claude_at(monkeypatch, fake.url, tmp_path / "claude-config", api_key="x")
         monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
         monkeypatch.setenv("HOME", str(home))
         yield fake
 

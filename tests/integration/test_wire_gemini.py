@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.helpers.backends_config import fast_config, isolated_env
+from tests.helpers.backends_config import fast_config, serve_isolated
 from tests.helpers.fake_llm_servers import FakeGemini, Reply, gemini_error, gemini_response
 
 from amatelier import paths
@@ -18,10 +18,7 @@ KEY = "AIza-test-gemini-key-777"
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    isolated_env(monkeypatch, tmp_path / "ws", keep_path=True)
-    monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    with FakeGemini() as fake:
-        yield fake
+    yield from serve_isolated(FakeGemini(), monkeypatch, tmp_path, GEMINI_API_KEY=KEY)
 
 
 def config_for(server: FakeGemini, **retry) -> dict:

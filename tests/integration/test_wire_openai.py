@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from tests.helpers.backends_config import fast_config, isolated_env
+from tests.helpers.backends_config import RecordingSleep, fast_config, serve_isolated
 from tests.helpers.fake_llm_servers import (
     FakeOpenAI,
     Reply,
@@ -23,10 +22,7 @@ KEY = "sk-local-test-98765"
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    isolated_env(monkeypatch, tmp_path / "ws", keep_path=True)
-    monkeypatch.setenv("AMATELIER_LLM_API_KEY", KEY)
-    with FakeOpenAI() as fake:
-        yield fake
+    yield from serve_isolated(FakeOpenAI(), monkeypatch, tmp_path, AMATELIER_LLM_API_KEY=KEY)
 
 
 def ollama_like(server: FakeOpenAI, **retry) -> dict:
@@ -77,16 +73,11 @@ def test_tool_call_reply_gives_empty_text_and_reason(server: FakeOpenAI) -> None
 
 def test_rate_limit_retried_with_retry_after(server: FakeOpenAI) -> None:
     server.push(Reply.error(429, headers={"retry-after": "0.05"}))
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(seconds)
-
+    sleep = RecordingSleep()
     result = OpenAICompatBackend(ollama_like(server), sleep=sleep).complete(system="s", prompt="hi")
     assert result.text == "fake reply to: hi"
     assert len(server.api_requests()) == 2
-    assert waits == [pytest.approx(0.05)]
+    assert sleep.waits == [pytest.approx(0.05)]
 
 
 def test_unauthorized_not_retried_and_key_not_echoed(server: FakeOpenAI) -> None:

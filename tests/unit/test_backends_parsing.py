@@ -37,7 +37,8 @@ RESULT = {
 def test_cli_command_line() -> None:
     command = build_command("/bin/claude", "sonnet", "be brief")
     assert command == ["/bin/claude", "-p", "--output-format", "json", "--model", "sonnet",
-                       "--no-session-persistence", "--tools", "", "--system-prompt", "be brief"]
+                       "--no-session-persistence", "--tools", "", "--strict-mcp-config",
+                       "--system-prompt", "be brief"]
     with_file = build_command("/bin/claude", "opus", "x" * 10, system_file="/tmp/s.md", extra_args=["--bare"])
     assert with_file[-3:] == ["--system-prompt-file", "/tmp/s.md", "--bare"]
     assert "--system-prompt" not in with_file

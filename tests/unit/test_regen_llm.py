@@ -27,6 +27,8 @@ def _load_script(name: str) -> ModuleType:
     return module
 
 
+# The scripts import their shared helper as a sibling, as `python scripts/x.py` allows.
+sys.modules.setdefault("regen_common", _load_script("regen_common"))
 regen_llm = _load_script("regen_llm")
 regen_full = _load_script("regen_full")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.helpers.steward_tree import NOTES, make_tree
+from tests.helpers.steward_tree import NOTES, make_tree, record_opens
 
 from amatelier.steward import scope
 from amatelier.steward.scope import NotFound, OutOfScope, check_path, read_scoped
@@ -21,15 +22,7 @@ def tree(tmp_path: Path):
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every path the scope layer passes to os.open."""
-    seen: list[str] = []
-    real_open = os.open
-
-    def spy(path, flags, *args, **kwargs):
-        seen.append(os.fspath(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(scope.os, "open", spy)
-    return seen
+    return record_opens(monkeypatch, resolve=False)
 
 
 def refused(candidate: object, registry, **kwargs) -> str:
@@ -173,33 +166,39 @@ def test_missing_unregistered_file_is_out_of_scope_not_not_found(tree) -> None:
     assert refused("../nope.txt", tree.registry("- notes.md")).startswith("path leads outside")
 
 
-def test_swap_to_symlink_after_check_is_caught(tree, monkeypatch: pytest.MonkeyPatch) -> None:
-    registry = tree.registry("- notes.md")
+def after_check(monkeypatch: pytest.MonkeyPatch, race: Callable[[], None]) -> None:
+    """Run `race` right after the scope check passes and before the read (a racing writer)."""
     real_check = scope._check
 
-    def check_then_swap(*args, **kwargs):
+    def check_then_race(*args, **kwargs):
         checked = real_check(*args, **kwargs)
-        target = tree.launch / "notes.md"
-        target.unlink()
-        target.symlink_to(tree.secret)
+        race()
         return checked
 
-    monkeypatch.setattr(scope, "_check", check_then_swap)
+    monkeypatch.setattr(scope, "_check", check_then_race)
+
+
+def test_swap_to_symlink_after_check_is_caught(tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = tree.registry("- notes.md")
+    target = tree.launch / "notes.md"
+
+    def swap() -> None:
+        target.unlink()
+        target.symlink_to(tree.secret)
+
+    after_check(monkeypatch, swap)
     assert refused("notes.md", registry) == "path became a symlink after the check"
 
 
 def test_swap_to_another_file_after_check_is_caught(tree, monkeypatch: pytest.MonkeyPatch) -> None:
     registry = tree.registry("- notes.md")
-    real_check = scope._check
 
-    def check_then_replace(*args, **kwargs):
-        checked = real_check(*args, **kwargs)
+    def replace() -> None:
         replacement = tree.launch / "replacement"
         replacement.write_text("other", encoding="utf-8")
         os.replace(replacement, tree.launch / "notes.md")
-        return checked
 
-    monkeypatch.setattr(scope, "_check", check_then_replace)
+    after_check(monkeypatch, replace)
     assert refused("notes.md", registry) == "file changed between the check and the read"
 
 

@@ -10,12 +10,10 @@ server's retry-after is honoured but capped. ANTHROPIC_BASE_URL is honoured by t
 from __future__ import annotations
 
 import os
-import threading
-import time
 from typing import Any
 
-from amatelier.backends.base import Completion, LLMBackend, LLMCallError, env_set
-from amatelier.backends.retry import RetryPolicy, call_with_retry
+from amatelier.backends.base import Completion, env_set
+from amatelier.backends.sdk_base import SDKBackend, raw_dump
 from amatelier.backends.sdk_errors import translate_stainless
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -26,15 +24,9 @@ def _usage_int(usage: Any, name: str) -> int:
     return int(value) if isinstance(value, int | float) else 0
 
 
-class AnthropicSDKBackend(LLMBackend):
+class AnthropicSDKBackend(SDKBackend):
     name = "anthropic-sdk"
-
-    def __init__(self, config: dict[str, Any] | None = None, *, sleep=time.sleep) -> None:
-        super().__init__(config)
-        self._client: Any = None
-        self._lock = threading.Lock()
-        self._sleep = sleep
-        self.retry_policy = RetryPolicy.from_config(self.config)
+    key_env = KEY_ENV
 
     @classmethod
     def detect(cls, config: dict[str, Any] | None = None) -> tuple[bool, str]:
@@ -43,22 +35,10 @@ class AnthropicSDKBackend(LLMBackend):
             return True, f"{KEY_ENV} is set" + (f" (base URL from ANTHROPIC_BASE_URL: {base})" if base else "")
         return False, f"{KEY_ENV} is not set (export {KEY_ENV}=sk-ant-...)"
 
-    def client(self) -> Any:
-        """The configured `anthropic.Anthropic` client (SDK retries off; built once, thread-safe).
+    def _build_client(self, api_key: str) -> Any:
+        import anthropic  # lazy: ~1.7 s of imports, paid only by callers of this backend
 
-        Public so tool-use loops (the steward) can share the same configuration.
-        """
-        with self._lock:
-            if self._client is None:
-                api_key = os.environ.get(KEY_ENV, "").strip()
-                if not api_key:
-                    raise LLMCallError(f"{self.name}: {KEY_ENV} is not set", kind="auth",
-                                       backend=self.name)
-                import anthropic  # lazy: ~1.7 s of imports, paid only by callers of this backend
-
-                timeout = float(self.config.get("llm", {}).get("timeout_s", 180))
-                self._client = anthropic.Anthropic(api_key=api_key, max_retries=0, timeout=timeout)
-            return self._client
+        return anthropic.Anthropic(api_key=api_key, max_retries=0, timeout=self._timeout_s())
 
     def complete(self, system: str, prompt: str, model: str = "sonnet", max_tokens: int = 1024,
                  timeout: float = 120.0, *, task: str | None = None,
@@ -74,16 +54,8 @@ class AnthropicSDKBackend(LLMBackend):
         if system:
             request["system"] = [{"type": "text", "text": system,
                                   "cache_control": {"type": "ephemeral"}}]
-        started = time.perf_counter()
-        response = call_with_retry(
-            lambda: client.messages.create(**request),
-            translate_stainless,
-            self.retry_policy,
-            backend=self.name,
-            model=model_id,
-            sleep=self._sleep,
-        )
-        latency_ms = (time.perf_counter() - started) * 1000.0
+        response, latency_ms = self._call(lambda: client.messages.create(**request),
+                                          translate_stainless, model_id)
         return completion_from_message(response, backend=self.name, model=model_id,
                                        latency_ms=latency_ms)
 
@@ -93,13 +65,6 @@ def completion_from_message(message: Any, *, backend: str, model: str, latency_m
     text = "".join(getattr(block, "text", "") for block in getattr(message, "content", []) or []
                    if getattr(block, "type", None) == "text")
     usage = getattr(message, "usage", None)
-    raw = None
-    dump = getattr(message, "model_dump", None)
-    if callable(dump):
-        try:
-            raw = dump(mode="json")
-        except Exception:
-            raw = None
     return Completion(
         text=text,
         backend=backend,
@@ -110,5 +75,5 @@ def completion_from_message(message: Any, *, backend: str, model: str, latency_m
         cache_write_tokens=_usage_int(usage, "cache_creation_input_tokens"),
         latency_ms=latency_ms,
         stop_reason=getattr(message, "stop_reason", None),
-        raw=raw,
+        raw=raw_dump(message),
     )

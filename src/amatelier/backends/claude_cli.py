@@ -38,9 +38,13 @@ def claude_executable() -> str | None:
 
 def build_command(exe: str, model: str, system: str, system_file: str | None = None,
                   extra_args: Sequence[str] = ()) -> list[str]:
-    """argv for one print-mode call; the prompt itself is written to stdin."""
+    """argv for one print-mode call; the prompt itself is written to stdin.
+
+    No tools and --strict-mcp-config: an agent turn is pure text, and without the flag every
+    call would start each MCP server the user registered (amatelier's own included).
+    """
     command = [exe, "-p", "--output-format", "json", "--model", model,
-               "--no-session-persistence", "--tools", ""]
+               "--no-session-persistence", "--tools", "", "--strict-mcp-config"]
     if system_file:
         command += ["--system-prompt-file", system_file]
     elif system:

@@ -10,12 +10,13 @@ Failures are also appended to <user logs>/gemini_errors.log, best effort.
 from __future__ import annotations
 
 import os
-import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from amatelier.backends.base import ROLE_TOKENS, Completion, LLMBackend, LLMCallError, env_set
-from amatelier.backends.retry import Failure, RetryPolicy, call_with_retry, one_line, redact
+from amatelier.backends.base import ROLE_TOKENS, Completion, env_set
+from amatelier.backends.retry import Failure, one_line, redact
+from amatelier.backends.sdk_base import SDKBackend, raw_dump
 from amatelier.backends.sdk_errors import translate_genai
 
 DEFAULT_KEY_ENV = "GEMINI_API_KEY"
@@ -57,15 +58,12 @@ def log_gemini_error(line: str, secrets: tuple[str, ...] = ()) -> None:
         pass
 
 
-class GeminiBackend(LLMBackend):
+class GeminiBackend(SDKBackend):
     name = "gemini"
 
-    def __init__(self, config: dict[str, Any] | None = None, *, sleep=time.sleep) -> None:
-        super().__init__(config)
-        self._client: Any = None  # keep the Client referenced: a dropped Client closes its transport
-        self._lock = threading.Lock()
-        self._sleep = sleep
-        self.retry_policy = RetryPolicy.from_config(self.config)
+    def __init__(self, config: dict[str, Any] | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(config, sleep=sleep)
         self.key_env = gemini_key_env(self.config)
         self.base_url, self.base_url_source = gemini_base_url(self.config)
 
@@ -81,25 +79,13 @@ class GeminiBackend(LLMBackend):
         model = str(_section(self.config).get("model") or DEFAULT_MODEL)
         return dict.fromkeys(GEMINI_ROLE_TOKENS, model)
 
-    def _secrets(self) -> tuple[str, ...]:
-        """The key in use, so an error echoing it (some servers do) is redacted."""
-        value = os.environ.get(self.key_env or "", "").strip() if self.key_env else ""
-        return (value,) if value else ()
+    def _build_client(self, api_key: str) -> Any:
+        """A `google.genai.Client`; SDKBackend keeps it alive (a dropped Client closes its transport)."""
+        from google import genai  # lazy: ~0.7 s of imports
+        from google.genai import types
 
-    def client(self) -> Any:
-        """The configured `google.genai.Client`, built once and kept alive."""
-        with self._lock:
-            if self._client is None:
-                api_key = os.environ.get(self.key_env, "").strip()
-                if not api_key:
-                    raise LLMCallError(f"{self.name}: {self.key_env} is not set", kind="auth",
-                                       backend=self.name)
-                from google import genai  # lazy: ~0.7 s of imports
-                from google.genai import types
-
-                options = types.HttpOptions(base_url=self.base_url) if self.base_url else None
-                self._client = genai.Client(api_key=api_key, http_options=options)
-            return self._client
+        options = types.HttpOptions(base_url=self.base_url) if self.base_url else None
+        return genai.Client(api_key=api_key, http_options=options)
 
     def complete(self, system: str, prompt: str, model: str = "flash", max_tokens: int = 1024,
                  timeout: float = 120.0, *, task: str | None = None,
@@ -119,18 +105,9 @@ class GeminiBackend(LLMBackend):
             log_gemini_error(f"agent={agent or '-'} model={model_id} attempt={attempt}{status} "
                              f"{failure.kind}: {failure.detail}", self._secrets())
 
-        started = time.perf_counter()
-        response = call_with_retry(
+        response, latency_ms = self._call(
             lambda: client.models.generate_content(model=model_id, contents=prompt, config=config),
-            translate_genai,
-            self.retry_policy,
-            backend=self.name,
-            model=model_id,
-            sleep=self._sleep,
-            secrets=self._secrets(),
-            on_failure=log_failure,
-        )
-        latency_ms = (time.perf_counter() - started) * 1000.0
+            translate_genai, model_id, on_failure=log_failure)
         return completion_from_genai(response, backend=self.name, model=model_id,
                                      latency_ms=latency_ms)
 
@@ -157,13 +134,6 @@ def completion_from_genai(response: Any, *, backend: str, model: str, latency_ms
     candidates = getattr(response, "candidates", None) or []
     finish = getattr(candidates[0], "finish_reason", None) if candidates else None
     finish_name = getattr(finish, "value", None) or (str(finish) if finish else None)
-    raw = None
-    dump = getattr(response, "model_dump", None)
-    if callable(dump):
-        try:
-            raw = dump(mode="json", exclude_none=True)
-        except Exception:
-            raw = None
     return Completion(
         text=_text_of(response),
         backend=backend,
@@ -174,5 +144,5 @@ def completion_from_genai(response: Any, *, backend: str, model: str, latency_ms
         cache_write_tokens=0,
         latency_ms=latency_ms,
         stop_reason=finish_name,
-        raw=raw,
+        raw=raw_dump(response, exclude_none=True),
     )

@@ -12,14 +12,13 @@ The SDK's retries are off; `backends.retry` retries with a capped retry-after.
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from amatelier.backends.base import Completion, LLMBackend, LLMCallError, env_set
-from amatelier.backends.retry import RetryPolicy, call_with_retry
+from amatelier.backends.base import Completion, env_set
+from amatelier.backends.sdk_base import SDKBackend, raw_dump
 from amatelier.backends.sdk_errors import translate_stainless
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -90,15 +89,12 @@ def _bundled_section() -> Mapping[str, Any]:
         return {}
 
 
-class OpenAICompatBackend(LLMBackend):
+class OpenAICompatBackend(SDKBackend):
     name = "openai-compat"
 
-    def __init__(self, config: dict[str, Any] | None = None, *, sleep=time.sleep) -> None:
-        super().__init__(config)
-        self._client: Any = None
-        self._lock = threading.Lock()
-        self._sleep = sleep
-        self.retry_policy = RetryPolicy.from_config(self.config)
+    def __init__(self, config: dict[str, Any] | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(config, sleep=sleep)
         self.key_env = key_env(self.config)
         self.base_url, self.base_url_source = resolve_base_url(self.config, self.key_env)
 
@@ -127,29 +123,14 @@ class OpenAICompatBackend(LLMBackend):
         return effective_model_map(_section(self.config), self.routed_to_openrouter,
                                    _bundled_section())
 
-    def _secrets(self) -> tuple[str, ...]:
-        """The key in use, so an error echoing it (some servers do) is redacted."""
-        value = os.environ.get(self.key_env or "", "").strip() if self.key_env else ""
-        return (value,) if value else ()
+    def _missing_key_name(self) -> str:
+        return self.key_env or "OPENAI_API_KEY / OPENROUTER_API_KEY"
 
-    def client(self) -> Any:
-        """The configured `openai.OpenAI` client (SDK retries off; built once, thread-safe).
+    def _build_client(self, api_key: str) -> Any:
+        import openai  # lazy: ~0.7 s of imports, paid only by callers of this backend
 
-        Public so tool-use loops (the steward) can share the same configuration.
-        """
-        with self._lock:
-            if self._client is None:
-                api_key = os.environ.get(self.key_env or "", "").strip() if self.key_env else ""
-                if not api_key:
-                    where = self.key_env or "OPENAI_API_KEY / OPENROUTER_API_KEY"
-                    raise LLMCallError(f"{self.name}: {where} is not set", kind="auth",
-                                       backend=self.name)
-                import openai  # lazy: ~0.7 s of imports, paid only by callers of this backend
-
-                timeout = float(self.config.get("llm", {}).get("timeout_s", 180))
-                self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url,
-                                             max_retries=0, timeout=timeout)
-            return self._client
+        return openai.OpenAI(api_key=api_key, base_url=self.base_url, max_retries=0,
+                             timeout=self._timeout_s())
 
     def complete(self, system: str, prompt: str, model: str = "sonnet", max_tokens: int = 1024,
                  timeout: float = 120.0, *, task: str | None = None,
@@ -165,17 +146,8 @@ class OpenAICompatBackend(LLMBackend):
         limit_param = "max_completion_tokens" if self.is_openai_proper else "max_tokens"
         request: dict[str, Any] = {"model": model_id, "messages": messages,
                                    limit_param: int(max_tokens), "timeout": timeout}
-        started = time.perf_counter()
-        response = call_with_retry(
-            lambda: client.chat.completions.create(**request),
-            translate_stainless,
-            self.retry_policy,
-            backend=self.name,
-            model=model_id,
-            sleep=self._sleep,
-            secrets=self._secrets(),
-        )
-        latency_ms = (time.perf_counter() - started) * 1000.0
+        response, latency_ms = self._call(lambda: client.chat.completions.create(**request),
+                                          translate_stainless, model_id)
         return completion_from_chat(response, backend=self.name, model=model_id,
                                     latency_ms=latency_ms)
 
@@ -190,13 +162,6 @@ def completion_from_chat(response: Any, *, backend: str, model: str, latency_ms:
     details = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(details, "cached_tokens", None) or 0
     cache_write = getattr(details, "cache_write_tokens", None) or 0
-    raw = None
-    dump = getattr(response, "model_dump", None)
-    if callable(dump):
-        try:
-            raw = dump(mode="json")
-        except Exception:
-            raw = None
     return Completion(
         text=text,
         backend=backend,
@@ -207,5 +172,5 @@ def completion_from_chat(response: Any, *, backend: str, model: str, latency_ms:
         cache_write_tokens=int(cache_write),
         latency_ms=latency_ms,
         stop_reason=getattr(first, "finish_reason", None),
-        raw=raw,
+        raw=raw_dump(response),
     )

@@ -12,7 +12,7 @@ import contextlib
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from amatelier import paths
@@ -41,6 +41,23 @@ def connect(db_path: Path | None = None, *, readonly: bool = False) -> sqlite3.C
     return conn
 
 
+def _retry_busy(action: Callable[[], object], attempts: int, first_delay_s: float) -> None:
+    """Run `action`, retrying "database is locked/busy" with exponential back-off.
+
+    For the few statements SQLite may refuse as busy without calling the busy handler;
+    any other error, or the last attempt's, is raised.
+    """
+    for attempt in range(attempts - 1):
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(first_delay_s * (2**attempt))
+    action()
+
+
 def _ensure_wal(conn: sqlite3.Connection, attempts: int = 8) -> None:
     """Switch to WAL once per database file (the mode persists).
 
@@ -48,19 +65,13 @@ def _ensure_wal(conn: sqlite3.Connection, attempts: int = 8) -> None:
     database together, SQLite may answer "database is locked" without calling the busy
     handler, so the switch is retried with back-off.
     """
-    for attempt in range(attempts):
-        try:
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() == "wal":
-                return
+
+    def switch() -> None:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.02 * (2**attempt))
+
+    _retry_busy(switch, attempts, 0.02)
 
 
 @contextlib.contextmanager
@@ -77,16 +88,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def _begin_immediate(conn: sqlite3.Connection, attempts: int = 5) -> None:
     """busy_timeout covers most contention; a rare SQLITE_BUSY on BEGIN is retried with backoff."""
-    for attempt in range(attempts):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (2**attempt))
+    _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), attempts, 0.05)
 
 
 def available_migrations(directory: Path | None = None) -> list[tuple[int, str, Path]]:

@@ -1,4 +1,4 @@
-"""CLI commands for the spark economy: leaderboard, sparks, store, venture, award-outcome.
+"""CLI commands for the spark economy: leaderboard, sparks, store, venture, award-outcome, bench.
 
 Every command has --json for scripts and a rich table for people. Bad input (an unknown
 agent or item, too few sparks) is one line on stderr and exit 2, with nothing written.
@@ -85,12 +85,18 @@ def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
     table = _table("Leaderboard", [("#", "right"), ("agent", "left"), ("model", "left"), ("sparks", "right"),
                                    ("RTs", "right"), ("avg", "right"), ("last", "right"),
                                    ("10s", "right"), ("gates", "right"), ("flags", "right"), ("status", "left")])
+    table.columns[-1].min_width = len("benched")  # the status must stay readable in 80 columns
     for row in board:
         table.add_row(str(row["rank"]), row["agent"], row["model"], str(row["sparks"]), str(row["rts"]),
                       "-" if row["avg_total"] is None else f"{row['avg_total']:.2f}",
                       "-" if row["last_total"] is None else str(row["last_total"]),
                       str(row["grand_insights"]), str(row["gates"]), str(row["flags"]), row["status"])
+    if any(row["status"] != "active" for row in board):
+        table.caption = ("at risk = on relegation watch (net-negative roundtables in a row); the agent chooses "
+                         "bench or stay in its next debrief. benched = sits out (amatelier bench NAME --off)")
     _console().print(table)
+
+
 
 
 def sparks(
@@ -222,11 +228,12 @@ def store_requests(
     show_all: bool = typer.Option(False, "--all", help="Include fulfilled and expired requests."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """The bulletin board: requests agents posted, with their age in roundtables."""
+    """The bulletin board: requests still waiting (open, or addressed in a debrief), with their age."""
     from amatelier.engine import store
 
     with _economy() as (conn, _config):
-        requests = store.list_requests(conn, None if show_all else "open")
+        requests = [r for r in store.list_requests(conn)
+                    if show_all or r.get("status") in store.PENDING_REQUEST_STATUSES]
     if as_json:
         _print_json({"requests": requests})
         return
@@ -273,6 +280,55 @@ def store_retire(
         _print_json(entry)
         return
     typer.echo(f"{name} retired {skill}")
+
+
+@store_app.command("fulfill")
+def store_fulfill(
+    request_id: str = typer.Argument(..., metavar="REQUEST", help="The request id (see: amatelier store requests)."),
+    name: str = typer.Option(..., "--name", help="The skill's name."),
+    body_file: str = typer.Option(..., "--body-file", help="Markdown file with the skill's text ('-' reads stdin)."),
+    by: str = typer.Option("admin", "--by", help="Who wrote it (public requests: an agent or admin)."),
+    price: int = typer.Option(15, "--price", min=1, help="Store price of a public request's skill."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Answer a request: a private one gives the skill to the requester; a public one lists it in the store."""
+    import sys
+    from pathlib import Path
+
+    from amatelier.engine import ledger, store
+
+    if body_file == "-":
+        body = sys.stdin.read()
+    else:
+        try:
+            body = Path(body_file).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {body_file}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not body.strip():
+        raise UserError("the skill text is empty")
+    if not name.strip():
+        raise UserError("--name must not be empty")
+    with _economy() as (conn, config):
+        request = next((r for r in store.list_requests(conn) if r["id"] == request_id), None)
+        if request is None:
+            raise UserError(f"unknown request '{request_id}' (see: amatelier store requests --all)")
+        if request["kind"] == "private":
+            path = store.admin_apply_private_skill(conn, request_id, name.strip(), body)
+            result = {"request": request_id, "kind": "private", "agent": request["agent"],
+                      "item": f"private-{request_id}", "path": str(path)}
+        else:
+            author = by if by == "admin" else ledger.require_agent(config, by, conn)
+            item = store.fulfill_request(conn, request_id, author, name.strip(), body, price)
+            result = {"request": request_id, "kind": "public", "agent": request["agent"], "item": item["id"],
+                      "price": item["price"], "by": author}
+    if as_json:
+        _print_json(result)
+        return
+    if result["kind"] == "private":
+        typer.echo(f"{result['agent']} now owns {result['item']} ({result['path']})")
+    else:
+        typer.echo(f"{result['item']} is listed in the store for {result['price']} sparks "
+                   f"(requested by {result['agent']}, written by {result['by']})")
 
 
 # --------------------------------------------------------------------------- ventures and outcomes
@@ -346,8 +402,61 @@ def award_outcome(
     typer.echo(f"{name} earns {paid} sparks for the outcome of {rt_id} (balance {total})")
 
 
+# --------------------------------------------------------------------------- relegation and the bench
+
+
+def bench_command(
+    agent: str = typer.Argument(None, help="The agent to bench (default: list the bench and the relegation watch)."),
+    off: bool = typer.Option(False, "--off", help="Take the agent off the bench: it is seated again."),
+    reason: str = typer.Option("", "--reason", help="Why (recorded in the bench log)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Bench an agent (it sits out and earns bench income each roundtable) or bring it back.
+
+    Without AGENT: who is benched and who is on relegation watch. Deleting an agent is
+    never automatic: remove it from team.default_workers in the workspace config.json.
+    """
+    from amatelier.engine import bench, ledger
+
+    with _economy() as (conn, config):
+        if agent is None:
+            if off:
+                raise UserError("--off needs an AGENT")
+            watch = bench.watch_list(conn, ledger.spark_agents(config, conn), config)
+            if as_json:
+                _print_json({"bench": bench.list_bench(conn),
+                             "relegation_watch": [w for w in watch if w["status"] == "at risk"],
+                             "history": bench.history(conn)[:20]})
+                return
+            table = _table("Bench and relegation watch", [("agent", "left"), ("status", "left"),
+                                                           ("since / streak", "left"), ("reason", "left")])
+            for row in watch:
+                since = row["benched_at"] if row["status"] == "benched" else f"{row['negative_streak']} net-negative RTs"
+                table.add_row(row["agent"], row["status"], since, row["reason"] or "-")
+            if not watch:
+                table.caption = "nobody is benched or on relegation watch"
+            _console().print(table)
+            return
+        name = ledger.require_agent(config, agent, conn)
+        if off:
+            bench.unbench(conn, name, reason)
+        else:
+            bench.bench(conn, name, reason)
+        status = bench.relegation_status(conn, name, config)
+        _refresh_caches(conn, config)
+    if as_json:
+        _print_json({**status, "action": "unbench" if off else "bench"})
+        return
+    if off:
+        typer.echo(f"{name} is off the bench and back in the default roster")
+    else:
+        typer.echo(f"{name} is on the bench: left out of the default roster, earning {status['bench_income']} "
+                   "sparks per roundtable (amatelier bench " + name + " --off brings it back)")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the typer app."""
+    app.command("bench")(bench_command)
     app.command("leaderboard")(leaderboard)
     app.command("sparks")(sparks)
     app.add_typer(store_app, name="store")

@@ -94,6 +94,13 @@ def therapist_command(
         status = "complete" if s.complete else "incomplete"
         table.add_row(s.agent, status, behaviours, goals, store, (applied.get("session_summary") or "")[:160])
     console.print(table)
+    for s in run.sessions:
+        applied = s.applied or {}
+        if applied.get("relegation"):
+            rel = applied["relegation"]
+            console.print(f"{s.agent}: relegation choice {rel.get('choice') or 'none'} — {rel.get('status')}")
+        if applied.get("requests_addressed"):
+            console.print(f"{s.agent}: private requests addressed: {', '.join(applied['requests_addressed'])}")
     console.print(f"report: {run.report_path}")
     if any(not s.complete for s in run.sessions):
         console.print("[yellow]some sessions were incomplete; what they decided was applied[/yellow]")

@@ -136,7 +136,7 @@ def after_close(state: RoundtableState, digest: dict[str, Any]) -> dict[str, Any
     """Steps 28-32: judge scoring, gate bonuses, variance flags, ventures, leaderboard.
 
     Returns fields to merge into the digest: scores, sparks_earned, gates, flags,
-    ventures, relegation_watch (and economy_errors when a step failed).
+    ventures, bench_income, relegation_watch (and economy_errors when a step failed).
     """
     from amatelier.chat.messages import transcript
     from amatelier.engine import judge, ledger
@@ -155,6 +155,9 @@ def after_close(state: RoundtableState, digest: dict[str, Any]) -> dict[str, Any
     with _guard(state, "ventures"):
         fields["ventures"] = ledger.register_ventures_from_transcript(state.conn, state.rt_id, messages,
                                                                       state.workers, state.config)
+    with _guard(state, "bench income"):
+        # Paid for every closed roundtable (with --skip-post too); the RT id as ref pays it once.
+        fields["bench_income"] = ledger.pay_bench_income(state.conn, state.rt_id, state.workers, state.config)
     with _guard(state, "leaderboard"):
         board = ledger.get_leaderboard(state.conn, state.config)
         ledger.save_leaderboard_snapshot(state.conn, state.config, state.rt_id, board)
@@ -164,15 +167,16 @@ def after_close(state: RoundtableState, digest: dict[str, Any]) -> dict[str, Any
     with _guard(state, "digest"):
         scores = judge.load_scores(state.conn, state.rt_id)
         fields["scores"] = {w: scores.get(w, {"unscored": "no score recorded"}) for w in state.workers}
-        fields["sparks_earned"] = ledger.sparks_earned(state.conn, state.rt_id, state.workers)
+        earned = ledger.sparks_earned(state.conn, state.rt_id, state.workers)
+        fields["sparks_earned"] = {w: n for w, n in earned.items() if w in state.workers}  # bench income: own field
     if _notes(state)["errors"]:
         fields["economy_errors"] = list(_notes(state)["errors"])
     return fields
 
 
 def after_post(state: RoundtableState, digest: dict[str, Any]) -> None:
-    """Steps 37-38: consume boosts, age bulletin-board requests, pay bench income."""
-    from amatelier.engine import ledger, store
+    """Steps 37-38: consume boosts, age bulletin-board requests (bench income is paid in after_close)."""
+    from amatelier.engine import store
 
     notes = _notes(state)
     with _guard(state, "consume boosts"):
@@ -180,9 +184,3 @@ def after_post(state: RoundtableState, digest: dict[str, Any]) -> None:
     with _guard(state, "bulletin board"):
         expiry = int(state.config.get("competition", {}).get("bulletin_expiry_rts", store.BULLETIN_EXPIRY_RTS))
         notes["expired_requests"] = store.age_bulletin_requests(state.conn, state.rt_id, expiry)
-    with _guard(state, "bench income"):
-        notes["bench_income"] = ledger.pay_bench_income(state.conn, state.rt_id, state.workers, state.config)
-        if notes["bench_income"]:
-            board = ledger.get_leaderboard(state.conn, state.config)
-            ledger.save_leaderboard_snapshot(state.conn, state.config, state.rt_id, board)
-            ledger.refresh_metrics(state.conn, state.config, board)

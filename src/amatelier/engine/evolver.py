@@ -465,6 +465,23 @@ def purchased_items(conn: sqlite3.Connection | None, agent: str) -> list[str]:
     return items
 
 
+def retired_skills(conn: sqlite3.Connection | None, agent: str) -> set[str]:
+    """Skills the agent retired in the store (and does not own again); empty without a store."""
+    if conn is None:
+        return set()
+    try:
+        from amatelier.engine import store
+
+        data = store.load_ledger(conn)
+    except Exception as exc:  # the store is optional for the learning loop
+        log.debug("no store state for %s: %s", agent, exc)
+        return set()
+    entries = [*data["purchases"].values(), *data["grants"].values()]
+    mine = [e for e in entries if e.get("agent") == agent and e.get("kind", "skill") == "skill"]
+    owned = {e.get("item") for e in mine if e.get("status") == "owned"}
+    return {str(e.get("item")) for e in mine if e.get("status") == "retired" and e.get("item") not in owned}
+
+
 def skill_files(agent: str) -> list[str]:
     """Skill files delivered into agents/<name>/skills/ (pending distilled skills excluded)."""
     directory = paths.user_agent_dir(agent) / "skills"
@@ -476,10 +493,12 @@ def skill_files(agent: str) -> list[str]:
 def sync_skills_owned(agent: str, conn: sqlite3.Connection | None = None) -> list[str]:
     """Update MEMORY.json skills_owned and the `## Skills Owned` section of CLAUDE.md.
 
-    Sources: spark_ledger purchase rows (when the ledger exists) and the skill files in
-    agents/<name>/skills/. Returns the owned skills.
+    Sources: spark_ledger purchase rows (when the ledger exists; skills retired in the
+    store excluded) and the skill files in agents/<name>/skills/. Returns the owned skills.
     """
-    owned = sorted(dict.fromkeys(purchased_items(conn, agent) + skill_files(agent)))
+    retired = retired_skills(conn, agent)
+    bought = [item for item in purchased_items(conn, agent) if item not in retired]
+    owned = sorted(dict.fromkeys(bought + skill_files(agent)))
     agent_memory.set_skills_owned(agent, owned)
     with _agent_lock(agent):
         claude = read_claude_md(agent)

@@ -2,7 +2,7 @@
 
 A therapist reply ends with one or more fenced ```json blocks carrying
 behavioral_deltas, memory_updates, session_summary, goals and store_request (plus the
-optional emerging_traits). Models are sloppy: they split the keys over several blocks,
+optional emerging_traits and, for an agent on relegation watch, relegation_choice). Models are sloppy: they split the keys over several blocks,
 truncate the last one, or write broken JSON. Every usable block counts, a malformed block
 is skipped without losing the others, unknown keys are ignored. Pure functions only.
 """
@@ -19,6 +19,11 @@ MEMORY_KINDS = ("lessons", "beliefs", "episodes")
 DEFAULT_GOAL_HORIZON = 3
 MAX_GOAL_HORIZON = 20
 MAX_TEXT = 400  # one behaviour, lesson or goal; longer items are trimmed
+RELEGATION_CHOICES = ("bench", "stay", "retire")
+# Words a model may use for each choice; a phrase naming two different choices counts as none.
+_CHOICE_WORDS = {"bench": "bench", "benched": "bench", "sit out": "bench", "stay": "stay",
+                 "remain": "stay", "keep playing": "stay", "retire": "retire", "delete": "retire",
+                 "deletion": "retire"}
 
 # ``` or ```json (any case) opening a fence; the closing fence is optional (truncated output).
 _FENCE = re.compile(r"```[ \t]*(?P<lang>[A-Za-z0-9_-]*)[ \t]*\r?\n(?P<body>.*?)(?:```|\Z)", re.S)
@@ -37,13 +42,14 @@ class Outcomes:
     goals: list[dict[str, Any]] = field(default_factory=list)
     store_request: dict[str, str] | None = None
     emerging_traits: list[dict[str, str]] = field(default_factory=list)
+    relegation_choice: str | None = None
     blocks_found: int = 0
     blocks_skipped: int = 0
 
     def is_empty(self) -> bool:
         return not (self.behavioral_deltas or self.lessons or self.beliefs or self.episodes
                     or self.session_summary or self.goals or self.store_request
-                    or self.emerging_traits)
+                    or self.emerging_traits or self.relegation_choice)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +60,7 @@ class Outcomes:
             "goals": list(self.goals),
             "store_request": self.store_request,
             "emerging_traits": list(self.emerging_traits),
+            "relegation_choice": self.relegation_choice,
             "blocks_found": self.blocks_found,
             "blocks_skipped": self.blocks_skipped,
         }
@@ -159,6 +166,19 @@ def _parse_trait(item: Any) -> dict[str, str] | None:
     return {"trait": trait, "note": _clean_text(item.get("note") or item.get("evidence"))}
 
 
+def parse_relegation_choice(value: Any) -> str | None:
+    """`bench`, `stay` or `retire` from a string ("Bench", "I'll sit out") or {choice: ...}; else None."""
+    if isinstance(value, dict):
+        value = value.get("choice") or value.get("decision") or value.get("option")
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.lower().split()).strip(" .!\"'")
+    if text in RELEGATION_CHOICES:
+        return text
+    hits = {choice for word, choice in _CHOICE_WORDS.items() if re.search(rf"\b{word}\b", text)}
+    return hits.pop() if len(hits) == 1 else None
+
+
 def _merge_block(out: Outcomes, block: dict[str, Any]) -> None:
     for item in block.get("behavioral_deltas") or []:
         delta = _parse_delta(item)
@@ -189,6 +209,9 @@ def _merge_block(out: Outcomes, block: dict[str, Any]) -> None:
         request = _parse_store_request(block.get("store_request"))
         if request:
             out.store_request = request
+    choice = parse_relegation_choice(block.get("relegation_choice", block.get("relegation")))
+    if choice:
+        out.relegation_choice = choice
     for item in block.get("emerging_traits") or block.get("trait_adjustments") or []:
         trait = _parse_trait(item)
         if trait:

@@ -169,6 +169,10 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     mode = resolve_mode(cfg)
     make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
     warnings: list[str] = []
+    from amatelier.engine import bench  # benched agents sit out the default roster (read-only)
+
+    workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)
+    warnings += bench_notes
     if NAOMI in workers and mode != "offline":
         from amatelier.config import worker_backend
 

@@ -31,6 +31,8 @@ log = logging.getLogger("amatelier.economy.store")
 
 KINDS = {"services": "service", "skills": "skill", "boosts": "boost", "tiers": "tier"}
 BULLETIN_EXPIRY_RTS = 3
+# A request still waiting for someone: `addressed` = a debrief reviewed it, the admin has not answered yet.
+PENDING_REQUEST_STATUSES = ("open", "addressed")
 STALE_ACTIVE_S = 3600.0      # an 'active' boost whose roundtable never opened is freed after this
 
 
@@ -572,9 +574,37 @@ def list_requests(conn: sqlite3.Connection, status: str | None = None) -> list[d
 
 
 def get_open_requests(conn: sqlite3.Connection, kind: str | None = None) -> list[dict[str, Any]]:
-    """Open requests with their board index (for the admin's curation)."""
+    """Requests still waiting (open, or addressed in a debrief) with their board index, for the admin."""
     return [{"index": i, **r} for i, r in enumerate(load_ledger(conn)["requests"])
-            if r.get("status") == "open" and (kind is None or r.get("kind") == kind)]
+            if r.get("status") in PENDING_REQUEST_STATUSES and (kind is None or r.get("kind") == kind)]
+
+
+def open_private_requests(conn: sqlite3.Connection, agent: str) -> list[dict[str, Any]]:
+    """The agent's private requests no debrief has reviewed yet (status open)."""
+    return [dict(r) for r in load_ledger(conn)["requests"]
+            if r.get("agent") == agent and r.get("kind") == "private" and r.get("status") == "open"]
+
+
+def mark_private_requests_addressed(conn: sqlite3.Connection, agent: str, rt_id: str,
+                                    request_ids: Iterable[str] | None = None, *,
+                                    note: str = "", session: str | None = None) -> list[dict[str, Any]]:
+    """Therapist step 14: the agent's open private requests a debrief reviewed become `addressed`.
+
+    Only open private requests of this agent change (all of them, or those in
+    `request_ids`); each records the roundtable, the time, a note (the session summary)
+    and the session file. The admin can still answer them. Returns the changed requests.
+    """
+    wanted = None if request_ids is None else set(request_ids)
+    changed = []
+    with locked_ledger(conn) as data:
+        for request in data["requests"]:
+            if (request.get("agent") != agent or request.get("kind") != "private"
+                    or request.get("status") != "open" or (wanted is not None and request["id"] not in wanted)):
+                continue
+            request.update(status="addressed", addressed_rt=rt_id, addressed_at=ledger.now(),
+                           addressed_note=note[:1000], addressed_session=session)
+            changed.append(dict(request))
+    return changed
 
 
 def age_bulletin_requests(conn: sqlite3.Connection, rt_id: str,
@@ -654,7 +684,7 @@ def admin_apply_private_skill(conn: sqlite3.Connection, request_id: str, name: s
     """The admin answers a private request by giving the skill straight to the requester."""
     with locked_ledger(conn) as data:
         request = _find_request(data, request_id)
-        if request.get("kind") != "private" or request.get("status") != "open":
+        if request.get("kind") != "private" or request.get("status") not in PENDING_REQUEST_STATUSES:
             raise StoreError(f"request {request_id} is not an open private request")
         item_id = "private-" + request_id
         agent = request["agent"]
@@ -733,5 +763,5 @@ def inventory(conn: sqlite3.Connection, agent: str) -> dict[str, Any]:
                   if e["kind"] == "tier" and e["status"] == "owned"],
         "retired": [e["item"] for e in mine if e["status"] == "retired"]
         + [g["item"] for g in data["grants"].values() if g["agent"] == agent and g["status"] == "retired"],
-        "requests": [r for r in data["requests"] if r["agent"] == agent and r["status"] == "open"],
+        "requests": [r for r in data["requests"] if r["agent"] == agent and r["status"] in PENDING_REQUEST_STATUSES],
     }

@@ -6,7 +6,8 @@ Gemini unless offline). The therapist's last turn is the close and ends with fen
 outcome blocks, which are parsed leniently (engine.outcome_blocks) and applied through
 the evolver (behaviours, traits), agent memory (lessons, beliefs, episodes, goals,
 session summary, diary) and the store (purchase, or the bulletin board when the agent
-cannot afford it).
+cannot afford it). An agent on relegation watch makes its relegation choice (bench or
+stay) in the debrief; its open private store requests are reviewed and marked addressed.
 
 Each session writes agents/<name>/sessions/<rt_id>.md (readable, with a machine-readable
 record at the end) and the therapist's case notes; the run writes
@@ -55,13 +56,17 @@ and end with one fenced ```json block holding: behavioral_deltas (list of {actio
 add|remove|confirm, behavior, reason}), memory_updates ({lessons: [], beliefs: [],
 episodes: []}), session_summary (string), goals (list of {goal, horizon_rts}),
 store_request ({item_id, reason} or null). Optional: emerging_traits (list of {trait, note}).
+When the brief shows RELEGATION WATCH, ask the agent to choose and add relegation_choice
+("bench" or "stay"), the agent's own decision.
 """
 AGENT_DEBRIEF = (
     "You are in a private debrief with the team therapist after roundtable {rt_id}. "
     "Answer in your own voice, in the first person, in 60-200 words: be honest about what "
     "you aimed for and what happened. If you want something from the store that serves "
     "your goals, add a fenced ```json block {{\"store_request\": {{\"item_id\": \"...\", "
-    "\"reason\": \"...\"}}}}."
+    "\"reason\": \"...\"}}}}. If your results show RELEGATION WATCH, the choice is "
+    "yours: end your answer with a fenced ```json block {{\"relegation_choice\": \"bench\"}} "
+    "or {{\"relegation_choice\": \"stay\"}}."
 )
 
 
@@ -339,12 +344,83 @@ def build_agent_brief(agent: str, rt_id: str, data: dict[str, Any], impact: dict
     sessions = agent_memory.load_memory(agent)["sessions"]
     if sessions:
         lines.append(f"LAST SESSION: {clip(str(sessions[-1].get('summary', '')), 300)}")
+    relegation = data.get("relegation")
+    if relegation:
+        lines.append(f"RELEGATION WATCH: {relegation['negative_streak']} net-negative roundtables in a row "
+                     f"(the watch starts at {relegation['threshold']}). The agent decides: \"bench\" (sit out, "
+                     f"{relegation['bench_income']} sparks per roundtable) or \"stay\" (keep playing); "
+                     "outcome key relegation_choice.")
+    requests = data.get("private_requests") or []
+    if requests:
+        lines.append("PRIVATE REQUESTS (open, for the admin; find out what the agent needs):")
+        lines += [f"- [{r['id']}] {clip(str(r.get('text', '')), 200)}" for r in requests]
     if notes.get("sessions_conducted"):
         hypotheses = "; ".join(clip(str(h), 100) for h in notes.get("active_hypotheses", [])[-3:])
         lines.append(f"CASE NOTES: {notes['sessions_conducted']} earlier sessions"
                      + (f"; hypotheses: {hypotheses}" if hypotheses else ""))
     lines += store_lines
     return "\n".join(lines)
+
+
+def _has_economy(conn: sqlite3.Connection | None) -> bool:
+    if conn is None:
+        return False
+    try:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='bench'").fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def relegation_context(conn: sqlite3.Connection | None, agent: str, digest: dict[str, Any],
+                       config: dict[str, Any]) -> dict[str, Any] | None:
+    """{negative_streak, threshold, bench_income} when the agent is on relegation watch now, else None.
+
+    Read from the ledger when there is one (a benched agent is not on watch), else from
+    the digest's relegation_watch.
+    """
+    from amatelier.engine import bench, spark_rules
+
+    if _has_economy(conn):
+        try:
+            standing = bench.relegation_status(conn, agent, config)  # type: ignore[arg-type]
+        except sqlite3.Error:
+            standing = None
+        if standing is not None:
+            if standing["status"] != "at risk":
+                return None
+            return {k: standing[k] for k in ("negative_streak", "threshold", "bench_income")}
+    streak = _as_dict(digest.get("relegation_watch")).get(agent)
+    if not isinstance(streak, int) or isinstance(streak, bool) or streak <= 0:
+        return None
+    relegation = spark_rules.competition(config)["relegation"]
+    return {"negative_streak": streak, "threshold": int(relegation.get("consecutive_net_negative", 3)),
+            "bench_income": spark_rules.bench_income(config)}
+
+
+def pending_private_requests(conn: sqlite3.Connection | None, agent: str) -> list[dict[str, Any]]:
+    """The agent's open private store requests, for the session to review (none without a store)."""
+    if not _has_economy(conn):
+        return []
+    from amatelier.engine import store
+
+    try:
+        return store.open_private_requests(conn, agent)  # type: ignore[arg-type]
+    except Exception as exc:  # an unreadable store must not cost the debrief
+        log.warning("private requests of %s unreadable: %s", agent, exc)
+        return []
+
+
+def mark_private_requests_addressed(conn: sqlite3.Connection | None, result: SessionResult,
+                                    reviewed: list[dict[str, Any]]) -> list[str]:
+    """Step 14: the private requests this (complete) session reviewed become `addressed`."""
+    if not reviewed or not result.complete or conn is None:
+        return []
+    from amatelier.engine import store
+
+    changed = store.mark_private_requests_addressed(
+        conn, result.agent, result.rt_id, [r["id"] for r in reviewed],
+        note=str(result.applied.get("session_summary") or ""), session=result.session_path)
+    return [r["id"] for r in changed]
 
 
 # --------------------------------------------------------------------------- the interview
@@ -485,7 +561,29 @@ def apply_outcomes(agent: str, rt_id: str, outcomes: Outcomes, *, agent_answers:
     if outcomes.store_request:
         applied["store_request"] = guard("store", lambda: process_store_request(
             agent, outcomes.store_request, rt_id, conn, config))
+    applied["relegation"] = apply_relegation(agent, rt_id, outcomes.relegation_choice, data.get("relegation"),
+                                             conn, config, guard)
     return applied
+
+
+def apply_relegation(agent: str, rt_id: str, choice: str | None, watch: dict[str, Any] | None,
+                     conn: sqlite3.Connection | None, config: dict[str, Any] | None,
+                     guard: Callable[[str, Callable[[], Any]], Any]) -> dict[str, Any] | None:
+    """The agent's relegation choice, applied through engine.bench (None when there was nothing to decide)."""
+    if not watch and not choice:
+        return None
+    if not watch:
+        return {"choice": choice, "status": "ignored: not on relegation watch"}
+    if not choice:
+        return {"choice": None, "status": "no choice made; stays seated",
+                "negative_streak": watch["negative_streak"]}
+    if conn is None:
+        return {"choice": choice, "status": "pending: no database connection"}
+    from amatelier.engine import bench
+
+    outcome = guard("relegation", lambda: bench.apply_relegation_choice(
+        conn, agent, choice, config or _config(), rt_id=rt_id))
+    return outcome or {"choice": choice, "status": "failed"}
 
 
 # --------------------------------------------------------------------------- files
@@ -516,6 +614,11 @@ def session_markdown(result: SessionResult, brief: str) -> str:
               f"{applied.get('episodes', 0)} episodes"]
     request = applied.get("store_request")
     lines += ["", f"Store request: {request['item_id']} — {request.get('status')}" if request else "Store request: none"]
+    relegation = applied.get("relegation")
+    if relegation:
+        lines += ["", f"Relegation: {relegation.get('choice') or 'no choice'} — {relegation.get('status')}"]
+    if applied.get("requests_addressed"):
+        lines += ["", "Private requests addressed: " + ", ".join(applied["requests_addressed"])]
     if applied.get("errors"):
         lines += ["", "Errors:"] + _bullet(applied["errors"])
     record = {"agent": result.agent, "rt_id": result.rt_id, "complete": result.complete,
@@ -568,6 +671,8 @@ def update_case_notes(agent: str, result: SessionResult, data: dict[str, Any]) -
             "behaviors": [f"{b['action']}: {b['behavior']}" for b in result.applied.get("behaviors", [])],
             "goals": [g["goal"] for g in result.applied.get("goals", [])],
             "store_request": result.applied.get("store_request"),
+            "relegation": result.applied.get("relegation"),
+            "requests_addressed": result.applied.get("requests_addressed", []),
         })
         notes["diary"] = agent_memory.diary_stats(agent)
         for key in ("clinical_observations", "active_hypotheses", "intervention_history"):
@@ -595,6 +700,11 @@ def write_report(rt_id: str, digest: dict[str, Any], agents: list[str]) -> Path:
         if applied.get("store_request"):
             req = applied["store_request"]
             lines.append(f"- Store request: {req.get('item_id')} — {req.get('status')}")
+        if applied.get("relegation"):
+            rel = applied["relegation"]
+            lines.append(f"- Relegation: {rel.get('choice') or 'no choice'} — {rel.get('status')}")
+        if applied.get("requests_addressed"):
+            lines.append("- Private requests addressed: " + ", ".join(applied["requests_addressed"]))
         lines.append("")
     path = paths.user_digest_dir() / f"therapist-report-{rt_id}.md"
     write_text_atomic(path, "\n".join(lines).rstrip() + "\n")
@@ -623,6 +733,8 @@ def run_session(rt_id: str, agent: str, digest: dict[str, Any], max_turns: int =
     result = SessionResult(agent=agent, rt_id=rt_id, turns_planned=turns)
     paths.seed_agent(agent)
     data = extract_agent_data(digest, agent)
+    data["relegation"] = relegation_context(conn, agent, digest, cfg)
+    data["private_requests"] = pending_private_requests(conn, agent)
     notes = load_case_notes(agent)
     impact = compute_skill_impact(agent, data, agent_messages(conn, rt_id, agent),
                                   previous_totals(agent, rt_id))
@@ -670,17 +782,25 @@ def run_session(rt_id: str, agent: str, digest: dict[str, Any], max_turns: int =
     therapist_texts = [c["text"] for c in result.conversation if c["speaker"] == THERAPIST]
     agent_texts = [c["text"] for c in result.conversation if c["speaker"] == agent]
     outcomes = parse_outcomes(*therapist_texts)
-    if outcomes.store_request is None:
-        for text in agent_texts:
-            request = parse_outcomes(text).store_request
-            if request:
-                outcomes.store_request = request
+    for text in agent_texts:
+        own = parse_outcomes(text)
+        if outcomes.store_request is None and own.store_request:
+            outcomes.store_request = own.store_request
+        if own.relegation_choice:  # the decision is the agent's: its own word wins
+            outcomes.relegation_choice = own.relegation_choice
     result.outcomes = outcomes.to_dict()
     result.applied = apply_outcomes(agent, rt_id, outcomes, agent_answers=agent_texts, data=data,
                                     complete=result.complete, conn=conn, config=cfg)
     session_path = paths.user_agent_dir(agent) / "sessions" / f"{rt_id}.md"
-    write_text_atomic(session_path, session_markdown(result, brief))
     result.session_path = str(session_path)
+    try:
+        result.applied["requests_addressed"] = mark_private_requests_addressed(
+            conn, result, data["private_requests"])
+    except Exception as exc:  # the requests stay open for the next session; the rest is kept
+        log.warning("therapist %s/%s: marking private requests failed: %s", rt_id, agent, exc)
+        result.applied["requests_addressed"] = []
+        result.applied["errors"].append(f"private requests: {exc}")
+    write_text_atomic(session_path, session_markdown(result, brief))
     update_case_notes(agent, result, data)
     return result
 

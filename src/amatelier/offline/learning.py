@@ -354,6 +354,21 @@ def therapist(request: OfflineRequest) -> str:
             "```json\n" + json.dumps(outcome, indent=2, ensure_ascii=False) + "\n```")
 
 
+BENCH_AFTER = 5  # the offline agent stays on watch until this many net-negative roundtables in a row
+
+
+def _relegation_answer(prompt: str) -> str:
+    """The agent's own relegation choice when its results show RELEGATION WATCH (else "")."""
+    match = re.search(r"^RELEGATION WATCH:\s*(\d+)", prompt, re.M)
+    if not match:
+        return ""
+    streak = int(match.group(1))
+    choice = "bench" if streak >= BENCH_AFTER else "stay"
+    why = (f" After {streak} losing roundtables in a row I will take the bench for now."
+           if choice == "bench" else f" {streak} losing roundtables is a warning; I choose to stay and fix it.")
+    return why + "\n\n```json\n" + json.dumps({"relegation_choice": choice}) + "\n```"
+
+
 def therapist_agent(request: OfflineRequest) -> str:
     """Offline answer of the debriefed agent, in the first person."""
     prompt = request.prompt
@@ -370,7 +385,8 @@ def therapist_agent(request: OfflineRequest) -> str:
     aim = f" I ended the debate arguing about {gist}." if gist else ""
     return (f"[offline] I was aiming to win on {strong}, so I spent my turns there.{aim} I noticed "
             f"my {weak} stayed thin because I reacted instead of preparing. I think the fix is in "
-            f"how I open my turns. I would rather try one concrete change than several.")
+            f"how I open my turns. I would rather try one concrete change than several."
+            + (_relegation_answer(prompt) if turn == 1 else ""))
 
 
 HANDLERS = {

@@ -68,35 +68,61 @@ def _error(exc: BaseException, toolbox: ToolBox, method: str, started: float,
                          elapsed_s=time.perf_counter() - started, method=method, usage=usage)
 
 
-def anthropic_loop(client: Any, *, model: str, request: str, registry: Registry,
-                   max_bytes: int | None = None, max_turns: int = DEFAULT_MAX_TURNS,
-                   max_tokens: int = 1024, timeout_s: float = 120.0,
-                   backend_name: str = "anthropic-sdk", caller: Caller = _once) -> StewardResult:
-    """Messages API with tools: run tool_use blocks locally, send tool_result blocks back."""
-    started = time.perf_counter()
+def _drive(toolbox: ToolBox, *, started: float, backend_name: str, max_turns: int,
+           timeout_s: float, caller: Caller, send: Callable[[float], Any],
+           record: Callable[[Any, float], Completion],
+           step: Callable[[Any], str | None]) -> StewardResult:
+    """The loop both APIs share: call with the time left, record usage, run tools until an answer.
+
+    `send(left)` makes one SDK call; `record(response, latency_ms)` turns it into usage;
+    `step(response)` returns the final text, or runs the requested tools, appends the
+    exchange to the conversation and returns None for another turn.
+    """
     method = f"subagent:{backend_name}"
-    toolbox = ToolBox(registry, max_bytes=max_bytes)
     usage: list[Completion] = []
-    messages: list[dict[str, Any]] = [
-        {"role": "user", "content": prompts.user_prompt(request, _listing(registry, max_bytes))}]
     for _turn in range(max(1, max_turns)):
         left = timeout_s - (time.perf_counter() - started)
         if left <= 0:
             return _timed_out(toolbox, method, started, usage, timeout_s)
         call_started = time.perf_counter()
         try:
-            response = caller(lambda left=left: client.messages.create(
-                model=model, max_tokens=max_tokens, system=prompts.SYSTEM, messages=messages,
-                tools=anthropic_tools(), timeout=left))
+            response = caller(lambda left=left: send(left))
         except Exception as exc:
             return _error(exc, toolbox, method, started, usage)
+        usage.append(record(response, (time.perf_counter() - call_started) * 1000.0))
+        answer = step(response)
+        if answer is not None:
+            return _finish(toolbox, answer, method=method, started=started, usage=usage)
+    result = _finish(toolbox, "", method=method, started=started, usage=usage)
+    if result.status == "ok":
+        result.status = "error"
+        result.output = f"the Steward model used all {max_turns} tool turns without answering"
+    return result
+
+
+def anthropic_loop(client: Any, *, model: str, request: str, registry: Registry,
+                   max_bytes: int | None = None, max_turns: int = DEFAULT_MAX_TURNS,
+                   max_tokens: int = 1024, timeout_s: float = 120.0,
+                   backend_name: str = "anthropic-sdk", caller: Caller = _once) -> StewardResult:
+    """Messages API with tools: run tool_use blocks locally, send tool_result blocks back."""
+    started = time.perf_counter()
+    toolbox = ToolBox(registry, max_bytes=max_bytes)
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": prompts.user_prompt(request, _listing(registry, max_bytes))}]
+
+    def send(left: float) -> Any:
+        return client.messages.create(model=model, max_tokens=max_tokens, system=prompts.SYSTEM,
+                                      messages=messages, tools=anthropic_tools(), timeout=left)
+
+    def record(response: Any, latency_ms: float) -> Completion:
+        return completion_from_message(response, backend=backend_name, model=model,
+                                       latency_ms=latency_ms)
+
+    def step(response: Any) -> str | None:
         texts = [b.text for b in response.content if getattr(b, "type", "") == "text"]
         uses = [b for b in response.content if getattr(b, "type", "") == "tool_use"]
-        usage.append(completion_from_message(
-            response, backend=backend_name, model=model,
-            latency_ms=(time.perf_counter() - call_started) * 1000.0))
         if not uses:
-            return _finish(toolbox, "\n".join(texts), method=method, started=started, usage=usage)
+            return "\n".join(texts)
         assistant: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts if t]
         results: list[dict[str, Any]] = []
         for use in uses:
@@ -107,11 +133,10 @@ def anthropic_loop(client: Any, *, model: str, request: str, registry: Registry,
                             "is_error": is_error})
         messages.append({"role": "assistant", "content": assistant})
         messages.append({"role": "user", "content": results})
-    result = _finish(toolbox, "", method=method, started=started, usage=usage)
-    if result.status == "ok":
-        result.status = "error"
-        result.output = f"the Steward model used all {max_turns} tool turns without answering"
-    return result
+        return None
+
+    return _drive(toolbox, started=started, backend_name=backend_name, max_turns=max_turns,
+                  timeout_s=timeout_s, caller=caller, send=send, record=record, step=step)
 
 
 def openai_loop(client: Any, *, model: str, request: str, registry: Registry,
@@ -124,32 +149,25 @@ def openai_loop(client: Any, *, model: str, request: str, registry: Registry,
     `limit_param` is max_completion_tokens for OpenAI's own API, max_tokens for the rest.
     """
     started = time.perf_counter()
-    method = f"subagent:{backend_name}"
     toolbox = ToolBox(registry, max_bytes=max_bytes)
-    usage: list[Completion] = []
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompts.SYSTEM},
         {"role": "user", "content": prompts.user_prompt(request, _listing(registry, max_bytes))},
     ]
-    for _turn in range(max(1, max_turns)):
-        left = timeout_s - (time.perf_counter() - started)
-        if left <= 0:
-            return _timed_out(toolbox, method, started, usage, timeout_s)
-        call_started = time.perf_counter()
-        try:
-            response = caller(lambda left=left: client.chat.completions.create(
-                model=model, messages=messages, tools=openai_tools(), timeout=left,
-                **{limit_param: max_tokens}))
-        except Exception as exc:
-            return _error(exc, toolbox, method, started, usage)
+
+    def send(left: float) -> Any:
+        return client.chat.completions.create(model=model, messages=messages, tools=openai_tools(),
+                                              timeout=left, **{limit_param: max_tokens})
+
+    def record(response: Any, latency_ms: float) -> Completion:
+        return completion_from_chat(response, backend=backend_name, model=model,
+                                    latency_ms=latency_ms)
+
+    def step(response: Any) -> str | None:
         message = response.choices[0].message
         calls = list(getattr(message, "tool_calls", None) or [])
-        usage.append(completion_from_chat(
-            response, backend=backend_name, model=model,
-            latency_ms=(time.perf_counter() - call_started) * 1000.0))
         if not calls:
-            return _finish(toolbox, message.content or "", method=method, started=started,
-                           usage=usage)
+            return message.content or ""
         messages.append({
             "role": "assistant",
             "content": message.content,
@@ -168,8 +186,7 @@ def openai_loop(client: Any, *, model: str, request: str, registry: Registry,
             else:
                 text, _ = toolbox.run(call.function.name, arguments)
             messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
-    result = _finish(toolbox, "", method=method, started=started, usage=usage)
-    if result.status == "ok":
-        result.status = "error"
-        result.output = f"the Steward model used all {max_turns} tool turns without answering"
-    return result
+        return None
+
+    return _drive(toolbox, started=started, backend_name=backend_name, max_turns=max_turns,
+                  timeout_s=timeout_s, caller=caller, send=send, record=record, step=step)
