@@ -14,14 +14,13 @@ distillation still run, through the same fake servers).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from tests.helpers.backends_claude_cli import CLAUDE, needs_cli
 from tests.helpers.backends_config import FAST_RETRY
 from tests.helpers.fake_llm_servers import FakeAnthropic, FakeGemini
 from tests.helpers.roundtable_run import (
-    REPO,
     messages,
     roundtable_args,
     rows,
@@ -35,16 +34,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.wire]
 
 SMALL = ("--max-rounds", "1", "--budget", "1", "--skip-post")
 DEBATE_ROLES = ("speak", "rebuttal", "floor", "gate")
-CLAUDE_BIN = REPO / ".tools" / "claude-cli" / "node_modules" / ".bin" / "claude"
-
-
-def _claude_bin() -> str | None:
-    explicit = os.environ.get("AMATELIER_TEST_CLAUDE_BIN", "").strip()
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    return str(CLAUDE_BIN) if os.access(CLAUDE_BIN, os.X_OK) else None
-
-
 def _anthropic_env(tmp_path: Path, server: FakeAnthropic, **extra: str) -> dict[str, str]:
     write_config(tmp_path, {"llm": {"retry": FAST_RETRY}})
     return rt_env(tmp_path, AMATELIER_MODE="anthropic-sdk", ANTHROPIC_API_KEY="sk-ant-fake",
@@ -113,17 +102,14 @@ def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_p
     _assert_post_steps_succeeded(digest, ["elena", "marcus"])
 
 
+@needs_cli
 def test_claude_code_roundtable_with_the_real_cli(tmp_path):
-    claude = _claude_bin()
-    if claude is None:
-        pytest.skip("Claude Code CLI not installed: run `bash scripts/install_claude_cli.sh` (needs npm) "
-                    "or set AMATELIER_TEST_CLAUDE_BIN")
     home = tmp_path / "home"
     home.mkdir()
     with FakeAnthropic() as server:
         server.default = anthropic_reply(server)
         write_config(tmp_path / "ws", {"llm": {"retry": FAST_RETRY}})
-        env = rt_env(tmp_path / "ws", AMATELIER_MODE="claude-code", AMATELIER_CLAUDE_BIN=claude,
+        env = rt_env(tmp_path / "ws", AMATELIER_MODE="claude-code", AMATELIER_CLAUDE_BIN=str(CLAUDE),
                      ANTHROPIC_API_KEY="sk-ant-fake", ANTHROPIC_BASE_URL=server.url,
                      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
                      CLAUDE_CONFIG_DIR=str(tmp_path / "claude-config"), HOME=str(home))
