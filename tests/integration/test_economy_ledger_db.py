@@ -207,6 +207,15 @@ def test_leaderboard_ranks_and_caches(econ_db, econ_config, econ_ws) -> None:
     snapshot = json.loads(ledger.save_leaderboard_snapshot(econ_db, econ_config, "rt1", board).read_text())
     assert snapshot["rt_id"] == "rt1" and snapshot["leaderboard"][0]["agent"] == "clare"
     assert (paths.user_benchmarks_dir() / "leaderboard.json").is_file()
+    # load_metrics / save_metrics (API names): the cache reads back, and a broken one reads as empty
+    # and is rebuilt from the ledger by the next refresh.
+    assert ledger.load_metrics("clare")["economy"]["sparks"] == 30
+    ledger.save_metrics("clare", {**ledger.load_metrics("clare"), "note": "kept"})
+    assert ledger.load_metrics("clare")["note"] == "kept"
+    metrics_path.write_text('{"sparks": 3')
+    assert ledger.load_metrics("clare") == {}
+    ledger.refresh_metrics(econ_db, econ_config)
+    assert ledger.load_metrics("clare")["sparks"] == 30
 
 
 def test_scores_table_refuses_values_off_the_scale(econ_db) -> None:

@@ -55,7 +55,11 @@ def load_all_digests(digest_dir: Path | None = None) -> list[dict[str, Any]]:
             log.warning("skipping unreadable digest %s", path)
             continue
         if isinstance(data, dict) and isinstance(data.get("rt_id"), str):
-            found.append((_digest_time(data, path), data))
+            try:
+                written = path.stat().st_mtime   # breaks ties: timestamps have one-second precision
+            except OSError:
+                written = 0.0
+            found.append(((_digest_time(data, path), written), data))
     found.sort(key=lambda item: item[0])
     return [data for _, data in found]
 
@@ -603,8 +607,9 @@ def format_report_text(report: dict[str, Any]) -> str:
              f"Phase: {report['phase']['phase']} ({report['phase']['reason']})"]
     strengths = report["strengths"]
     if strengths.get("strongest"):
+        averages = ", ".join(f"{axis} {_dash(value)}" for axis, value in strengths["averages"].items())
         lines.append(f"Strongest: {strengths['strongest']}, weakest: {strengths['weakest']} "
-                     f"(averages {strengths['averages']})")
+                     f"(averages: {averages})")
     for axis, series in report["dimension_trends"].items():
         if series["values"]:
             lines.append(f"  {axis:<9} {sparkline(series['values'])} mean {series['mean']} trend {series['trend']}")
@@ -625,8 +630,8 @@ def format_report_text(report: dict[str, Any]) -> str:
                  f"{therapy['active_behaviors']} active behaviours, {therapy['active_goals']} active goals")
     econ = report["economy"]
     if econ["source"] != "none":
-        lines.append(f"Economy ({econ['source']}): earned {econ['earned']}, spent {econ['spent']}, "
-                     f"balance {econ['balance']}, ROI {econ['roi']}")
+        lines.append(f"Economy ({econ['source']}): earned {_dash(econ['earned'])}, spent {_dash(econ['spent'])}, "
+                     f"balance {_dash(econ['balance'])}, ROI {_dash(econ['roi'])}")
     builds = {k: v for k, v in report["engagement"]["builds_on"].items() if v}
     if builds:
         lines.append("Builds on: " + ", ".join(f"{k} ({v})" for k, v in sorted(builds.items(), key=lambda i: -i[1])))

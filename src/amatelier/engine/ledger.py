@@ -475,20 +475,41 @@ def get_spark_balances(conn: sqlite3.Connection, config: Mapping[str, Any]) -> d
     return result
 
 
+def metrics_path(agent: str) -> Path:
+    """agents/<name>/metrics.json: the agent's cached economy and analytics view."""
+    return paths.user_agent_dir(agent) / "metrics.json"
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    try:
+        metrics = atomicio.read_json(path, {})
+    except ValueError:
+        metrics = {}  # a torn or hand-broken cache: it is rebuilt from the ledger
+    return metrics if isinstance(metrics, dict) else {}
+
+
+def load_metrics(agent: str) -> dict[str, Any]:
+    """The agent's metrics.json cache ({} when missing or unreadable); the ledger stays the truth."""
+    return _read_metrics(metrics_path(agent))
+
+
+def save_metrics(agent: str, metrics: Mapping[str, Any]) -> Path:
+    """Replace the agent's metrics.json atomically, under its lock."""
+    path = metrics_path(agent)
+    with atomicio.file_lock(path):
+        atomicio.write_json_atomic(path, dict(metrics))
+    return path
+
+
 def refresh_metrics(conn: sqlite3.Connection, config: Mapping[str, Any],
                     board: Sequence[Mapping[str, Any]] | None = None) -> list[Path]:
     """Rebuild each agent's metrics.json economy cache from the ledger (other keys are kept)."""
     board = board if board is not None else get_leaderboard(conn, config)
     written = []
     for row in board:
-        path = paths.user_agent_dir(row["agent"]) / "metrics.json"
+        path = metrics_path(row["agent"])
         with atomicio.file_lock(path):
-            try:
-                metrics = atomicio.read_json(path, {})
-            except ValueError:
-                metrics = {}  # a torn or hand-broken cache: rebuild it
-            if not isinstance(metrics, dict):
-                metrics = {}
+            metrics = _read_metrics(path)
             metrics["sparks"] = row["sparks"]
             metrics["rank"] = row["rank"]
             metrics["economy"] = {**{k: v for k, v in row.items() if k != "agent"}, "updated_at": now()}

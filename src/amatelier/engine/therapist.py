@@ -41,6 +41,7 @@ MAX_TURNS = 5
 AXES = ("novelty", "accuracy", "impact", "challenge")
 MAX_CASE_ITEMS = 20
 RECORD_HEADING = "## Record"
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 FALLBACK_PERSONA = (
     "You are the team therapist. After each roundtable you debrief one worker in private: "
@@ -131,6 +132,9 @@ def check_digest(data: Any, where: str = "digest") -> None:
         raise DigestError(f"digest {where} must be a JSON object")
     if not isinstance(data.get("rt_id"), str) or not data["rt_id"].strip():
         raise DigestError(f"digest {where} has no rt_id")
+    if not SAFE_NAME.fullmatch(data["rt_id"]):
+        # The rt_id names files (sessions/<rt_id>.md, therapist-report-<rt_id>.md).
+        raise DigestError(f"digest {where} has an invalid rt_id {data['rt_id']!r} (letters, digits, - and _ only)")
 
 
 def digest_workers(digest: dict[str, Any]) -> list[str]:
@@ -318,7 +322,9 @@ def build_agent_brief(agent: str, rt_id: str, data: dict[str, Any], impact: dict
     else:
         lines.append("SCORES: not available")
     if impact.get("prior_average") is not None:
-        lines.append(f"PRIOR AVERAGE TOTAL: {impact['prior_average']} (change {impact['delta_vs_average']:+})")
+        change = impact.get("delta_vs_average")
+        lines.append(f"PRIOR AVERAGE TOTAL: {impact['prior_average']}"
+                     + (f" (change {change:+})" if change is not None else ""))
     lines.append(f"CONTRIBUTIONS: {data.get('contributions') if data.get('contributions') is not None else '?'}")
     budget = data.get("budget") or {}
     if budget:
@@ -835,6 +841,9 @@ def run_therapist(digest: dict[str, Any] | Path | str, agents: list[str] | None 
     names = agents or digest_workers(digest)
     if not names:
         raise DigestError(f"digest {rt_id} names no workers to debrief")
+    unsafe = [n for n in names if not SAFE_NAME.fullmatch(str(n))]
+    if unsafe:  # agent names become paths (agents/<name>/sessions/...)
+        raise DigestError(f"digest {rt_id} names an invalid agent {unsafe[0]!r}")
     run = TherapistRun(rt_id=rt_id)
     if backend is None:  # resolve once, before any thread starts (a missing backend fails here)
         from amatelier.llm_backend import get_backend
