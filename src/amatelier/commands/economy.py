@@ -25,11 +25,13 @@ def _economy() -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
     """An open database and the merged config; economy refusals become one-line user errors."""
     from amatelier.chat.db import open_db
     from amatelier.config import load_config
-    from amatelier.engine.ledger import EconomyError
+    from amatelier.engine.ledger import EconomyError, refund_cut_fees
 
     config = load_config()
     conn = open_db()
     try:
+        with contextlib.suppress(sqlite3.Error):
+            refund_cut_fees(conn)   # balances shown never include the fee of a cut roundtable
         yield conn, config
     except EconomyError as exc:
         raise UserError(str(exc)) from None
