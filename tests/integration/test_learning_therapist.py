@@ -256,3 +256,28 @@ def test_ids_that_would_escape_the_workspace_are_refused(workspace, tmp_path) ->
             therapist.run_therapist(digest, conn=db(), config=load_config())
     assert not (workspace / "etc.md").exists() and not (workspace / "agents" / "etc.md").exists()
     assert not (workspace.parent / "outside").exists()
+
+
+def test_broken_case_notes_are_kept_aside_and_the_session_still_counts(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt113")
+    notes = therapist.case_notes_path("clare")
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_text('{"sessions_conducted": 4, "clinical')
+    run = therapist.run_therapist(make_digest("rt113"), ["clare"], 2, conn=conn, config=load_config())
+    assert run.sessions[0].complete and run.sessions[0].error is None
+    assert json.loads(notes.read_text())["sessions_conducted"] == 1
+    assert [p.name.split(".corrupt-")[0] for p in notes.parent.glob("*.corrupt-*")] == ["clare.json"]
+
+
+def test_the_report_names_an_agent_whose_session_broke(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt114")
+    (paths.user_agent_dir("simon") / "sessions").rmdir()
+    (paths.user_agent_dir("simon") / "sessions").write_text("not a directory")   # simon's state is broken
+    run = therapist.run_therapist(make_digest("rt114"), ["elena", "simon"], 2, conn=conn, config=load_config())
+    by_agent = {s.agent: s for s in run.sessions}
+    assert by_agent["elena"].complete and by_agent["simon"].error
+    report = (paths.user_digest_dir() / "therapist-report-rt114.md").read_text()
+    assert "## elena\n\n- Session: complete" in report
+    assert "## simon\n\n- Session: failed (error:" in report

@@ -76,6 +76,7 @@ def therapist_command(
     from rich.table import Table
 
     from amatelier.chat.db import open_db
+    from amatelier.engine.learning_text import clip
 
     console = Console(stderr=as_json)
     conn = open_db()
@@ -99,7 +100,7 @@ def therapist_command(
         goals = str(len(applied.get("goals", [])))
         store = (applied.get("store_request") or {}).get("status", "-") if applied.get("store_request") else "-"
         status = "complete" if s.complete else "incomplete"
-        table.add_row(s.agent, status, behaviours, goals, store, (applied.get("session_summary") or "")[:160])
+        table.add_row(s.agent, status, behaviours, goals, store, clip(applied.get("session_summary") or "", 160))
     console.print(table)
     for s in run.sessions:
         applied = s.applied or {}
