@@ -179,3 +179,15 @@ def test_venture_list_refuses_an_unknown_status() -> None:
     result = run("venture", "list", "--status", "won")
     assert result.returncode == 2 and "unknown venture status 'won'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_broken_user_catalog_is_one_clear_line(econ_db) -> None:
+    from amatelier.engine import store
+
+    store.user_catalog_path().write_text('{"items": [')        # a hand edit gone wrong
+    for args in (("store", "list"), ("store", "buy", "clare", "decision-record")):
+        result = run(*args)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "catalog.json is not valid JSON (line 1" in lines[0], lines
+    assert ledger_rows(econ_db, category="purchase") == []

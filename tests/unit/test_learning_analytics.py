@@ -140,6 +140,17 @@ def test_update_all_analytics_caches_into_metrics_and_snapshots(workspace) -> No
     assert len(analytics.rank_trajectory("elena")) == 1
 
 
+def test_a_broken_leaderboard_history_does_not_stop_the_snapshots(workspace) -> None:
+    write_digest(make_digest("rtH1"))
+    analytics.leaderboard_history_path().write_text('{"snapshots": [')
+    analytics.update_all_analytics(None)
+    history = json.loads(analytics.leaderboard_history_path().read_text())
+    assert [s["rt_id"] for s in history["snapshots"]] == ["rtH1"]
+    kept = list(paths.user_benchmarks_dir().glob("leaderboard-history.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == '{"snapshots": ['
+    assert analytics.rank_trajectory("elena")[0]["rt_id"] == "rtH1"
+
+
 def test_engagement_matrix_and_agent_report(workspace) -> None:
     conn = db()
     make_roundtable(conn, "rtA")

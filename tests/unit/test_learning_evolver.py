@@ -99,6 +99,17 @@ def test_only_more_than_70_percent_word_overlap_is_a_duplicate(workspace) -> Non
     assert [x["text"] for x in agent_memory.load_memory("simon")["lessons"]] == [ten, seven]
 
 
+def test_a_broken_behaviors_json_is_copied_aside_before_it_is_replaced(workspace) -> None:
+    write_persona()
+    broken = '{"behaviors": [{"text": "Hand-tuned behaviour", "confidence": 0.9'
+    evolver.behaviors_path("elena").write_text(broken)
+    assert evolver.add_learned_behavior("elena", "Quote the briefing line each claim depends on.", "rt1")
+    kept = list(paths.user_agent_dir("elena").glob("behaviors.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == broken                # nothing is lost
+    assert [b["text"] for b in evolver.load_behaviors("elena")["behaviors"]] == [
+        "Quote the briefing line each claim depends on."]
+
+
 def test_duplicate_of_a_hand_written_bullet_is_skipped(workspace) -> None:
     write_persona(text=PERSONA.replace("## Learned Behaviors\n_None yet._",
                                        "## Learned Behaviors\n- Always name the peer you build on."))

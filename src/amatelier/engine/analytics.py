@@ -10,6 +10,7 @@ compact summary under metrics.json["analytics"] after each roundtable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.atomicio import locked_json, read_json
+from amatelier.atomicio import file_lock, locked_json, read_json, write_json_atomic
 from amatelier.engine.agent_memory import now_iso
 
 log = logging.getLogger(__name__)
@@ -491,11 +492,22 @@ def save_leaderboard_snapshot(conn: sqlite3.Connection | None = None,
         row["rank"] = rank
     rt_id = rt_id or (digests[-1].get("rt_id") if digests else None)
     snapshot = {"rt_id": rt_id, "at": now_iso(), "ranking": rows}
-    with locked_json(leaderboard_history_path(), {"snapshots": []}) as history:
-        snaps = [s for s in history.get("snapshots", []) if isinstance(s, dict) and
-                 (rt_id is None or s.get("rt_id") != rt_id)]
+    path = leaderboard_history_path()
+    with file_lock(path):
+        try:
+            history = read_json(path, {"snapshots": []})
+        except ValueError:  # a broken history must not stop every later snapshot: keep it aside
+            keep = path.with_name(f"{path.name}.corrupt-{now_iso().replace(':', '')}")
+            with contextlib.suppress(OSError):
+                path.replace(keep)
+            log.warning("%s was not valid JSON (kept as %s); starting a new history", path.name, keep.name)
+            history = {}
+        if not isinstance(history, dict) or not isinstance(history.get("snapshots"), list):
+            history = {**(history if isinstance(history, dict) else {}), "snapshots": []}
+        snaps = [s for s in history["snapshots"] if isinstance(s, dict) and (rt_id is None or s.get("rt_id") != rt_id)]
         snaps.append(snapshot)
         history["snapshots"] = snaps[-MAX_SNAPSHOTS:]
+        write_json_atomic(path, history)
     return snapshot
 
 
