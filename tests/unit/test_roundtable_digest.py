@@ -152,6 +152,7 @@ def test_plan_drops_naomi_without_gemini_key(offline, monkeypatch):
 
 @pytest.mark.parametrize(("opts", "message"), [
     (dict(briefing="missing.md"), "briefing not found: missing.md"),
+    (dict(briefing=str(Path(BRIEF).parent)), "is a directory; give the briefing's markdown file"),
     (dict(workers=["elena", "zed"]), "unknown worker 'zed' (known agents: clare, elena, marcus, naomi, simon)"),
     (dict(max_rounds=21), "--max-rounds must be between 1 and 20"),
     (dict(budget=-1), "--budget must be between 0 and 50"),

@@ -18,12 +18,13 @@ def roundtable(
     workers: str | None = typer.Option(None, "--workers", metavar="CSV",
                                        help="Comma-separated agents (default: config team.default_workers "
                                             "plus naomi)."),
-    max_rounds: int | None = typer.Option(None, "--max-rounds", metavar="N", help="Most rounds to run (default 3)."),
+    max_rounds: int | None = typer.Option(None, "--max-rounds", metavar="N", help="Most rounds to run (default: config roundtable.max_rounds, 3)."),
     skip_naomi: bool = typer.Option(False, "--skip-naomi", help="Leave Naomi (Gemini) out."),
     speaker_timeout: int | None = typer.Option(None, "--speaker-timeout", metavar="SECONDS",
                                                help="Seconds a speaker gets before 'did not respond' "
-                                                    "(default 200)."),
-    budget: int | None = typer.Option(None, "--budget", metavar="N", help="Floor contributions per agent (default 3)."),
+                                                    "(default: roundtable.speaker_timeout_s, 200)."),
+    budget: int | None = typer.Option(None, "--budget", metavar="N", help="Floor contributions per agent for the whole roundtable "
+                                                                   "(default: roundtable.budget_per_agent, 3)."),
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),

@@ -117,6 +117,8 @@ def resolve_briefing(spec: str) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
+    if given.is_dir():
+        raise UserError(f"briefing {spec} is a directory; give the briefing's markdown file")
     raise UserError(f"briefing not found: {spec} (looked in {paths.user_briefing_dir()} and "
                     f"{given.resolve() if not given.is_absolute() else given})")
 
