@@ -113,6 +113,24 @@ def load_config() -> dict[str, Any]:
     return config
 
 
+def source_of(key: str) -> Path:
+    """The config file a dotted key's value comes from: the user override if it sets it, else bundled.
+
+    For error messages about a value that is well-typed but unusable (out of range), so
+    they name the file the user has to edit.
+    """
+    override = paths.user_config_override()
+    try:
+        node: Any = json.loads(override.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return paths.bundled_config()
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return paths.bundled_config()
+        node = node[part]
+    return override
+
+
 def worker_model(config: dict[str, Any], agent: str) -> str:
     """The model role (sonnet/haiku/opus/flash) configured for an agent."""
     team = config.get("team", {})

@@ -4,9 +4,12 @@ Rich view in a terminal (each agent its own colour, phase headers, Judge signals
 out, an "<agent> is speaking…" line for the open turn); plain text when stdout is not a
 terminal. Ends when the roundtable closes or is cut.
 
-Which roundtable: `--rt ID`; else the latest open one. With no roundtable running, a live
-watch says so and waits for the next one to open (so it can be started before the
-roundtable), while `--once` shows the latest roundtable, finished or not.
+Which roundtable: `--rt ID`; else the latest open one whose runner is alive. With no
+roundtable running, a live watch says so and waits for the next one to open (so it can be
+started before the roundtable), while `--once` shows the latest roundtable, finished or
+not. A roundtable whose runner died (killed, machine crash) stays open in the database
+until the next runner marks it cut; a live watch notices the dead runner, says so and
+ends (exit 1) instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -84,6 +87,39 @@ def pick_roundtable(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, An
     if rt is None:
         raise LookupError("no roundtables yet (run `amatelier roundtable ...` first)")
     return rt
+
+
+def live_open(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """The newest open roundtable whose runner is still alive (not one left by a dead runner)."""
+    for rt in roundtables.list_roundtables(conn, status_filter=roundtables.OPEN, limit=20):
+        if not roundtables.runner_gone(rt):
+            return rt
+    return None
+
+
+class RunnerWatch:
+    """Notices, at most every `every_s` seconds, that a roundtable's runner died while open."""
+
+    def __init__(self, conn: sqlite3.Connection, rt_id: str, every_s: float = 1.0) -> None:
+        self.conn = conn
+        self.rt_id = rt_id
+        self.every_s = every_s
+        self._next = 0.0
+
+    def gone(self) -> dict[str, Any] | None:
+        """The roundtable row when its runner is gone (checked now and then), else None."""
+        now = time.monotonic()
+        if now < self._next:
+            return None
+        self._next = now + self.every_s
+        rt = roundtables.get_roundtable(self.conn, self.rt_id)
+        return rt if rt and rt.get("status") == roundtables.OPEN and roundtables.runner_gone(rt) else None
+
+
+def abandoned_line(rt: dict[str, Any]) -> str:
+    """The ending when a roundtable's runner died: it stays open until the next runner cuts it."""
+    return (f"— roundtable abandoned: its runner (pid {rt.get('runner_pid')}) is gone; "
+            "the next `amatelier roundtable` marks it cut")
 
 
 def _ids(conn: sqlite3.Connection) -> set[str]:
@@ -202,6 +238,7 @@ def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: boo
     after = 0 if (from_start or once) else tail_start(conn, rt_id)
     out(f"roundtable {rt_id} · {rt.get('topic')} · {rt.get('status')}")
     waiter = ChangeWaiter(conn, max_sleep=0.05)
+    runner = RunnerWatch(conn, rt_id)
     while True:
         for message in msgs.transcript(conn, rt_id, after_id=after):
             after = message["id"]
@@ -213,6 +250,10 @@ def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: boo
             if state != roundtables.OPEN:
                 out(ending_line(conn, rt_id))
             return 0
+        dead = runner.gone()
+        if dead is not None:
+            out(abandoned_line(dead))
+            return 1
         waiter.wait(poll_timeout)
 
 
@@ -281,6 +322,7 @@ class RichWatcher:
         self.console.print(f"[bold]roundtable {rt_id}[/] · {self.rt.get('topic')} · "
                            f"[dim]{self.rt.get('status')}[/]", highlight=False)
         waiter = ChangeWaiter(self.conn, max_sleep=0.05)
+        runner = RunnerWatch(self.conn, rt_id)
         status = None if once else self.console.status("waiting…", spinner="dots")
         if status is not None:
             status.start()
@@ -297,6 +339,10 @@ class RichWatcher:
                         style = "bold red" if state == "cut" else "bold"
                         self.console.print(f"[{style}]{ending_line(self.conn, rt_id)}[/]", highlight=False)
                     return 0
+                dead = runner.gone()
+                if dead is not None:
+                    self.console.print(abandoned_line(dead), style="bold red", highlight=False, markup=False)
+                    return 1
                 if status is not None:
                     status.update(speaking_line(open_turn(self.conn, rt_id)))
                 waiter.wait(poll_timeout)
@@ -336,7 +382,7 @@ def run(rt_id: str | None = None, *, from_start: bool = False, once: bool = Fals
             try:
                 conn = open_readonly()
                 known = _ids(conn)  # before the look for an open one, so none can slip between
-                rt = roundtables.latest_open(conn)
+                rt = live_open(conn)
             except (NoDatabase, sqlite3.OperationalError):
                 rt = None
             if rt is None:

@@ -12,6 +12,7 @@ from tests.helpers.roundtable_run import (
     rows,
     rt_env,
     run_cli,
+    write_config,
 )
 
 from amatelier.engine.debate_signals import is_pass
@@ -126,11 +127,23 @@ def test_turns_are_rows_answered_in_one_transaction(finished):
     turn_lines = [m for m in msgs if m["kind"] == "turn"]
     assert len(turn_lines) == len(turns)
     assert turn_lines[0]["content"].startswith("YOUR TURN: ")
-    # scoring and distilling (other areas) may add calls of their own after the debate
+    # one call per debate turn; scoring and distilling add calls of their own after the debate
     calls = rows(workspace, "SELECT * FROM llm_calls WHERE rt_id = ? AND role IN"
                             " ('speak', 'rebuttal', 'gate', 'floor')", digest["rt_id"])
-    assert len(calls) == len(turns) == digest["llm_usage"]["calls"]
+    assert len(calls) == len(turns) == digest["llm_usage"]["debate"]["calls"]
     assert {c["role"] for c in calls} == {"speak", "rebuttal", "gate", "floor"}
+
+
+def test_llm_usage_counts_every_call_of_the_roundtable(finished):
+    """What the roundtable cost: the debate turns and the judge scoring and distilling after it."""
+    workspace, digest, _ = finished
+    every = rows(workspace, "SELECT * FROM llm_calls WHERE rt_id = ?", digest["rt_id"])
+    usage = digest["llm_usage"]
+    assert usage["calls"] == len(every) > usage["debate"]["calls"]
+    assert usage["input_tokens"] == sum(c["input_tokens"] for c in every)
+    assert {"score", "distill"} <= set(usage["by_role"])
+    assert sum(r["calls"] for r in usage["by_role"].values()) == len(every)
+    assert digest_file(workspace, digest["rt_id"])["llm_usage"] == usage
 
 
 def test_stability_contributions_and_positions(finished):
@@ -190,3 +203,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, extra, env_ex
     assert result.stderr.startswith("amatelier: error: ") and message in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not workspace.exists()
+
+
+def test_a_bad_config_default_is_one_line_naming_file_and_key(tmp_path):
+    write_config(tmp_path, {"roundtable": {"max_rounds": 50}})
+    result = run_cli(roundtable_args("bad default", "--skip-post"), rt_env(tmp_path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"amatelier: error: config error in {(tmp_path / 'config.json').resolve()} at key "
+        "'roundtable.max_rounds': must be between 1 and 20 (got 50; --max-rounds overrides it)"]
+    assert not (tmp_path / "roundtable-server").exists()

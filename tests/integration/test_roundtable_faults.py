@@ -51,6 +51,11 @@ def test_crashed_worker_is_restarted_and_the_roundtable_completes(tmp_path):
     assert {t["status"] for t in turns} == {"done"}
     log = (tmp_path / "roundtable-server" / "logs" / f"{digest['rt_id']}-marcus.log").read_text()
     assert "test fault: crashing" in log and "generation 1" in log
+    # the replacement runs the same agent on the same backend and model
+    calls = rows(tmp_path, "SELECT backend, model FROM llm_calls WHERE rt_id = ? AND agent = 'marcus'"
+                           " AND role IN ('speak', 'rebuttal', 'floor')", digest["rt_id"])
+    assert len(calls) >= 3 and {(c["backend"], c["model"]) for c in calls} == {("offline", "offline-sonnet")}
+    assert digest["worker_models"]["marcus"]["model"] == "offline-sonnet"
 
 
 def test_hung_worker_times_out_and_the_debate_moves_on(tmp_path):
@@ -189,3 +194,29 @@ def test_failed_model_calls_are_recorded_and_a_silent_majority_cuts(tmp_path):
     msgs = messages(tmp_path, digest["rt_id"])
     assert sum(m["content"].startswith("elena did not respond") for m in msgs) >= 2
     assert not [m for m in msgs if m["kind"] == "speech"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_the_debate_keeps_the_digest_and_skips_the_rest(tmp_path, sig):
+    """Once the debate is closed, Ctrl-C and SIGTERM alike stop only the steps after it."""
+    env = rt_env(tmp_path, AMATELIER_OFFLINE_DELAY_MS="400")  # slow model calls: scoring takes a while
+    proc = start_cli(roundtable_args("stop the extras", "--workers", "elena", "--max-rounds", "1",
+                                     "--budget", "0"), env)
+    try:
+        wait_for(lambda: rows(tmp_path, "SELECT 1 FROM roundtables WHERE status = 'closed'"),
+                 timeout=60, what="the debate to close")
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    assert "interrupted during the post-roundtable steps" in err
+    digest = json.loads(out)
+    assert digest["status"] == "closed" and "cut_reason" not in digest
+    assert any("remaining steps were skipped" in w for w in digest["warnings"])
+    server = tmp_path / "roundtable-server"
+    assert json.loads((server / f"digest-{digest['rt_id']}.json").read_text()) == digest
+    assert digest["rt_id"] in (server / "latest-result.md").read_text()
+    assert "therapist" not in digest and not list(server.glob("therapist-report-*.md"))

@@ -65,7 +65,8 @@ def test_roundtable_through_openai_compat_with_the_real_sdk(tmp_path, monkeypatc
     every_call = rows(tmp_path, "SELECT * FROM llm_calls")
     assert len(every_call) == len(requests)  # every recorded call reached the server once
     calls = [c for c in every_call if c["role"] in ("speak", "rebuttal", "gate", "floor")]
-    assert len(calls) == digest["llm_usage"]["calls"] > 0
+    assert len(calls) == digest["llm_usage"]["debate"]["calls"] > 0
+    assert digest["llm_usage"]["calls"] == len(every_call)
     assert {c["backend"] for c in calls} == {"openai-compat"}
     assert all(c["status"] == "ok" and c["input_tokens"] == 120 and c["cache_read_tokens"] == 60
                for c in calls)

@@ -89,14 +89,14 @@ def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_p
         assert "Reply with the text of your message only" in prompt
 
     calls = _debate_calls(tmp_path)
-    assert len(calls) == digest["llm_usage"]["calls"] == 7
+    assert len(calls) == digest["llm_usage"]["debate"]["calls"] == 7
     assert all(c["status"] == "ok" and c["backend"] == "anthropic-sdk" for c in calls)
     # The fake reports a cache write the first time it sees a persona and reads afterwards.
     for agent in ("elena", "marcus", "judge"):
         mine = [c for c in calls if c["agent"] == agent]
         assert mine[0]["cache_write_tokens"] > 0
         assert all(c["cache_read_tokens"] > 0 for c in mine[1:])
-    usage = digest["llm_usage"]
+    usage = digest["llm_usage"]["debate"]
     assert usage["cache_read_tokens"] == sum(c["cache_read_tokens"] for c in calls) > 0
     assert usage["cache_write_tokens"] == sum(c["cache_write_tokens"] for c in calls) > 0
     _assert_post_steps_succeeded(digest, ["elena", "marcus"])
@@ -161,7 +161,7 @@ def test_naomi_on_gemini_next_to_a_claude_worker(tmp_path):
     assert {c["backend"] for c in calls if c["agent"] != "naomi"} == {"anthropic-sdk"}
     spoken = {m["agent"] for m in messages(tmp_path, digest["rt_id"]) if m["kind"] == "speech"}
     assert spoken == {"elena", "naomi"}
-    assert digest["llm_usage"]["by_agent"]["naomi"]["calls"] == 3
+    assert digest["llm_usage"]["debate"]["by_agent"]["naomi"]["calls"] == 3
     _assert_post_steps_succeeded(digest, ["elena", "naomi"])
 
 
@@ -179,7 +179,7 @@ def test_a_provider_failing_for_one_agent_does_not_stop_the_roundtable(tmp_path)
     assert not [m for m in transcript if m["agent"] == "marcus"]
     # Every failed turn was retried (FAST_RETRY: 3 attempts) before it was given up.
     assert len(marcus_requests) == 3 * FAST_RETRY["max_attempts"]
-    usage = digest["llm_usage"]
+    usage = digest["llm_usage"]["debate"]
     assert usage["errors"] == 3 and usage["by_agent"]["marcus"]["errors"] == 3
     assert usage["by_agent"]["elena"]["errors"] == 0
     assert digest["engine"]["turn_status"].get("failed") == 3

@@ -86,3 +86,36 @@ def test_rich_view_highlights_judge_signals_and_open_turn(done):
     assert watch.agent_color("elena") != watch.agent_color("marcus")
     assert watch.open_turn(conn, digest["rt_id"]) is None
     conn.close()
+
+
+def test_watch_ends_when_the_runner_died_instead_of_waiting_forever(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from amatelier.chat import messages as chat_messages
+    from amatelier.chat import roundtables
+    from amatelier.chat.db import open_db
+
+    monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    conn = open_db()
+    orphan = roundtables.open_roundtable(conn, "abandoned", ["elena"], runner_pid=int(dead.stdout))
+    chat_messages.post(conn, orphan, "elena", "half a debate", kind="speech", round=1, phase="SPEAK")
+
+    result = run_cli(["watch", "--rt", orphan], rt_env(tmp_path), timeout=30)
+    assert result.returncode == 1, result.stderr
+    assert "[elena] half a debate" in result.stdout
+    assert result.stdout.rstrip().endswith(
+        f"— roundtable abandoned: its runner (pid {int(dead.stdout)}) is gone; "
+        "the next `amatelier roundtable` marks it cut")
+    assert roundtables.status(conn, orphan) == "open"  # watching never writes
+
+    # The default watch does not pick an abandoned roundtable; a live one is picked.
+    reader = connect(tmp_path / "roundtable-server" / "roundtable.db", readonly=True)
+    assert watch.live_open(reader) is None
+    live = roundtables.open_roundtable(conn, "running", ["elena"], runner_pid=os.getpid())
+    assert watch.live_open(reader)["id"] == live
+    reader.close()
+    conn.close()

@@ -144,6 +144,33 @@ def test_busy_database_is_waited_on_not_a_crash(conn, tmp_path):
     holder.close()
 
 
+def test_a_lock_held_past_busy_timeout_is_retried_not_a_crash(conn, tmp_path, monkeypatch):
+    """BEGIN IMMEDIATE outlasts even a lock longer than busy_timeout: it is retried with back-off."""
+    from amatelier.chat import db as chat_db
+
+    rt = roundtables.open_roundtable(conn, "t", [])
+    monkeypatch.setattr(chat_db, "BUSY_TIMEOUT_MS", 50)
+    writer = _other(tmp_path)  # busy_timeout 50 ms
+    holder = _other(tmp_path)
+    locked = threading.Event()
+
+    def hold():
+        holder.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(0.4)  # several busy timeouts long
+        holder.execute("ROLLBACK")
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    locked.wait(5)
+    with transaction(writer):
+        msgs.post(writer, rt, "elena", "written once the lock is gone")
+    thread.join()
+    assert [m["content"] for m in msgs.transcript(conn, rt)] == ["written once the lock is gone"]
+    writer.close()
+    holder.close()
+
+
 def test_change_waiter_wakes_on_another_connections_commit(conn, tmp_path):
     rt = roundtables.open_roundtable(conn, "t", [])
     waiter = ChangeWaiter(conn)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from amatelier.commands.errors import UserError
+from amatelier.config import ConfigError
 from amatelier.engine.digest import build_digest, format_digest_summary, llm_usage, percentile
 from amatelier.engine.runner import RunOptions, budget_status, parse_workers, plan_roundtable
 from amatelier.engine.worker import parse_fault
@@ -27,11 +29,11 @@ def _digest(**kw):
         _msg(7, "judge", "CONVERGED: stable", kind="judge", round_no=2, phase="GATE"),
     ]
     calls = [
-        {"agent": "elena", "status": "ok", "input_tokens": 100, "output_tokens": 10, "cache_read_tokens": 40,
+        {"agent": "elena", "role": "speak", "status": "ok", "input_tokens": 100, "output_tokens": 10, "cache_read_tokens": 40,
          "cache_write_tokens": 5, "latency_ms": 10.0, "cost_usd": 0.01},
-        {"agent": "marcus", "status": "ok", "input_tokens": 50, "output_tokens": 5, "cache_read_tokens": 0,
+        {"agent": "marcus", "role": "speak", "status": "ok", "input_tokens": 50, "output_tokens": 5, "cache_read_tokens": 0,
          "cache_write_tokens": 0, "latency_ms": 30.0, "cost_usd": None},
-        {"agent": "marcus", "status": "error", "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
+        {"agent": "marcus", "role": "rebuttal", "status": "error", "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
          "cache_write_tokens": 0, "latency_ms": 500.0, "cost_usd": None},
     ]
     base = dict(rt={"id": "abc", "topic": "T", "status": "closed", "created_at": "2026-01-01T00:00:00Z",
@@ -56,6 +58,32 @@ def test_digest_fields():
     assert (usage["calls"], usage["errors"], usage["input_tokens"], usage["cache_read_tokens"]) == (3, 1, 150, 40)
     assert usage["by_agent"]["marcus"]["errors"] == 1 and usage["cost_usd"] == 0.01
     assert "cut_reason" not in d
+
+
+def test_usage_counts_every_call_and_splits_out_the_debate():
+    calls = [
+        {"agent": "elena", "role": "speak", "status": "ok", "input_tokens": 100, "output_tokens": 10,
+         "latency_ms": 10.0},
+        {"agent": "judge", "role": "gate", "status": "ok", "input_tokens": 40, "output_tokens": 4,
+         "latency_ms": 20.0},
+        {"agent": "judge", "role": "score", "status": "ok", "input_tokens": 900, "output_tokens": 90,
+         "latency_ms": 300.0, "cost_usd": 0.02},
+        {"agent": "distiller", "role": "distill", "status": "error", "input_tokens": 0, "output_tokens": 0,
+         "latency_ms": 5.0},
+    ]
+    usage = llm_usage(calls)
+    assert (usage["calls"], usage["errors"], usage["input_tokens"]) == (4, 1, 1040)
+    assert usage["cost_usd"] == 0.02
+    assert set(usage["by_role"]) == {"speak", "gate", "score", "distill"}
+    assert usage["by_role"]["score"]["input_tokens"] == 900
+    debate = usage["debate"]
+    assert (debate["calls"], debate["errors"], debate["input_tokens"]) == (2, 0, 140)
+    assert set(debate["by_agent"]) == {"elena", "judge"} and debate["by_agent"]["judge"]["calls"] == 1
+    assert debate["cost_usd"] is None
+    line = next(x for x in format_digest_summary(_digest(calls=calls)).splitlines()
+                if x.startswith("LLM USAGE:"))
+    assert line.startswith("LLM USAGE: 4 calls (2 in the debate), 1 errors, 1040 in / 104 out tokens")
+    assert line.endswith(", cost $0.0200")
 
 
 def test_cut_digest_has_reason():
@@ -124,6 +152,7 @@ def test_plan_drops_naomi_without_gemini_key(offline, monkeypatch):
 
 @pytest.mark.parametrize(("opts", "message"), [
     (dict(briefing="missing.md"), "briefing not found: missing.md"),
+    (dict(briefing=str(Path(BRIEF).parent)), "is a directory; give the briefing's markdown file"),
     (dict(workers=["elena", "zed"]), "unknown worker 'zed' (known agents: clare, elena, marcus, naomi, simon)"),
     (dict(max_rounds=21), "--max-rounds must be between 1 and 20"),
     (dict(budget=-1), "--budget must be between 0 and 50"),
@@ -137,6 +166,26 @@ def test_plan_rejects_bad_input(offline, opts, message):
         plan_roundtable(RunOptions(**base))
     assert message in str(err.value)
     assert not (offline / "ws").exists()
+
+
+@pytest.mark.parametrize(("override", "key", "text"), [
+    ({"max_rounds": 0}, "roundtable.max_rounds", "must be between 1 and 20 (got 0; --max-rounds overrides it)"),
+    ({"budget_per_agent": 2.5}, "roundtable.budget_per_agent", "expected a whole number, got 2.5"),
+    ({"speaker_timeout_s": 0.5}, "roundtable.speaker_timeout_s",
+     "must be between 1 and 3600 (got 0.5; --speaker-timeout overrides it)"),
+])
+def test_a_bad_config_default_names_the_file_and_key_not_a_flag(offline, override, key, text):
+    workspace = offline / "ws"
+    workspace.mkdir()
+    (workspace / "config.json").write_text(json.dumps({"roundtable": override}), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        plan_roundtable(RunOptions(topic="t", briefing=BRIEF))
+    assert (err.value.file, err.value.key) == (str((workspace / "config.json").resolve()), key)
+    assert text in str(err.value) and "--" not in str(err.value).split(":")[0]
+    # a flag given on the command line replaces the bad default
+    plan = plan_roundtable(RunOptions(topic="t", briefing=BRIEF, max_rounds=2, budget=1, speaker_timeout=5))
+    assert (plan.max_rounds, plan.budget, plan.speaker_timeout) == (2, 1, 5)
+    assert [p.name for p in workspace.iterdir()] == ["config.json"]
 
 
 def test_briefing_is_looked_up_in_the_user_dir_first(offline):

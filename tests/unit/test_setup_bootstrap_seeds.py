@@ -152,6 +152,8 @@ def test_refresh_seeds_force_overwrites_persona_only(bundled: Path, capsys: pyte
     assert (agent_dir / "behaviors.json").read_text(encoding="utf-8") == '{"b": 1}\n'
     assert "elena" not in out  # single-agent form
     assert "  [WRITE] marcus/CLAUDE.md" in out.splitlines()
+    code, out, _ = run_cli(capsys, "refresh-seeds", "--agent", " Marcus ", "--dry-run")
+    assert code == 0 and "  [SKIP] marcus/CLAUDE.md (already current)" in out.splitlines()
     # a second run finds everything current
     code, out, _ = run_cli(capsys, "refresh-seeds", "--agent", "marcus")
     assert "Refreshed: 0" in out.splitlines() and "(already current)" in out

@@ -146,6 +146,17 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+def runner_gone(rt: dict[str, Any]) -> bool:
+    """Whether an open roundtable's runner ran on this host and its process no longer exists.
+
+    Read-only (for `amatelier watch`); `cut_orphans` is what marks such a roundtable cut.
+    """
+    if rt.get("runner_host") not in (None, this_host()):
+        return False  # another machine's runner: we cannot tell
+    pid = rt.get("runner_pid")
+    return bool(pid) and pid != os.getpid() and not pid_alive(pid)
+
+
 def cut_orphans(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Cut open roundtables on this host whose runner process is gone; returns (rt_id, reason)."""
     host = this_host()

@@ -11,19 +11,20 @@ from amatelier.commands.errors import UserError
 
 
 def roundtable(
-    topic: str = typer.Option(..., "--topic", help="The question the roundtable debates."),
-    briefing: str = typer.Option(..., "--briefing",
+    topic: str = typer.Option(..., "--topic", metavar="TEXT", help="The question the roundtable debates."),
+    briefing: str = typer.Option(..., "--briefing", metavar="PATH",
                                  help="Briefing markdown: looked up under <user data>/roundtable-server/ "
                                       "first, then as a path."),
-    workers: str | None = typer.Option(None, "--workers",
+    workers: str | None = typer.Option(None, "--workers", metavar="CSV",
                                        help="Comma-separated agents (default: config team.default_workers "
                                             "plus naomi)."),
-    max_rounds: int | None = typer.Option(None, "--max-rounds", help="Most rounds to run (default 3)."),
+    max_rounds: int | None = typer.Option(None, "--max-rounds", metavar="N", help="Most rounds to run (default: config roundtable.max_rounds, 3)."),
     skip_naomi: bool = typer.Option(False, "--skip-naomi", help="Leave Naomi (Gemini) out."),
-    speaker_timeout: int | None = typer.Option(None, "--speaker-timeout",
+    speaker_timeout: int | None = typer.Option(None, "--speaker-timeout", metavar="SECONDS",
                                                help="Seconds a speaker gets before 'did not respond' "
-                                                    "(default 200)."),
-    budget: int | None = typer.Option(None, "--budget", help="Floor contributions per agent (default 3)."),
+                                                    "(default: roundtable.speaker_timeout_s, 200)."),
+    budget: int | None = typer.Option(None, "--budget", metavar="N", help="Floor contributions per agent for the whole roundtable "
+                                                                   "(default: roundtable.budget_per_agent, 3)."),
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
@@ -58,7 +59,7 @@ def roundtable(
 
 
 def watch(
-    rt: str | None = typer.Option(None, "--rt", help="Roundtable id (default: the one running now; with "
+    rt: str | None = typer.Option(None, "--rt", metavar="ID", help="Roundtable id (default: the one running now; with "
                                                      "none running, wait for the next to start)."),
     from_start: bool = typer.Option(False, "--from-start", help="Replay the roundtable from its first message."),
     once: bool = typer.Option(False, "--once", help="Print what exists now and exit (default: the latest "

@@ -139,6 +139,8 @@ def refresh_seeds_command(
     """
     from amatelier import paths, seeds
 
+    if agent is not None:
+        agent = agent.strip().lower()  # agent names are lower-case, as in --workers
     try:
         plan = seeds.plan_refresh(agent, force=force)
         if not dry_run:
@@ -194,7 +196,7 @@ def find_doc(topics: dict[str, Path], topic: str) -> Path:
     raise UserError(f"unknown docs topic '{topic}' (available: {known})")
 
 
-def docs_command(topic: str | None = typer.Argument(None, help="A topic such as reference/config.")) -> None:
+def docs_command(topic: str | None = typer.Argument(None, metavar="TOPIC", help="A topic such as reference/config.")) -> None:
     """List the bundled docs, or print one page (markdown) by TOPIC."""
     from amatelier import paths
 

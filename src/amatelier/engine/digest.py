@@ -34,30 +34,50 @@ def _iso_to_epoch(stamp: str | None) -> float | None:
         return None
 
 
-def llm_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over llm_calls rows: calls, errors, tokens, latency p50/p95, and by agent."""
+#: llm_calls roles that belong to the debate itself (one per answered turn); the rest are the
+#: steps after it (judge scoring, distillation, therapist sessions, steward lookups).
+DEBATE_ROLES = ("research", "speak", "rebuttal", "gate", "floor")
 
-    def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-        latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
-        p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
-        return {
-            "calls": len(rows),
-            "errors": sum(1 for r in rows if r.get("status") != "ok"),
-            "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
-            "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
-            "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
-            "cache_write_tokens": sum(int(r.get("cache_write_tokens") or 0) for r in rows),
-            "latency_p50_ms": round(p50, 1) if p50 is not None else None,
-            "latency_p95_ms": round(p95, 1) if p95 is not None else None,
-        }
 
-    summary = totals(calls)
+def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    return {
+        "calls": len(rows),
+        "errors": sum(1 for r in rows if r.get("status") != "ok"),
+        "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
+        "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
+        "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
+        "cache_write_tokens": sum(int(r.get("cache_write_tokens") or 0) for r in rows),
+        "latency_p50_ms": round(p50, 1) if p50 is not None else None,
+        "latency_p95_ms": round(p95, 1) if p95 is not None else None,
+    }
+
+
+def _usage_with_breakdown(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = _usage_totals(rows)
     by_agent: dict[str, list[dict[str, Any]]] = {}
-    for row in calls:
+    for row in rows:
         by_agent.setdefault(str(row.get("agent") or "?"), []).append(row)
-    summary["by_agent"] = {agent: totals(rows) for agent, rows in sorted(by_agent.items())}
-    cost = [float(r["cost_usd"]) for r in calls if r.get("cost_usd") is not None]
+    summary["by_agent"] = {agent: _usage_totals(mine) for agent, mine in sorted(by_agent.items())}
+    cost = [float(r["cost_usd"]) for r in rows if r.get("cost_usd") is not None]
     summary["cost_usd"] = round(sum(cost), 6) if cost else None
+    return summary
+
+
+def llm_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over a roundtable's llm_calls rows: calls, errors, tokens, latency p50/p95, cost.
+
+    The top level counts every call (debate turns and the steps after it: what the
+    roundtable cost); `by_agent` and `by_role` split it; `debate` is the same summary for
+    the debate turns alone.
+    """
+    summary = _usage_with_breakdown(calls)
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for row in calls:
+        by_role.setdefault(str(row.get("role") or "?"), []).append(row)
+    summary["by_role"] = {role: _usage_totals(mine) for role, mine in sorted(by_role.items())}
+    summary["debate"] = _usage_with_breakdown([r for r in calls if r.get("role") in DEBATE_ROLES])
     return summary
 
 
@@ -175,10 +195,13 @@ def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None
         if usage.get("latency_p50_ms") is not None:
             latency = f", latency p50 {usage['latency_p50_ms']:.0f} ms / p95 {usage['latency_p95_ms']:.0f} ms"
         cached = usage.get("cache_read_tokens", 0)
+        debate = (usage.get("debate") or {}).get("calls")
+        in_debate = f" ({debate} in the debate)" if debate is not None and debate != usage.get("calls") else ""
         lines.append(
-            f"LLM USAGE: {usage.get('calls', 0)} calls, {usage.get('errors', 0)} errors, "
+            f"LLM USAGE: {usage.get('calls', 0)} calls{in_debate}, {usage.get('errors', 0)} errors, "
             f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
             + (f" ({cached} cached)" if cached else "") + latency
+            + (f", cost ${usage['cost_usd']:.4f}" if usage.get("cost_usd") else "")
         )
     lines += _post_debate_lines(digest)
     if digest.get("hook_errors"):

@@ -29,7 +29,7 @@ from amatelier.chat import turns as turn_db
 from amatelier.commands.errors import UserError
 from amatelier.engine import economy_hooks, learning_hooks, steward_hooks
 from amatelier.engine.debate_signals import is_pass, jaccard, parse_gate_answer
-from amatelier.engine.digest import build_digest, format_digest_summary, percentile
+from amatelier.engine.digest import build_digest, format_digest_summary, llm_usage, percentile
 from amatelier.engine.procs import WorkerPool
 from amatelier.engine.state import RoundtableState
 from amatelier.engine.turns import TurnDriver, TurnOutcome
@@ -39,8 +39,12 @@ MAX_DEFERRALS_PER_PHASE = 3
 CLOSE_GRACE_S = 3.0
 
 
-class RoundtableInterrupted(Exception):
-    """Ctrl-C or SIGTERM while a roundtable runs; `reason` is recorded as the cut reason."""
+class RoundtableInterrupted(BaseException):
+    """Ctrl-C or SIGTERM while a roundtable runs; `reason` is recorded as the cut reason.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` on the way (a seam,
+    a model call's error handling) can swallow a SIGTERM.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -113,6 +117,8 @@ def resolve_briefing(spec: str) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
+    if given.is_dir():
+        raise UserError(f"briefing {spec} is a directory; give the briefing's markdown file")
     raise UserError(f"briefing not found: {spec} (looked in {paths.user_briefing_dir()} and "
                     f"{given.resolve() if not given.is_absolute() else given})")
 
@@ -120,6 +126,24 @@ def resolve_briefing(spec: str) -> Path:
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if value < low or value > high:
         raise UserError(f"{name} must be between {low:g} and {high:g} (got {value:g})")
+
+
+def _bounded(flag: str, given: float | None, settings: dict[str, Any], key: str, default: float,
+             low: float, high: float, *, whole: bool = True) -> float:
+    """A flag's value, else the config default; out of range names the flag or the config key."""
+    if given is not None:
+        _check_range(flag, given, low, high)
+        return given
+    from amatelier.config import ConfigError, source_of
+
+    value = settings.get(key, default)
+    dotted = f"roundtable.{key}"
+    if whole and value != int(value):
+        raise ConfigError(source_of(dotted), dotted, f"expected a whole number, got {value:g}")
+    if value < low or value > high:
+        raise ConfigError(source_of(dotted), dotted,
+                          f"must be between {low:g} and {high:g} (got {value:g}; {flag} overrides it)")
+    return value
 
 
 def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -> Plan:
@@ -135,13 +159,12 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     if not opts.topic or not opts.topic.strip():
         raise UserError("--topic must not be empty")
 
-    max_rounds = opts.max_rounds if opts.max_rounds is not None else int(settings.get("max_rounds", 3))
-    _check_range("--max-rounds", max_rounds, 1, int(settings.get("max_rounds_limit", 20)))
-    budget = opts.budget if opts.budget is not None else int(settings.get("budget_per_agent", 3))
-    _check_range("--budget", budget, 0, int(settings.get("budget_limit", 50)))
-    timeout = (opts.speaker_timeout if opts.speaker_timeout is not None
-               else float(settings.get("speaker_timeout_s", 200)))
-    _check_range("--speaker-timeout", timeout, 1, float(settings.get("speaker_timeout_limit_s", 3600)))
+    max_rounds = int(_bounded("--max-rounds", opts.max_rounds, settings, "max_rounds", 3, 1,
+                              int(settings.get("max_rounds_limit", 20))))
+    budget = int(_bounded("--budget", opts.budget, settings, "budget_per_agent", 3, 0,
+                          int(settings.get("budget_limit", 50))))
+    timeout = float(_bounded("--speaker-timeout", opts.speaker_timeout, settings, "speaker_timeout_s", 200,
+                             1, float(settings.get("speaker_timeout_limit_s", 3600)), whole=False))
 
     if opts.workers is not None:
         workers = list(opts.workers)
@@ -512,12 +535,20 @@ class Runner:
             "events": self.driver.events,
         }
 
+    def calls(self) -> list[dict[str, Any]]:
+        """Every llm_calls row of this roundtable so far."""
+        return [dict(r) for r in self.state.conn.execute(
+            "SELECT * FROM llm_calls WHERE rt_id = ? ORDER BY id", (self.state.rt_id,))]
+
+    def refresh_usage(self, digest: dict[str, Any]) -> None:
+        """Recount `llm_usage` from llm_calls, so it includes the steps after the debate."""
+        digest["llm_usage"] = llm_usage(self.calls())
+
     def digest(self) -> dict[str, Any]:
         """Build the digest of this roundtable from the database and the state."""
         state = self.state
         rt = roundtables.get_roundtable(state.conn, state.rt_id) or {}
-        calls = [dict(r) for r in state.conn.execute(
-            "SELECT * FROM llm_calls WHERE rt_id = ? ORDER BY id", (state.rt_id,))]
+        calls = self.calls()
         digest = build_digest(
             rt=rt, messages=msgs.transcript(state.conn, state.rt_id), calls=calls,
             workers=state.workers, judge=state.judge, mode=state.mode, rounds=self.rounds_run,
@@ -560,7 +591,7 @@ def _log_traceback(rt_id: str) -> None:
 
 
 def _note_interrupted(digest: dict[str, Any], warn: Callable[[str], None]) -> None:
-    """Ctrl-C after the debate closed: keep the transcript and digest, skip the remaining steps."""
+    """Ctrl-C or SIGTERM after the debate closed: keep the transcript and digest, skip the rest."""
     note = "interrupted during the post-roundtable steps; the remaining steps were skipped"
     digest.setdefault("warnings", []).append(note)
     warn(f"amatelier: {note} (the debate itself is complete and kept)")
@@ -634,10 +665,8 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
         _log_traceback(rt_id)
         warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
         runner.stage("closing")
-        try:
+        with _held_signals() as held_at_close:  # closing and stopping workers always finish
             if cut_reason is not None:
                 roundtables.cut_roundtable(conn, rt_id, cut_reason)
             elif not roundtables.close_roundtable(conn, rt_id) and roundtables.status(conn, rt_id) == "cut":
@@ -646,15 +675,56 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
                 pool.stop_all()
             else:
                 pool.stop_all(grace=0.0)
-        finally:
-            signal.signal(signal.SIGINT, previous_int)
-            signal.signal(signal.SIGTERM, previous_term)
-
-    runner.stage("digest")
-    digest = runner.digest()
-    interrupted = False
+        # From here on SIGTERM is handled like Ctrl-C: the debate is kept, the extras stop.
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        if cut_reason is None:
+        result = _after_debate(runner, opts, cut_reason, warn,
+                               interrupted=bool(held_at_close) and cut_reason is None)
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+    conn.close()
+    if progress is not None:
+        progress.stop()
+    if result.exit_code == 0:
+        result.exit_code = exit_code
+    return result
+
+
+@contextlib.contextmanager
+def _held_signals() -> Any:
+    """Hold Ctrl-C and SIGTERM while a digest is built or written (never half-done).
+
+    Yields a list that holds the signals that arrived meanwhile, so the caller can stop
+    after the block instead of in the middle of it.
+    """
+    caught: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
+                  warn: Callable[[str], None], *, interrupted: bool = False) -> RunResult:
+    """Digest, judge scoring and distilling, then (unless --skip-post) the post steps.
+
+    Ctrl-C or SIGTERM here keeps the debate and its digest and skips the remaining steps
+    (exit 1); the digest and latest-result.md are always written.
+    """
+    state = runner.state
+    rt_id = state.rt_id
+    with _held_signals() as held:
+        runner.stage("digest")
+        digest = runner.digest()
+    interrupted = interrupted or bool(held)
+    if cut_reason is None and not interrupted:
+        try:
             runner.stage("scoring")
             merged = runner.seam("economy_hooks.after_close", economy_hooks.after_close, state, digest,
                                  default={})
@@ -665,28 +735,34 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
                                  default={})
             if isinstance(merged, dict):
                 digest.update(merged)
-    except KeyboardInterrupt:  # the debate itself is over and kept; only the extras are cut short
+        except (KeyboardInterrupt, RoundtableInterrupted):  # only the extras are cut short
+            interrupted = True
+    if interrupted:
+        _note_interrupted(digest, warn)
+    with _held_signals() as held:
+        merged = runner.seam("steward_hooks.digest_fields", steward_hooks.digest_fields, state, default={})
+        if isinstance(merged, dict):
+            digest.update(merged)
+        runner.refresh_usage(digest)
+        digest_path = write_digest(digest, rt_id, runner.hook_errors)
+    if held and not interrupted:
         interrupted = True
         _note_interrupted(digest, warn)
-    merged = runner.seam("steward_hooks.digest_fields", steward_hooks.digest_fields, state, default={})
-    if isinstance(merged, dict):
-        digest.update(merged)
-    digest_path = write_digest(digest, rt_id, runner.hook_errors)
+        with _held_signals():
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
     if cut_reason is None and not opts.skip_post and not interrupted:
         before = json.dumps(digest, sort_keys=True, default=str)
         try:
             runner.stage("post")
             runner.seam("learning_hooks.post", learning_hooks.post, state, digest)
             runner.seam("economy_hooks.after_post", economy_hooks.after_post, state, digest)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, RoundtableInterrupted):
             interrupted = True
             _note_interrupted(digest, warn)
-        if json.dumps(digest, sort_keys=True, default=str) != before or runner.hook_errors:
-            digest_path = write_digest(digest, rt_id, runner.hook_errors)
-    write_latest_result(digest, digest_path)
-    conn.close()
-    if progress is not None:
-        progress.stop()
-    if interrupted:
-        exit_code = 1
-    return RunResult(digest=digest, digest_path=digest_path, exit_code=exit_code)
+        with _held_signals():
+            runner.refresh_usage(digest)
+            if json.dumps(digest, sort_keys=True, default=str) != before or runner.hook_errors:
+                digest_path = write_digest(digest, rt_id, runner.hook_errors)
+    with _held_signals():  # everything is done; a signal now has nothing left to stop
+        write_latest_result(digest, digest_path)
+    return RunResult(digest=digest, digest_path=digest_path, exit_code=1 if interrupted else 0)
