@@ -138,11 +138,15 @@ def cli_env(workspace: Path) -> dict[str, str]:
     return env
 
 
-def run_amatelier(args: list[str], workspace: Path, timeout: float = 120):
+def run_amatelier(args: list[str], workspace: Path, timeout: float = 120, columns: int | None = None):
+    """`amatelier ARGS` in a subprocess; `columns` sets the terminal width rich lays tables out for."""
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "amatelier", *args], env=cli_env(workspace),
+    env = cli_env(workspace)
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
+    return subprocess.run([sys.executable, "-m", "amatelier", *args], env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -30,6 +30,15 @@ def run(*args: str) -> subprocess.CompletedProcess:
                           env=dict(os.environ, COLUMNS="120"), timeout=120)
 
 
+def run80(*args: str) -> subprocess.CompletedProcess:
+    """A command as it prints in an 80-column terminal."""
+    result = subprocess.run([sys.executable, "-m", "amatelier", *args], capture_output=True, text=True,
+                            env=dict(os.environ, COLUMNS="80"), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    return result
+
+
 def run_json(*args: str):
     result = run(*args, "--json")
     assert result.returncode == 0, result.stderr
@@ -142,3 +151,43 @@ def test_the_ledger_refuses_update_from_the_sqlite3_shell(played) -> None:
     delete = subprocess.run([shell, str(paths.user_db_path()), "DELETE FROM spark_ledger"],
                             capture_output=True, text=True, timeout=60)
     assert delete.returncode != 0 and "append-only" in delete.stderr
+
+
+def test_tables_read_at_80_columns(played, econ_db) -> None:
+    board = run80("leaderboard").stdout
+    assert "…" not in board                        # no column cut short (e.g. "sonn…")
+    for agent in WORKERS:
+        line = next(line for line in board.splitlines() if f" {agent} " in line)
+        assert line.split()[2] in ("sonnet", "haiku", "flash"), line
+    assert "entry fee (sonnet)" in run80("sparks", "elena").stdout
+    # Empty tables say why they are empty instead of showing bare headers.
+    assert "no ventures yet" in run80("venture", "list").stdout
+    assert "no requests on the board" in run80("store", "requests").stdout
+    inventory = run80("store", "inventory", "simon").stdout
+    assert "nothing owned or pending" in inventory and "no purchases yet" in inventory
+    # Private requests wait for the admin and never age out: no "0/3" for them.
+    grant(econ_db, "simon", 30)
+    run_json("store", "buy", "simon", "private-skill-request")
+    public = run_json("store", "request", "clare", "a capacity-planning skill")
+    board_lines = run80("store", "requests").stdout.splitlines()
+    private_line = next(line for line in board_lines if " simon " in line)
+    public_line = next(line for line in board_lines if public["id"] in line)
+    assert "0/3" not in private_line and "0/3" in public_line
+
+
+def test_venture_list_refuses_an_unknown_status() -> None:
+    result = run("venture", "list", "--status", "won")
+    assert result.returncode == 2 and "unknown venture status 'won'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_broken_user_catalog_is_one_clear_line(econ_db) -> None:
+    from amatelier.engine import store
+
+    store.user_catalog_path().write_text('{"items": [')        # a hand edit gone wrong
+    for args in (("store", "list"), ("store", "buy", "clare", "decision-record")):
+        result = run(*args)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "catalog.json is not valid JSON (line 1" in lines[0], lines
+    assert ledger_rows(econ_db, category="purchase") == []

@@ -120,3 +120,23 @@ def test_the_digest_carries_the_economy(finished) -> None:
     assert "flags" in digest and "ventures" in digest
     snapshot = json.loads((finished["workspace"] / "benchmarks" / "leaderboard.json").read_text())
     assert snapshot["rt_id"] == finished["rt"]
+
+
+def test_a_cut_roundtable_costs_no_sparks(tmp_path) -> None:
+    """Most workers crash, the roundtable is cut before scoring: every entry fee comes back."""
+    from tests.helpers.roundtable_run import BRIEFING, rt_env, write_config
+
+    write_config(tmp_path, {"roundtable": {"max_worker_restarts": 0}})
+    env = dict(rt_env(tmp_path, AMATELIER_TEST_FAULT="elena:1:crash,marcus:1:crash"), COLUMNS="120")
+    result = amatelier(env, "roundtable", "--topic", "cut me", "--briefing", str(BRIEFING),
+                       "--workers", ",".join(WORKERS), "--max-rounds", "2", "--skip-post")
+    assert result.returncode == 1 and json.loads(result.stdout)["status"] == "cut", result.stderr[-2000:]
+    db = tmp_path / "roundtable-server" / "roundtable.db"
+    assert dict(query(db, "SELECT agent, amount FROM spark_ledger WHERE category = 'fee'")) == \
+        {"elena": -8, "marcus": -8, "clare": -5}
+    balances = json.loads(amatelier(env, "sparks", "--json").stdout)["balances"]
+    assert {agent: balances[agent] for agent in WORKERS} == dict.fromkeys(WORKERS, 0)
+    refunds = query(db, "SELECT agent, amount, ref FROM spark_ledger WHERE category = 'refund' ORDER BY agent")
+    rt_id = query(db, "SELECT id FROM roundtables")[0][0]
+    assert refunds == [("clare", 5, f"fee:{rt_id}"), ("elena", 8, f"fee:{rt_id}"), ("marcus", 8, f"fee:{rt_id}")]
+    assert json.loads(amatelier(env, "sparks", "--json").stdout)["balances"]["elena"] == 0   # refunded once

@@ -161,3 +161,18 @@ def test_ventures_from_the_transcript(econ_db, econ_config, tag) -> None:
     assert [(v["agent"], v["tier"], v["status"], v["claim"]) for v in fields["ventures"]] == [
         ("elena", "scout", "open", "the p99 halves")]
     assert ledger_rows(econ_db, category="venture_stake")[0]["amount"] == -5
+
+
+def test_the_next_roundtable_gives_back_the_fees_of_a_cut_one(econ_db, econ_config) -> None:
+    from amatelier.chat import roundtables
+
+    cut = make_rt(econ_db, "cut0001")
+    hooks.on_open(make_state(econ_db, cut, econ_config))
+    roundtables.cut_roundtable(econ_db, cut, "runner died")           # what cut_orphans does
+    nxt = make_rt(econ_db, "next0001")
+    state = make_state(econ_db, nxt, econ_config)
+    hooks.on_open(state)
+    assert state.notes["economy"]["cut_refunds"] == {cut: {"elena": 8, "marcus": 8, "clare": 5, "simon": 5}}
+    assert state.notes["economy"]["fees"] == {"elena": 8, "marcus": 8, "clare": 5, "simon": 5}
+    assert {a: ledger.balance(econ_db, a) for a in WORKERS} == {"elena": -8, "marcus": -8, "clare": -5, "simon": -5}
+    assert state.notes["economy"]["errors"] == []

@@ -82,6 +82,30 @@ def test_fees_by_tier_once_per_roundtable(econ_db, econ_config) -> None:
     assert ledger_rows(econ_db, agent="clare")[0]["reason"] == "entry fee (haiku)"
 
 
+def test_a_cut_roundtable_gives_the_entry_fees_back_once(econ_db, econ_config) -> None:
+    from amatelier.chat import roundtables
+    from amatelier.engine import judge
+
+    make_rt(econ_db, "rtcut")
+    make_rt(econ_db, "rtdone")
+    ledger.charge_entry_fees(econ_db, "rtcut", WORKERS, econ_config)
+    ledger.charge_entry_fees(econ_db, "rtdone", WORKERS, econ_config)
+    # simon was scored before the cut (his fee bought something); the others never were.
+    judge.persist_scores(econ_db, "rtcut", {"simon": judge.WorkerScore(agent="simon", unscored_reason="x")})
+    assert ledger.refund_cut_fees(econ_db) == {}                     # nothing cut yet
+    roundtables.cut_roundtable(econ_db, "rtcut", "keyboard interrupt")
+    econ_db.execute("UPDATE roundtables SET status = 'closed' WHERE id = 'rtdone'")
+    assert ledger.refund_cut_fees(econ_db) == {"rtcut": {"elena": 8, "marcus": 8, "clare": 5}}
+    assert ledger.refund_cut_fees(econ_db) == {}                     # once
+    assert {a: ledger.balance(econ_db, a) for a in WORKERS} == {"elena": -8, "marcus": -8, "clare": -5,
+                                                                "simon": -10}
+    refund = ledger_rows(econ_db, agent="elena", category="refund")[0]
+    assert refund["rt_id"] == "rtcut" and refund["ref"] == "fee:rtcut" and refund["amount"] == 8
+    # A fee given back is neither earnings nor spending on the leaderboard.
+    row = {r["agent"]: r for r in ledger.get_leaderboard(econ_db, econ_config)}["elena"]
+    assert row["earned"] == 0 and row["spent"] == 0 and row["sparks"] == -8
+
+
 def test_penalty_floor_rows(econ_db, econ_config) -> None:
     make_rt(econ_db, "rt1")
     ledger.deduct_entry_fee(econ_db, "elena", "rt1", econ_config)
@@ -207,6 +231,15 @@ def test_leaderboard_ranks_and_caches(econ_db, econ_config, econ_ws) -> None:
     snapshot = json.loads(ledger.save_leaderboard_snapshot(econ_db, econ_config, "rt1", board).read_text())
     assert snapshot["rt_id"] == "rt1" and snapshot["leaderboard"][0]["agent"] == "clare"
     assert (paths.user_benchmarks_dir() / "leaderboard.json").is_file()
+    # load_metrics / save_metrics (API names): the cache reads back, and a broken one reads as empty
+    # and is rebuilt from the ledger by the next refresh.
+    assert ledger.load_metrics("clare")["economy"]["sparks"] == 30
+    ledger.save_metrics("clare", {**ledger.load_metrics("clare"), "note": "kept"})
+    assert ledger.load_metrics("clare")["note"] == "kept"
+    metrics_path.write_text('{"sparks": 3')
+    assert ledger.load_metrics("clare") == {}
+    ledger.refresh_metrics(econ_db, econ_config)
+    assert ledger.load_metrics("clare")["sparks"] == 30
 
 
 def test_scores_table_refuses_values_off_the_scale(econ_db) -> None:

@@ -133,7 +133,7 @@ def test_cli_therapist_and_analytics(workspace) -> None:
     assert not (paths.user_agent_dir("clare") / "sessions" / "rtC1.md").exists()
 
     human = run_amatelier(["therapist", "--digest", str(paths.user_digest_dir() / "digest-rtC1.json"),
-                           "--agents", "clare", "--turns", "3"], workspace)
+                           "--agents", "clare", "--turns", "3"], workspace, columns=80)
     assert human.returncode == 0, human.stderr
     assert "Therapist — roundtable rtC1" in human.stdout and "therapist-report-rtC1.md" in human.stdout
     record = json.loads((paths.user_agent_dir("clare") / "sessions" / "rtC1.md").read_text()
@@ -148,10 +148,14 @@ def test_cli_therapist_and_analytics(workspace) -> None:
     assert data["agents"]["simon"]["therapist"]["sessions"] == 0
     one = run_amatelier(["analytics", "elena", "--json"], workspace)
     assert json.loads(one.stdout)["agent"] == "elena"
-    table = run_amatelier(["analytics"], workspace)
+    table = run_amatelier(["analytics"], workspace, columns=80)
     assert table.returncode == 0 and "Roundtables (1)" in table.stdout and "elena" in table.stdout
-    report = run_amatelier(["analytics", "elena"], workspace)
+    report = run_amatelier(["analytics", "elena"], workspace, columns=80)
     assert report.returncode == 0 and "Growth report — elena" in report.stdout
+    for out in (table.stdout, report.stdout, human.stdout):   # readable in an 80-column terminal
+        assert all(len(line) <= 80 for line in out.splitlines()), out
+        assert "None" not in out, out
+    assert "…" not in table.stdout and "…" not in report.stdout     # no column cut short
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(workspace, tmp_path) -> None:
@@ -173,6 +177,11 @@ def test_cli_bad_input_is_one_line_and_exit_2(workspace, tmp_path) -> None:
     good.write_text(json.dumps({"rt_id": "x", "topic": "t"}))
     result = run_amatelier(["therapist", "--digest", str(good)], workspace)
     assert result.returncode == 2 and "names no workers" in result.stderr
+    # A typo in --agents is refused before anything is written for a made-up agent.
+    result = run_amatelier(["therapist", "--digest", str(good), "--agents", "elena,elenna"], workspace)
+    assert result.returncode == 2 and "unknown agent 'elenna'" in result.stderr, result.stderr
+    assert not (workspace / "agents" / "elenna").exists()
+    assert not (workspace / "agents" / "elena" / "sessions" / "x.md").exists()
 
 
 def test_cli_analytics_with_nothing_yet(workspace) -> None:

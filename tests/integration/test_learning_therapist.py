@@ -223,3 +223,61 @@ def test_store_request_with_the_real_store(workspace) -> None:
         else:
             assert status == "queued on the bulletin board (not enough sparks)"
             assert any(r["agent"] == "simon" and r.get("item") == item["id"] for r in store.list_requests(conn))
+
+
+def test_an_unscored_agent_with_earlier_scores_still_gets_its_session(workspace) -> None:
+    # The Judge could not score elena this time (repair failed); her earlier roundtables were
+    # scored, so the brief has a prior average but no change to show.
+    from tests.helpers.learning_fixtures import write_digest
+
+    conn = db()
+    write_digest(make_digest("rt110", ["elena"], ended_at="2026-01-01T00:10:00Z"))
+    make_roundtable(conn, "rt111", workers=["elena"])
+    digest = make_digest("rt111", ["elena"], scores={"elena": {"unscored": "judge output invalid after one repair"}},
+                         ended_at="2026-01-02T00:10:00Z")
+    run = therapist.run_therapist(digest, ["elena"], 2, conn=conn, config=load_config())
+    session = run.sessions[0]
+    assert session.complete and session.error is None
+    text = session_text("elena", "rt111")
+    assert "SCORES: unscored (judge output invalid after one repair)" in text
+    assert "PRIOR AVERAGE TOTAL: 4.0\n" in text
+    assert agent_memory.load_memory("elena")["sessions"][-1]["rt_id"] == "rt111"
+
+
+def test_ids_that_would_escape_the_workspace_are_refused(workspace, tmp_path) -> None:
+    # rt_id and agent names become file names (sessions/<rt_id>.md, agents/<name>/...).
+    path = tmp_path / "digest.json"
+    path.write_text(json.dumps({"rt_id": "../../etc", "workers": ["elena"]}))
+    with pytest.raises(therapist.DigestError, match="invalid rt_id '../../etc'"):
+        therapist.load_digest(path)
+    for digest, problem in (({"rt_id": "../../etc", "workers": ["elena"]}, "invalid rt_id"),
+                            ({"rt_id": "rt112", "workers": ["../../outside"]}, "invalid agent")):
+        with pytest.raises(therapist.DigestError, match=problem):
+            therapist.run_therapist(digest, conn=db(), config=load_config())
+    assert not (workspace / "etc.md").exists() and not (workspace / "agents" / "etc.md").exists()
+    assert not (workspace.parent / "outside").exists()
+
+
+def test_broken_case_notes_are_kept_aside_and_the_session_still_counts(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt113")
+    notes = therapist.case_notes_path("clare")
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_text('{"sessions_conducted": 4, "clinical')
+    run = therapist.run_therapist(make_digest("rt113"), ["clare"], 2, conn=conn, config=load_config())
+    assert run.sessions[0].complete and run.sessions[0].error is None
+    assert json.loads(notes.read_text())["sessions_conducted"] == 1
+    assert [p.name.split(".corrupt-")[0] for p in notes.parent.glob("*.corrupt-*")] == ["clare.json"]
+
+
+def test_the_report_names_an_agent_whose_session_broke(workspace) -> None:
+    conn = db()
+    make_roundtable(conn, "rt114")
+    (paths.user_agent_dir("simon") / "sessions").rmdir()
+    (paths.user_agent_dir("simon") / "sessions").write_text("not a directory")   # simon's state is broken
+    run = therapist.run_therapist(make_digest("rt114"), ["elena", "simon"], 2, conn=conn, config=load_config())
+    by_agent = {s.agent: s for s in run.sessions}
+    assert by_agent["elena"].complete and by_agent["simon"].error
+    report = (paths.user_digest_dir() / "therapist-report-rt114.md").read_text()
+    assert "## elena\n\n- Session: complete" in report
+    assert "## simon\n\n- Session: failed (error:" in report

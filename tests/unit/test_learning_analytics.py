@@ -140,6 +140,17 @@ def test_update_all_analytics_caches_into_metrics_and_snapshots(workspace) -> No
     assert len(analytics.rank_trajectory("elena")) == 1
 
 
+def test_a_broken_leaderboard_history_does_not_stop_the_snapshots(workspace) -> None:
+    write_digest(make_digest("rtH1"))
+    analytics.leaderboard_history_path().write_text('{"snapshots": [')
+    analytics.update_all_analytics(None)
+    history = json.loads(analytics.leaderboard_history_path().read_text())
+    assert [s["rt_id"] for s in history["snapshots"]] == ["rtH1"]
+    kept = list(paths.user_benchmarks_dir().glob("leaderboard-history.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == '{"snapshots": ['
+    assert analytics.rank_trajectory("elena")[0]["rt_id"] == "rtH1"
+
+
 def test_engagement_matrix_and_agent_report(workspace) -> None:
     conn = db()
     make_roundtable(conn, "rtA")
@@ -155,6 +166,9 @@ def test_engagement_matrix_and_agent_report(workspace) -> None:
     assert report["engagement"]["built_on_by"]["simon"] == 4
     text = analytics.format_report_text(report)
     assert text.startswith("Growth report — elena") and "Builds on: marcus (4)" in text
+    # People read this: the axis averages are words and numbers, not a Python dict.
+    assert "(averages: novelty 1, accuracy 2, impact 0, challenge 1)" in text and "{" not in text
+    assert "Economy (digests): earned 5, spent -, balance -, ROI -" in text and "None" not in text
     overview = analytics.overview(conn)
     assert [rt["rt_id"] for rt in overview["roundtables"]] == ["rtA"]
 
@@ -165,3 +179,11 @@ def test_load_all_digests_sorts_and_skips_garbage(workspace) -> None:
     (paths.user_digest_dir() / "digest-bad.json").write_text("{oops")
     (paths.user_digest_dir() / "digest-list.json").write_text("[]")
     assert [d["rt_id"] for d in analytics.load_all_digests()] == ["early", "late"]
+    # Two roundtables ending in the same second keep the order their digests were written in.
+    import os
+
+    second = write_digest(make_digest("zz-first", ended_at="2026-03-01T00:00:00Z"))
+    first = write_digest(make_digest("aa-second", ended_at="2026-03-01T00:00:00Z"))
+    os.utime(second, (1_000_000, 1_000_000))
+    os.utime(first, (2_000_000, 2_000_000))
+    assert [d["rt_id"] for d in analytics.load_all_digests()][-2:] == ["zz-first", "aa-second"]

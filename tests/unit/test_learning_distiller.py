@@ -234,6 +234,61 @@ def test_failures_give_an_empty_list_and_leave_state_alone(workspace, answer, er
     assert "rt0002" in log
 
 
+def test_a_long_roundtable_reaches_the_model_capped_at_50k_characters(workspace) -> None:
+    from amatelier.chat import messages as chat_messages
+    from amatelier.config import load_config
+
+    conn = db()
+    make_roundtable(conn, "rt0006")
+    for i in range(300):       # ~90K characters of debate on top of the fixture's
+        chat_messages.post(conn, "rt0006", WORKERS[i % 4], f"floor point {i}: " + "long argument " * 20,
+                           kind="speech", round=3, phase="floor")
+    backend = ScriptedBackend(lambda self, **kw: self.offline(system=kw["system"], prompt=kw["prompt"],
+                                                              model=kw["model"], task=kw["task"], agent=kw["agent"]))
+    config = load_config()
+    assert distiller.distiller_config(config)["transcript_cap_chars"] == 50_000
+    result = distiller.distill_roundtable(conn, "rt0006", make_digest("rt0006"), backend=backend, config=config)
+    assert result.error is None and 10 <= len(result.entries) <= 15
+    prompt = next(c["prompt"] for c in backend.calls if c["task"] == "distill")
+    transcript = prompt.split("TRANSCRIPT:\n", 1)[1].rsplit("\nEND TRANSCRIPT", 1)[0]
+    assert 45_000 < len(transcript) <= 50_000 and "characters omitted" in transcript
+    assert "BRIEFING" in transcript and "floor point 299" in transcript   # the start and the end survive
+
+
+def test_distill_one_backfills_a_roundtable_from_its_digest(workspace) -> None:
+    from tests.helpers.learning_fixtures import write_digest
+
+    conn = db()
+    make_roundtable(conn, "rt0007")
+    failed = distiller.distill_roundtable(conn, "rt0007", make_digest("rt0007"),
+                                          backend=ScriptedBackend(lambda self, **kw: "no JSON today"))
+    assert failed.error == "non-json" and _index_entries() == []
+    path = write_digest(make_digest("rt0007"))
+    fields = distiller.distill_one(path, backend=OfflineBackend({}))
+    assert fields["rt_id"] == "rt0007" and 10 <= fields["skills_distilled"] <= 15
+    assert {e["rt_id"] for e in _index_entries()} == {"rt0007"}
+    again = distiller.distill_one("rt0007", conn=conn, backend=OfflineBackend({}))   # by rt_id: nothing new
+    assert again["skills_distilled"] == 0 and again["duplicates"] == fields["skills_distilled"]
+    with pytest.raises(ValueError, match="cannot read digest"):
+        distiller.distill_one("no-such-rt")
+
+
+def test_a_corrupt_index_is_kept_aside_and_indexing_goes_on(workspace) -> None:
+    # A torn or hand-broken index.json must not stop every later roundtable from indexing.
+    conn = db()
+    make_roundtable(conn, "rt0005")
+    paths.user_shared_skills_index().write_text('{"entries": [{"title": "half')
+    paths.user_novel_concepts().write_text("[{")
+    result = distiller.distill_roundtable(conn, "rt0005", make_digest("rt0005"), backend=OfflineBackend({}))
+    assert result.error is None and result.entries and result.novel_added > 0
+    assert [e["skill_id"] for e in _index_entries()] == [e["skill_id"] for e in result.entries]
+    assert len(json.loads(paths.user_novel_concepts().read_text())) == result.novel_added
+    kept = sorted(p.name.split(".corrupt-")[0] for p in paths.user_data_dir().rglob("*.corrupt-*"))
+    assert kept == ["index.json", "novel_concepts.json"]
+    promoted = distiller.promote_to_shared(result.entries[0]["skill_id"])
+    assert promoted["status"] == "promoted"
+
+
 def test_unexpected_error_is_contained(workspace) -> None:
     conn = db()
     make_roundtable(conn, "rt0003")

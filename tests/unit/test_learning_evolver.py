@@ -81,6 +81,35 @@ def test_add_behavior_writes_user_copy_only_and_skips_duplicates(workspace) -> N
         assert bundled.read_bytes() == bundled_before
 
 
+def test_only_more_than_70_percent_word_overlap_is_a_duplicate(workspace) -> None:
+    from amatelier.engine.learning_text import word_overlap
+
+    write_persona()
+    ten = "Probe alpha bravo charlie delta echo foxtrot golf hotel india."
+    seven = "Probe alpha bravo charlie delta echo foxtrot."                       # 7 of 10 words: 0.70
+    eight = "Probe alpha bravo charlie delta echo foxtrot golf kilo."              # 8 of 11: 0.73
+    assert word_overlap(ten, seven) == 0.7 and word_overlap(ten, eight) > 0.7
+    assert evolver.add_learned_behavior("elena", ten, "rt1")
+    assert evolver.add_learned_behavior("elena", seven, "rt1")                   # exactly 70%: kept
+    assert not evolver.add_learned_behavior("elena", eight, "rt1")               # above 70%: duplicate
+    assert evolver.get_section_items(claude(), "Learned Behaviors") == [ten, seven]
+    # The same bound holds for lessons in MEMORY.json.
+    assert agent_memory.add_lesson("simon", ten) and agent_memory.add_lesson("simon", seven)
+    assert not agent_memory.add_lesson("simon", eight.replace("kilo", "lima"))
+    assert [x["text"] for x in agent_memory.load_memory("simon")["lessons"]] == [ten, seven]
+
+
+def test_a_broken_behaviors_json_is_copied_aside_before_it_is_replaced(workspace) -> None:
+    write_persona()
+    broken = '{"behaviors": [{"text": "Hand-tuned behaviour", "confidence": 0.9'
+    evolver.behaviors_path("elena").write_text(broken)
+    assert evolver.add_learned_behavior("elena", "Quote the briefing line each claim depends on.", "rt1")
+    kept = list(paths.user_agent_dir("elena").glob("behaviors.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == broken                # nothing is lost
+    assert [b["text"] for b in evolver.load_behaviors("elena")["behaviors"]] == [
+        "Quote the briefing line each claim depends on."]
+
+
 def test_duplicate_of_a_hand_written_bullet_is_skipped(workspace) -> None:
     write_persona(text=PERSONA.replace("## Learned Behaviors\n_None yet._",
                                        "## Learned Behaviors\n- Always name the peer you build on."))

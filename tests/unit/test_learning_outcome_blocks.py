@@ -105,3 +105,20 @@ def test_several_replies_merge_and_later_summary_wins() -> None:
 
 def test_strip_blocks_keeps_the_prose() -> None:
     assert strip_blocks(FULL) == "To sum up, Elena: keep the synthesis, sharpen the evidence."
+
+
+def test_fields_of_the_wrong_type_are_ignored_not_fatal() -> None:
+    # A model may write a number, a boolean or a single object where a list belongs, or a
+    # horizon too big for an int; the rest of the block must still count.
+    text = """```json
+{"behavioral_deltas": 3, "goals": 7, "emerging_traits": true, "session_summary": "Still kept."}
+```
+```json
+{"behavioral_deltas": {"action": "add", "behavior": "Name the peer you build on."},
+ "goals": [{"goal": "Huge horizon", "horizon_rts": 1e999}], "trait_adjustments": {"trait": "Direct"}}
+```"""
+    out = parse_outcomes(text)
+    assert out.session_summary == "Still kept."
+    assert out.behavioral_deltas == [{"action": "add", "behavior": "Name the peer you build on.", "reason": ""}]
+    assert out.goals == [{"goal": "Huge horizon", "horizon_rts": 3}]
+    assert out.emerging_traits == [{"trait": "Direct", "note": ""}]

@@ -17,6 +17,7 @@ import typer
 from amatelier.commands.errors import UserError
 
 JSON_HELP = "Print JSON for scripts instead of a table."
+VENTURE_STATUSES = ("open", "succeeded", "failed", "skipped")
 
 
 @contextlib.contextmanager
@@ -24,11 +25,13 @@ def _economy() -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
     """An open database and the merged config; economy refusals become one-line user errors."""
     from amatelier.chat.db import open_db
     from amatelier.config import load_config
-    from amatelier.engine.ledger import EconomyError
+    from amatelier.engine.ledger import EconomyError, refund_cut_fees
 
     config = load_config()
     conn = open_db()
     try:
+        with contextlib.suppress(sqlite3.Error):
+            refund_cut_fees(conn)   # balances shown never include the fee of a cut roundtable
         yield conn, config
     except EconomyError as exc:
         raise UserError(str(exc)) from None
@@ -60,10 +63,18 @@ def _table(title: str, columns: list[tuple[str, str]]):
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    # No edge columns: every character goes to the cells, so the tables read at 80 columns.
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     return table
+
+
+def _print(table, empty: str, console=None) -> None:
+    """Print a table; an empty one says so in a caption instead of showing bare headers."""
+    if not table.row_count and not table.caption:
+        table.caption = empty
+    (console or _console()).print(table)
 
 
 def _signed(value: int) -> str:
@@ -129,7 +140,7 @@ def sparks(
                    [("when", "left"), ("rt", "left"), ("category", "left"), ("amount", "right"), ("reason", "left")])
     for row in rows:
         table.add_row(row["created_at"], row["rt_id"] or "-", row["category"], _signed(row["amount"]), row["reason"])
-    _console().print(table)
+    _print(table, f"no ledger rows for {name} yet")
 
 
 # --------------------------------------------------------------------------- store
@@ -216,11 +227,11 @@ def store_inventory(
         table.add_row(tier["item"], "tier", "owned", "")
     for request in inv["requests"]:
         table.add_row(request["id"], f"{request['kind']} request", request["status"], request["text"][:60])
-    console.print(table)
+    _print(table, "nothing owned or pending", console)
     history = _table("Purchase history", [("when", "left"), ("item", "left"), ("price", "right"), ("status", "left")])
     for entry in inv["history"]:
         history.add_row(entry["purchased_at"], entry["item"], str(entry["price"]), entry["status"])
-    console.print(history)
+    _print(history, "no purchases yet", console)
 
 
 @store_app.command("requests")
@@ -240,9 +251,11 @@ def store_requests(
     table = _table("Bulletin board", [("id", "left"), ("agent", "left"), ("kind", "left"), ("status", "left"),
                                       ("age (RTs)", "right"), ("request", "left")])
     for request in requests:
-        table.add_row(request["id"], request["agent"], request["kind"], request["status"],
-                      f"{request.get('rt_count', 0)}/{store.BULLETIN_EXPIRY_RTS}", request["text"])
-    _console().print(table)
+        # Public requests expire after BULLETIN_EXPIRY_RTS roundtables; private ones wait for the admin.
+        age = (f"{request.get('rt_count', 0)}/{store.BULLETIN_EXPIRY_RTS}" if request["kind"] == "public"
+               else "-")
+        table.add_row(request["id"], request["agent"], request["kind"], request["status"], age, request["text"])
+    _print(table, "no requests on the board" + ("" if show_all else " (--all shows fulfilled and expired ones)"))
 
 
 @store_app.command("request")
@@ -345,6 +358,8 @@ def venture_list(
     """Ventures and their status."""
     from amatelier.engine import ledger
 
+    if status is not None and status not in VENTURE_STATUSES:
+        raise UserError(f"unknown venture status '{status}' (choose {', '.join(VENTURE_STATUSES)})")
     with _economy() as (conn, _config):
         rows = ledger.list_ventures(conn, status=status)
     if as_json:
@@ -355,7 +370,8 @@ def venture_list(
     for row in rows:
         table.add_row(row["id"], row["agent"], row["tier"], str(row["stake"]), f"{row['multiplier']:g}",
                       row["status"], row["rt_id"] or "-", row["claim"])
-    _console().print(table)
+    _print(table, f"no {status} ventures" if status else
+           "no ventures yet (workers pitch them with [[venture:<tier>: <claim>]] in a roundtable)")
 
 
 @venture_app.command("resolve")
@@ -413,8 +429,7 @@ def bench_command(
 ) -> None:
     """Bench an agent (it sits out and earns bench income each roundtable) or bring it back.
 
-    Without AGENT: who is benched and who is on relegation watch. Deleting an agent is
-    never automatic: remove it from team.default_workers in the workspace config.json.
+    Without AGENT: who is benched and who is on relegation watch. Deleting an agent is never automatic: remove it from team.default_workers in the workspace config.json.
     """
     from amatelier.engine import bench, ledger
 

@@ -10,17 +10,18 @@ import typer
 
 from amatelier.commands.errors import UserError
 
-THERAPIST_HELP = """Debrief workers after a roundtable: a short private interview per agent.
+# One line per paragraph: --help reflows each paragraph to the terminal's width.
+THERAPIST_HELP = (
+    "Debrief workers after a roundtable: a short private interview per agent.\n\n"
+    "Reads the roundtable's digest, runs --turns exchanges between the therapist and each agent, "
+    "applies the outcomes (learned behaviours, memory, goals, store requests) and writes "
+    "agents/<name>/sessions/<rt_id>.md plus roundtable-server/therapist-report-<rt_id>.md."
+)
 
-Reads the roundtable's digest, runs --turns exchanges between the therapist and each
-agent, applies the outcomes (learned behaviours, memory, goals, store requests) and
-writes agents/<name>/sessions/<rt_id>.md plus roundtable-server/therapist-report-<rt_id>.md.
-"""
-
-ANALYTICS_HELP = """Growth analytics: score trends, streaks, phase, budget, therapist, economy.
-
-Without AGENT: every roundtable and one row per agent. With AGENT: that agent's report.
-"""
+ANALYTICS_HELP = (
+    "Growth analytics: score trends, streaks, phase, budget, therapist, economy.\n\n"
+    "Without AGENT: every roundtable and one row per agent. With AGENT: that agent's report."
+)
 
 
 def _resolve_digest(value: str) -> Path:
@@ -56,19 +57,26 @@ def therapist_command(
         data = therapist.load_digest(path)
     except therapist.DigestError as exc:
         raise UserError(str(exc)) from None
-    names = [a.strip() for a in agents.split(",") if a.strip()] or therapist.digest_workers(data)
+    from amatelier.config import load_config
+
+    in_digest = therapist.digest_workers(data)
+    names = [a.strip() for a in agents.split(",") if a.strip()] or in_digest
     if not names:
         raise UserError(f"digest {path} names no workers; pass --agents")
-    import re
-
-    bad = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_-]+", n)]
+    bad = [n for n in names if not therapist.SAFE_NAME.fullmatch(n)]
     if bad:
         raise UserError(f"not an agent name: {bad[0]!r}")
+    # Only real workers are debriefed: a typo must not create a new agent's files.
+    known = set(in_digest) | set(load_config().get("team", {}).get("workers", {}))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UserError(f"unknown agent '{unknown[0]}' (workers: {', '.join(sorted(known)) or 'none'})")
 
     from rich.console import Console
     from rich.table import Table
 
     from amatelier.chat.db import open_db
+    from amatelier.engine.learning_text import clip
 
     console = Console(stderr=as_json)
     conn = open_db()
@@ -92,7 +100,7 @@ def therapist_command(
         goals = str(len(applied.get("goals", [])))
         store = (applied.get("store_request") or {}).get("status", "-") if applied.get("store_request") else "-"
         status = "complete" if s.complete else "incomplete"
-        table.add_row(s.agent, status, behaviours, goals, store, (applied.get("session_summary") or "")[:160])
+        table.add_row(s.agent, status, behaviours, goals, store, clip(applied.get("session_summary") or "", 160))
     console.print(table)
     for s in run.sessions:
         applied = s.applied or {}
@@ -106,25 +114,36 @@ def therapist_command(
         console.print("[yellow]some sessions were incomplete; what they decided was applied[/yellow]")
 
 
+def _table(title: str, caption: str | None = None):
+    """A compact table (no outer border) so the analytics fit an 80-column terminal."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(title=title, caption=caption, title_justify="left", box=box.SIMPLE_HEAD,
+                 pad_edge=False, show_edge=False)
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _axis(name: str | None) -> str:
     """Axis names in three letters, so the agents table fits an 80-column terminal."""
     return name[:3] if name else "-"
 
 
 def _agent_table(report: dict[str, Any]):
-    from rich.table import Table
-
     from amatelier.engine.analytics import sparkline
 
-    table = Table(title=f"{report['agent']} — scores by axis")
+    table = _table(f"{report['agent']} — scores by axis")
     for column in ("axis", "trend", "mean", "latest", "direction"):
         table.add_column(column)
     for axis, series in report["dimension_trends"].items():
-        table.add_row(axis, sparkline(series["values"]) or "-", str(series["mean"] if series["mean"] is not None else "-"),
-                      str(series["latest"] if series["latest"] is not None else "-"), series["trend"])
+        table.add_row(axis, sparkline(series["values"]) or "-", _num(series["mean"]), _num(series["latest"]),
+                      series["trend"])
     total = report["total_trend"]
-    table.add_row("[bold]total[/bold]", sparkline(total["values"]) or "-", str(total["mean"] or "-"),
-                  str(total["latest"] if total["latest"] is not None else "-"), total["trend"])
+    table.add_row("[bold]total[/bold]", sparkline(total["values"]) or "-", _num(total["mean"]),
+                  _num(total["latest"]), total["trend"])
     return table
 
 
@@ -150,7 +169,6 @@ def analytics_command(
         return
 
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     if agent:
@@ -160,30 +178,32 @@ def analytics_command(
     if not data["roundtables"]:
         console.print("no roundtables yet — run: amatelier roundtable --topic ... --briefing ...")
         return
-    rts = Table(title=f"Roundtables ({len(data['roundtables'])})")
+    rts = _table(f"Roundtables ({len(data['roundtables'])})")
     for column in ("rt_id", "topic", "ended", "rounds", "converged", "skills"):
-        rts.add_column(column, overflow="fold")
+        rts.add_column(column, overflow="fold", no_wrap=column != "topic")
     for rt in data["roundtables"]:
+        converged = {True: "yes", False: "no"}.get(rt["converged"], "-")
         rts.add_row(str(rt["rt_id"]), str(rt["topic"] or "")[:60], str(rt["ended_at"] or "-"),
-                    str(rt["rounds"] if rt["rounds"] is not None else "-"), str(rt["converged"]),
-                    str(rt["skills_distilled"] if rt["skills_distilled"] is not None else "-"))
+                    _num(rt["rounds"]), converged, _num(rt["skills_distilled"]))
     console.print(rts)
-    agents = Table(title="Agents", caption="avg = mean Judge total; best/worst axis: nov(elty), "
-                   "acc(uracy), imp(act), cha(llenge); sess = therapist sessions; beh = active learned behaviours")
+    agents = _table("Agents", caption="avg = mean Judge total; best/worst axis: nov(elty), acc(uracy), "
+                    "imp(act), cha(llenge); sess = therapist sessions; beh = active learned behaviours")
     for column in ("agent", "RTs", "avg", "trend", "phase", "best", "worst", "sparks", "sess", "beh"):
-        agents.add_column(column, no_wrap=column in ("agent", "trend", "phase"))
+        agents.add_column(column, no_wrap=True,
+                          justify="right" if column in ("RTs", "avg", "sparks", "sess", "beh") else "left")
     for name, report in data["agents"].items():
         total = report["total_trend"]
         agents.add_row(
-            name, str(len(report["roundtables"])), str(total["mean"] if total["mean"] is not None else "-"),
-            f"{analytics.sparkline(total['values'])} {total['trend']}".strip(), report["phase"]["phase"],
+            name, str(len(report["roundtables"])), _num(total["mean"]),
+            f"{analytics.sparkline(total['values'][-8:])} {total['trend']}".strip(), report["phase"]["phase"],
             _axis(report["strengths"]["strongest"]), _axis(report["strengths"]["weakest"]),
-            str(report["economy"]["balance"] if report["economy"]["balance"] is not None else "-"),
+            _num(report["economy"]["balance"]),
             str(report["therapist"]["sessions"]), str(report["therapist"]["active_behaviors"]))
     console.print(agents)
     econ = data["economy"]
-    console.print(f"economy ({econ['source']}): earned {econ['total_earned']}, spent {econ['total_spent']}, "
-                  f"circulating {econ['circulating']}, top earner {econ['top_earner'] or '-'}")
+    console.print(f"economy ({econ['source']}): earned {_num(econ['total_earned'])}, "
+                  f"spent {_num(econ['total_spent'])}, circulating {_num(econ['circulating'])}, "
+                  f"top earner {econ['top_earner'] or '-'}")
 
 
 def register(app) -> None:

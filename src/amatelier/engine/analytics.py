@@ -10,6 +10,7 @@ compact summary under metrics.json["analytics"] after each roundtable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.atomicio import locked_json, read_json
+from amatelier.atomicio import file_lock, locked_json, read_json, write_json_atomic
 from amatelier.engine.agent_memory import now_iso
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,11 @@ def load_all_digests(digest_dir: Path | None = None) -> list[dict[str, Any]]:
             log.warning("skipping unreadable digest %s", path)
             continue
         if isinstance(data, dict) and isinstance(data.get("rt_id"), str):
-            found.append((_digest_time(data, path), data))
+            try:
+                written = path.stat().st_mtime   # breaks ties: timestamps have one-second precision
+            except OSError:
+                written = 0.0
+            found.append(((_digest_time(data, path), written), data))
     found.sort(key=lambda item: item[0])
     return [data for _, data in found]
 
@@ -487,11 +492,22 @@ def save_leaderboard_snapshot(conn: sqlite3.Connection | None = None,
         row["rank"] = rank
     rt_id = rt_id or (digests[-1].get("rt_id") if digests else None)
     snapshot = {"rt_id": rt_id, "at": now_iso(), "ranking": rows}
-    with locked_json(leaderboard_history_path(), {"snapshots": []}) as history:
-        snaps = [s for s in history.get("snapshots", []) if isinstance(s, dict) and
-                 (rt_id is None or s.get("rt_id") != rt_id)]
+    path = leaderboard_history_path()
+    with file_lock(path):
+        try:
+            history = read_json(path, {"snapshots": []})
+        except ValueError:  # a broken history must not stop every later snapshot: keep it aside
+            keep = path.with_name(f"{path.name}.corrupt-{now_iso().replace(':', '')}")
+            with contextlib.suppress(OSError):
+                path.replace(keep)
+            log.warning("%s was not valid JSON (kept as %s); starting a new history", path.name, keep.name)
+            history = {}
+        if not isinstance(history, dict) or not isinstance(history.get("snapshots"), list):
+            history = {**(history if isinstance(history, dict) else {}), "snapshots": []}
+        snaps = [s for s in history["snapshots"] if isinstance(s, dict) and (rt_id is None or s.get("rt_id") != rt_id)]
         snaps.append(snapshot)
         history["snapshots"] = snaps[-MAX_SNAPSHOTS:]
+        write_json_atomic(path, history)
     return snapshot
 
 
@@ -603,8 +619,9 @@ def format_report_text(report: dict[str, Any]) -> str:
              f"Phase: {report['phase']['phase']} ({report['phase']['reason']})"]
     strengths = report["strengths"]
     if strengths.get("strongest"):
+        averages = ", ".join(f"{axis} {_dash(value)}" for axis, value in strengths["averages"].items())
         lines.append(f"Strongest: {strengths['strongest']}, weakest: {strengths['weakest']} "
-                     f"(averages {strengths['averages']})")
+                     f"(averages: {averages})")
     for axis, series in report["dimension_trends"].items():
         if series["values"]:
             lines.append(f"  {axis:<9} {sparkline(series['values'])} mean {series['mean']} trend {series['trend']}")
@@ -625,8 +642,8 @@ def format_report_text(report: dict[str, Any]) -> str:
                  f"{therapy['active_behaviors']} active behaviours, {therapy['active_goals']} active goals")
     econ = report["economy"]
     if econ["source"] != "none":
-        lines.append(f"Economy ({econ['source']}): earned {econ['earned']}, spent {econ['spent']}, "
-                     f"balance {econ['balance']}, ROI {econ['roi']}")
+        lines.append(f"Economy ({econ['source']}): earned {_dash(econ['earned'])}, spent {_dash(econ['spent'])}, "
+                     f"balance {_dash(econ['balance'])}, ROI {_dash(econ['roi'])}")
     builds = {k: v for k, v in report["engagement"]["builds_on"].items() if v}
     if builds:
         lines.append("Builds on: " + ", ".join(f"{k} ({v})" for k, v in sorted(builds.items(), key=lambda i: -i[1])))

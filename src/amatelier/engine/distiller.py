@@ -14,18 +14,20 @@ any error is logged, yields an empty list, and leaves the roundtable's result un
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import (
     file_lock,
-    locked_json,
     read_json,
     write_json_atomic,
     write_text_atomic,
@@ -476,8 +478,8 @@ def list_agent_skills(agent: str) -> list[dict[str, Any]]:
 def promote_to_shared(skill_id: str) -> dict[str, Any]:
     """Promote a skill to the shared skill store (shared-skills/entries/<id>.md)."""
     path = paths.user_shared_skills_index()
-    with locked_json(path, {"entries": []}) as index:
-        entries = index.setdefault("entries", [])
+    with _locked_index() as index:
+        entries = index["entries"]
         entry = next((e for e in entries if isinstance(e, dict) and e.get("skill_id") == skill_id), None)
         if entry is None:
             raise KeyError(f"no skill {skill_id!r} in {path}")
@@ -522,8 +524,9 @@ def append_novel_concepts(skills: list[dict[str, Any]], rt_id: str) -> int:
         try:
             concepts = read_json(path, [])
         except ValueError:
-            log.warning("novel_concepts.json is not valid JSON; keeping it and skipping append")
-            return 0
+            keep = _set_aside(path)
+            log.warning("novel_concepts.json was not valid JSON (kept as %s); starting a new list", keep.name)
+            concepts = []
         if not isinstance(concepts, list):
             concepts = []
         seen = {c.get("content_hash") for c in concepts if isinstance(c, dict)}
@@ -556,12 +559,40 @@ def _log_failure(rt_id: str, kind: str, detail: str) -> None:
         pass
 
 
-def _store(result: DistillResult, skills: list[dict[str, Any]], verdicts: list[dict[str, Any]],
-           rt_id: str) -> None:
+def _set_aside(path: Path) -> Path:
+    """Move an unreadable state file out of the way (kept for a human), returning where it went."""
+    keep = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    with contextlib.suppress(OSError):
+        path.replace(keep)
+    return keep
+
+
+@contextlib.contextmanager
+def _locked_index() -> Iterator[dict[str, Any]]:
+    """Read-modify-write shared-skills/index.json under its lock.
+
+    A file that is not valid JSON is kept as index.json.corrupt-<time> and the index starts
+    again, so one broken write does not stop every later roundtable from indexing skills.
+    """
     path = paths.user_shared_skills_index()
-    with locked_json(path, {"entries": []}) as index:
+    with file_lock(path):
+        try:
+            index = read_json(path, {"entries": []})
+        except ValueError:
+            keep = _set_aside(path)
+            log.warning("shared-skills/index.json was not valid JSON (kept as %s); starting a new index", keep.name)
+            index = {}
+        if not isinstance(index, dict):
+            index = {}
         if not isinstance(index.get("entries"), list):
             index["entries"] = []
+        yield index
+        write_json_atomic(path, index)
+
+
+def _store(result: DistillResult, skills: list[dict[str, Any]], verdicts: list[dict[str, Any]],
+           rt_id: str) -> None:
+    with _locked_index() as index:
         for skill, verdict in zip(skills, verdicts, strict=True):
             entry = create_skill_entry(skill, rt_id, verdict, index)
             if entry is None:
@@ -647,3 +678,38 @@ def distill_roundtable(conn: sqlite3.Connection, rt_id: str, digest: dict[str, A
         result.error = f"error: {exc.__class__.__name__}"
         result.entries = result.entries if result.entries else []
     return result
+
+
+def distill_one(digest: dict[str, Any] | Path | str, *, conn: sqlite3.Connection | None = None,
+                backend: Any = None, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Distil one finished roundtable again from its digest (a digest dict, a path, or an rt_id).
+
+    For a roundtable whose distillation failed or predates the distiller. Skills already
+    in the index are skipped (content hash), so running it twice adds nothing. Returns the
+    digest fields (skills_distilled, skill_titles, ...); the digest file is not changed.
+    """
+    if not isinstance(digest, dict):
+        path = Path(digest)
+        if not path.exists():
+            path = paths.user_digest_dir() / f"digest-{digest}.json"
+        try:
+            digest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read digest {path}: {exc}") from None
+    if not isinstance(digest, dict) or not isinstance(digest.get("rt_id"), str):
+        raise ValueError("a digest is a JSON object with an rt_id")
+    own = conn is None
+    if own:
+        from amatelier.chat.db import open_db
+
+        conn = open_db()
+    try:
+        if config is None:
+            from amatelier.config import load_config
+
+            config = load_config()
+        result = distill_roundtable(conn, digest["rt_id"], digest, backend=backend, config=config)
+    finally:
+        if own:
+            conn.close()
+    return {"rt_id": digest["rt_id"], "duplicates": result.duplicates, **result.digest_fields()}

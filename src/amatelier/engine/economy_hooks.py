@@ -57,9 +57,17 @@ def before_open(state: RoundtableState) -> None:
 
 
 def on_open(state: RoundtableState) -> None:
-    """Step 13: entry fees by tier, once the roundtable row exists."""
+    """Step 13: entry fees by tier, once the roundtable row exists.
+
+    First, fees of earlier roundtables that were cut before scoring are refunded (the
+    runner cuts orphaned roundtables just before it opens this one).
+    """
     from amatelier.engine import ledger
 
+    with _guard(state, "cut-roundtable refunds"):
+        refunded = ledger.refund_cut_fees(state.conn)
+        if refunded:
+            _notes(state)["cut_refunds"] = refunded
     with _guard(state, "entry fees"):
         _notes(state)["fees"] = ledger.charge_entry_fees(state.conn, state.rt_id, state.workers, state.config)
 

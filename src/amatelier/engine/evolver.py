@@ -10,9 +10,11 @@ is never touched: only the copy under the user-data dir evolves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -150,10 +152,17 @@ def _normalize_behaviors(data: Any) -> dict[str, Any]:
 
 def load_behaviors(agent: str) -> dict[str, Any]:
     """Load structured behavior metadata (an empty structure for a new agent)."""
+    path = behaviors_path(agent)
     try:
-        return _normalize_behaviors(read_json(behaviors_path(agent), {}))
+        return _normalize_behaviors(read_json(path, {}))
     except ValueError:
-        log.warning("behaviors.json for %s is not valid JSON; treating it as empty", agent)
+        # Keep the unreadable file for a human before the next save replaces it.
+        backup = path.with_name(f"behaviors.json.corrupt-{_now().replace(':', '')}")
+        if not backup.exists():
+            with contextlib.suppress(OSError):
+                shutil.copy2(path, backup)
+        log.warning("behaviors.json for %s is not valid JSON (copy kept as %s); treating it as empty",
+                    agent, backup.name)
         return _normalize_behaviors({})
 
 

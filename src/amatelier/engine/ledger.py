@@ -176,6 +176,38 @@ def charge_entry_fees(conn: sqlite3.Connection, rt_id: str, workers: Sequence[st
         return {agent: deduct_entry_fee(conn, agent, rt_id, config) for agent in workers}
 
 
+def fee_refund_ref(rt_id: str) -> str:
+    return f"fee:{rt_id}"
+
+
+def refund_cut_fees(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """Give back the entry fee of every roundtable that was cut before it was scored.
+
+    A cut roundtable (Ctrl-C, a crashed runner, most workers dead) is never scored, so its
+    fee would buy nothing: the crash must not cost sparks. One `refund` row per agent and
+    roundtable (ref `fee:<rt_id>`), in one transaction; workers that do have a score row
+    keep their fee. Returns {rt_id: {agent: sparks refunded}} for what was refunded now.
+    """
+    refunded: dict[str, dict[str, int]] = {}
+    due = ("SELECT f.agent, f.rt_id, f.amount FROM spark_ledger f JOIN roundtables r ON r.id = f.rt_id"
+           " WHERE f.category = 'fee' AND r.status = 'cut'"
+           " AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.rt_id = f.rt_id AND s.agent = f.agent)"
+           " AND NOT EXISTS (SELECT 1 FROM spark_ledger x WHERE x.category = 'refund' AND x.agent = f.agent"
+           "   AND x.ref = 'fee:' || f.rt_id) ORDER BY f.id")
+    if conn.execute(due).fetchone() is None:     # the usual case: no write transaction at all
+        return refunded
+    with atomic(conn):
+        for row in conn.execute(due).fetchall():
+            amount = -int(row["amount"])
+            if amount <= 0:
+                continue
+            if append(conn, row["agent"], amount, "refund", rt_id=row["rt_id"], ref=fee_refund_ref(row["rt_id"]),
+                      reason="entry fee back: the roundtable was cut before scoring",
+                      meta={"fee": amount}) is not None:
+                refunded.setdefault(row["rt_id"], {})[row["agent"]] = amount
+    return refunded
+
+
 def score_agent(conn: sqlite3.Connection, rt_id: str, agent: str, gross: int,
                 penalties: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> spark_rules.ScoreSettlement:
     """Credit a worker's Judge score and its penalties (gross floored at 0; the fee is separate)."""
@@ -435,10 +467,12 @@ def get_leaderboard(conn: sqlite3.Connection, config: Mapping[str, Any]) -> list
         ).fetchone()
         last = conn.execute("SELECT total FROM scores WHERE agent = ? AND unscored_reason IS NULL"
                             " ORDER BY id DESC LIMIT 1", (agent,)).fetchone()
+        # earned: sparks that came in (refunds only give back what was paid, so they are
+        # not earnings); spent: store purchases net of their refunds (fee refunds excluded).
         money = conn.execute(
-            "SELECT COALESCE(SUM(CASE WHEN amount > 0 THEN amount END), 0),"
+            "SELECT COALESCE(SUM(CASE WHEN amount > 0 AND category != 'refund' THEN amount END), 0),"
             " COALESCE(SUM(CASE WHEN category = 'purchase' THEN -amount END), 0)"
-            " - COALESCE(SUM(CASE WHEN category = 'refund' THEN amount END), 0),"
+            " - COALESCE(SUM(CASE WHEN category = 'refund' AND ref NOT LIKE 'fee:%' THEN amount END), 0),"
             " COUNT(DISTINCT CASE WHEN category = 'fee' THEN rt_id END),"
             " COALESCE(SUM(category = 'gate'), 0)"
             " FROM spark_ledger WHERE agent = ?", (agent,)).fetchone()
@@ -475,20 +509,41 @@ def get_spark_balances(conn: sqlite3.Connection, config: Mapping[str, Any]) -> d
     return result
 
 
+def metrics_path(agent: str) -> Path:
+    """agents/<name>/metrics.json: the agent's cached economy and analytics view."""
+    return paths.user_agent_dir(agent) / "metrics.json"
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    try:
+        metrics = atomicio.read_json(path, {})
+    except ValueError:
+        metrics = {}  # a torn or hand-broken cache: it is rebuilt from the ledger
+    return metrics if isinstance(metrics, dict) else {}
+
+
+def load_metrics(agent: str) -> dict[str, Any]:
+    """The agent's metrics.json cache ({} when missing or unreadable); the ledger stays the truth."""
+    return _read_metrics(metrics_path(agent))
+
+
+def save_metrics(agent: str, metrics: Mapping[str, Any]) -> Path:
+    """Replace the agent's metrics.json atomically, under its lock."""
+    path = metrics_path(agent)
+    with atomicio.file_lock(path):
+        atomicio.write_json_atomic(path, dict(metrics))
+    return path
+
+
 def refresh_metrics(conn: sqlite3.Connection, config: Mapping[str, Any],
                     board: Sequence[Mapping[str, Any]] | None = None) -> list[Path]:
     """Rebuild each agent's metrics.json economy cache from the ledger (other keys are kept)."""
     board = board if board is not None else get_leaderboard(conn, config)
     written = []
     for row in board:
-        path = paths.user_agent_dir(row["agent"]) / "metrics.json"
+        path = metrics_path(row["agent"])
         with atomicio.file_lock(path):
-            try:
-                metrics = atomicio.read_json(path, {})
-            except ValueError:
-                metrics = {}  # a torn or hand-broken cache: rebuild it
-            if not isinstance(metrics, dict):
-                metrics = {}
+            metrics = _read_metrics(path)
             metrics["sparks"] = row["sparks"]
             metrics["rank"] = row["rank"]
             metrics["economy"] = {**{k: v for k, v in row.items() if k != "agent"}, "updated_at": now()}

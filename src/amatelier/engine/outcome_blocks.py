@@ -143,7 +143,7 @@ def _parse_goal(item: Any) -> dict[str, Any] | None:
         return None
     try:
         horizon = int(item.get("horizon_rts", DEFAULT_GOAL_HORIZON))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         horizon = DEFAULT_GOAL_HORIZON
     return {"goal": goal, "horizon_rts": max(1, min(MAX_GOAL_HORIZON, horizon))}
 
@@ -179,8 +179,17 @@ def parse_relegation_choice(value: Any) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
+def _items(value: Any) -> list[Any]:
+    """A block field that should be a list: one object counts as a list of one; anything else is ignored."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    return []
+
+
 def _merge_block(out: Outcomes, block: dict[str, Any]) -> None:
-    for item in block.get("behavioral_deltas") or []:
+    for item in _items(block.get("behavioral_deltas")):
         delta = _parse_delta(item)
         if delta and delta not in out.behavioral_deltas:
             out.behavioral_deltas.append(delta)
@@ -199,9 +208,7 @@ def _merge_block(out: Outcomes, block: dict[str, Any]) -> None:
     if summary_text:
         out.session_summary = summary_text[:2000]
     goals = block.get("goals")
-    if isinstance(goals, dict | str):
-        goals = [goals]
-    for item in goals or []:
+    for item in [goals] if isinstance(goals, str) else _items(goals):
         goal = _parse_goal(item)
         if goal and all(g["goal"] != goal["goal"] for g in out.goals):
             out.goals.append(goal)
@@ -212,7 +219,7 @@ def _merge_block(out: Outcomes, block: dict[str, Any]) -> None:
     choice = parse_relegation_choice(block.get("relegation_choice", block.get("relegation")))
     if choice:
         out.relegation_choice = choice
-    for item in block.get("emerging_traits") or block.get("trait_adjustments") or []:
+    for item in _items(block.get("emerging_traits") or block.get("trait_adjustments")):
         trait = _parse_trait(item)
         if trait:
             out.emerging_traits.append(trait)

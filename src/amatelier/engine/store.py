@@ -63,7 +63,11 @@ def bundled_templates_dir() -> Path:
 def load_catalog() -> dict[str, Any]:
     """The bundled catalog with the user's listed items added to their categories."""
     catalog = json.loads(paths.bundled_store_catalog().read_text(encoding="utf-8"))
-    extra = atomicio.read_json(user_catalog_path(), {"items": []})
+    try:
+        extra = atomicio.read_json(user_catalog_path(), {"items": []})
+    except ValueError as exc:   # the admin's layer is hand-editable: say which file and where
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise StoreError(f"{user_catalog_path()} is not valid JSON{where}; fix it or move it away") from None
     for item in extra.get("items", []) if isinstance(extra, dict) else []:
         category = item.get("category", "skills")
         if category in catalog["categories"] and item.get("id"):

@@ -17,6 +17,7 @@ session incomplete and applies what was already decided; no file is left half-wr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.atomicio import locked_json, read_json, write_text_atomic
+from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
 from amatelier.engine import agent_memory, evolver
 from amatelier.engine.learning_text import clip, words
 from amatelier.engine.outcome_blocks import Outcomes, parse_outcomes, strip_blocks
@@ -41,6 +42,7 @@ MAX_TURNS = 5
 AXES = ("novelty", "accuracy", "impact", "challenge")
 MAX_CASE_ITEMS = 20
 RECORD_HEADING = "## Record"
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 FALLBACK_PERSONA = (
     "You are the team therapist. After each roundtable you debrief one worker in private: "
@@ -131,6 +133,9 @@ def check_digest(data: Any, where: str = "digest") -> None:
         raise DigestError(f"digest {where} must be a JSON object")
     if not isinstance(data.get("rt_id"), str) or not data["rt_id"].strip():
         raise DigestError(f"digest {where} has no rt_id")
+    if not SAFE_NAME.fullmatch(data["rt_id"]):
+        # The rt_id names files (sessions/<rt_id>.md, therapist-report-<rt_id>.md).
+        raise DigestError(f"digest {where} has an invalid rt_id {data['rt_id']!r} (letters, digits, - and _ only)")
 
 
 def digest_workers(digest: dict[str, Any]) -> list[str]:
@@ -318,7 +323,9 @@ def build_agent_brief(agent: str, rt_id: str, data: dict[str, Any], impact: dict
     else:
         lines.append("SCORES: not available")
     if impact.get("prior_average") is not None:
-        lines.append(f"PRIOR AVERAGE TOTAL: {impact['prior_average']} (change {impact['delta_vs_average']:+})")
+        change = impact.get("delta_vs_average")
+        lines.append(f"PRIOR AVERAGE TOTAL: {impact['prior_average']}"
+                     + (f" (change {change:+})" if change is not None else ""))
     lines.append(f"CONTRIBUTIONS: {data.get('contributions') if data.get('contributions') is not None else '?'}")
     budget = data.get("budget") or {}
     if budget:
@@ -651,41 +658,66 @@ def update_case_notes(agent: str, result: SessionResult, data: dict[str, Any]) -
     """Steps 12-13: only a complete session counts as conducted."""
     if not result.complete:
         return
-    with locked_json(case_notes_path(agent), {}) as notes:
-        base = load_case_notes(agent)
-        for key, value in base.items():
-            notes.setdefault(key, value)
-        for key in ("clinical_observations", "active_hypotheses", "intervention_history"):
-            if not isinstance(notes.get(key), list):
-                notes[key] = []
-        notes["sessions_conducted"] = int(notes.get("sessions_conducted", 0)) + 1
-        notes["last_session_rt"] = result.rt_id
-        notes["clinical_observations"].append({"rt_id": result.rt_id, "at": agent_memory.now_iso(),
-                                               "observation": result.applied.get("session_summary"),
-                                               "score_total": score_total(data.get("scores"))})
-        for goal in result.applied.get("goals", []):
-            notes["active_hypotheses"].append(f"If {agent} works on \"{goal['goal']}\", its scores "
-                                              f"should move within {goal['horizon_rts']} roundtables.")
-        notes["intervention_history"].append({
-            "rt_id": result.rt_id, "at": agent_memory.now_iso(),
-            "behaviors": [f"{b['action']}: {b['behavior']}" for b in result.applied.get("behaviors", [])],
-            "goals": [g["goal"] for g in result.applied.get("goals", [])],
-            "store_request": result.applied.get("store_request"),
-            "relegation": result.applied.get("relegation"),
-            "requests_addressed": result.applied.get("requests_addressed", []),
-        })
-        notes["diary"] = agent_memory.diary_stats(agent)
-        for key in ("clinical_observations", "active_hypotheses", "intervention_history"):
-            notes[key] = notes[key][-MAX_CASE_ITEMS:]
+    path = case_notes_path(agent)
+    with file_lock(path):
+        try:
+            notes = read_json(path, {})
+        except ValueError:
+            keep = path.with_name(f"{path.name}.corrupt-{agent_memory.now_iso().replace(':', '')}")
+            with contextlib.suppress(OSError):
+                path.replace(keep)
+            log.warning("case notes for %s were not valid JSON (kept as %s); starting new notes", agent, keep.name)
+            notes = {}
+        if not isinstance(notes, dict):
+            notes = {}
+        _add_to_case_notes(notes, agent, result, data)
+        write_json_atomic(path, notes)
 
 
-def write_report(rt_id: str, digest: dict[str, Any], agents: list[str]) -> Path:
-    """Step 15: one report for the roundtable, built from every agent's session record."""
+def _add_to_case_notes(notes: dict[str, Any], agent: str, result: SessionResult, data: dict[str, Any]) -> None:
+    """One complete session in the case notes (steps 12-13), lists capped at MAX_CASE_ITEMS."""
+    notes.setdefault("agent", agent)
+    notes.setdefault("sessions_conducted", 0)
+    for key in ("clinical_observations", "active_hypotheses", "intervention_history"):
+        if not isinstance(notes.get(key), list):
+            notes[key] = []
+    notes["sessions_conducted"] = int(notes.get("sessions_conducted", 0)) + 1
+    notes["last_session_rt"] = result.rt_id
+    notes["clinical_observations"].append({"rt_id": result.rt_id, "at": agent_memory.now_iso(),
+                                           "observation": result.applied.get("session_summary"),
+                                           "score_total": score_total(data.get("scores"))})
+    for goal in result.applied.get("goals", []):
+        notes["active_hypotheses"].append(f"If {agent} works on \"{goal['goal']}\", its scores "
+                                          f"should move within {goal['horizon_rts']} roundtables.")
+    notes["intervention_history"].append({
+        "rt_id": result.rt_id, "at": agent_memory.now_iso(),
+        "behaviors": [f"{b['action']}: {b['behavior']}" for b in result.applied.get("behaviors", [])],
+        "goals": [g["goal"] for g in result.applied.get("goals", [])],
+        "store_request": result.applied.get("store_request"),
+        "relegation": result.applied.get("relegation"),
+        "requests_addressed": result.applied.get("requests_addressed", []),
+    })
+    notes["diary"] = agent_memory.diary_stats(agent)
+    for key in ("clinical_observations", "active_hypotheses", "intervention_history"):
+        notes[key] = notes[key][-MAX_CASE_ITEMS:]
+
+
+def write_report(rt_id: str, digest: dict[str, Any], agents: list[str],
+                 failed: dict[str, str] | None = None) -> Path:
+    """Step 15: one report for the roundtable, built from every agent's session record.
+
+    `failed` lists agents whose session broke before it could be recorded: the report
+    says so rather than leaving them out.
+    """
     lines = [f"# Therapist report — roundtable {rt_id}", "",
              f"Topic: {digest.get('topic') or '?'}", f"Written: {agent_memory.now_iso()}", ""]
     names = list(dict.fromkeys(agents + digest_workers(digest)))
+    failed = failed or {}
     for agent in names:
         record = read_session_record(paths.user_agent_dir(agent) / "sessions" / f"{rt_id}.md")
+        if agent in failed:
+            lines += [f"## {agent}", "", f"- Session: failed ({failed[agent]})", ""]
+            continue
         if record is None:
             continue
         applied = record.get("applied") or {}
@@ -835,6 +867,9 @@ def run_therapist(digest: dict[str, Any] | Path | str, agents: list[str] | None 
     names = agents or digest_workers(digest)
     if not names:
         raise DigestError(f"digest {rt_id} names no workers to debrief")
+    unsafe = [n for n in names if not SAFE_NAME.fullmatch(str(n))]
+    if unsafe:  # agent names become paths (agents/<name>/sessions/...)
+        raise DigestError(f"digest {rt_id} names an invalid agent {unsafe[0]!r}")
     run = TherapistRun(rt_id=rt_id)
     if backend is None:  # resolve once, before any thread starts (a missing backend fails here)
         from amatelier.llm_backend import get_backend
@@ -875,5 +910,6 @@ def run_therapist(digest: dict[str, Any] | Path | str, agents: list[str] | None 
             run.sessions.append(session)
             if on_session:
                 on_session(session)
-    run.report_path = str(write_report(rt_id, digest, names))
+    not_held = {s.agent: s.error or "error" for s in run.sessions if s.session_path is None}
+    run.report_path = str(write_report(rt_id, digest, names, not_held))
     return run
