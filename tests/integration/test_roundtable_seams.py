@@ -176,6 +176,7 @@ def test_steward_turn_instructions_reach_speak_and_floor_turns(offline, monkeypa
                         lambda state, agent: f"STEWARD NOTE for {agent}", raising=False)
     result = run_roundtable(_opts(max_rounds=3, budget=1))
     turns = rows(offline, "SELECT agent, phase, instructions FROM turns WHERE rt_id = ?", result.digest["rt_id"])
+    assert {"SPEAK", "REBUTTAL", "FLOOR"} <= {turn["phase"] for turn in turns}
     for turn in turns:
         has_note = f"STEWARD NOTE for {turn['agent']}" in turn["instructions"]
         assert has_note == (turn["phase"] in ("SPEAK", "FLOOR")), turn

@@ -206,3 +206,27 @@ def test_spawn_steward_subagent_routes_by_mode(tree, mode) -> None:
     assert bodies(server)[0]["model"] == "small-model"
     assert bodies(server)[1]["model"] == "big-model"
     assert complex_result.status == "ok"
+
+
+@pytest.mark.parametrize("api", ["anthropic", "openai"])
+def test_a_model_slower_than_the_timeout_gives_a_timeout_result(tree, api) -> None:
+    server_class, loop, client = ((FakeAnthropic, anthropic_loop, anthropic_client) if api == "anthropic"
+                                  else (FakeOpenAI, openai_loop, openai_client))
+    with server_class().push(Reply.sleep(30)) as server:
+        result = loop(client(server), model="m", request="what is the retry budget?",
+                      registry=tree.registry("- notes.md"), timeout_s=0.5)
+    assert len(server.api_requests()) == 1
+    assert result.status == "timeout", result.output
+    assert result.bytes == 0 and "TOP SECRET" not in result.output
+
+
+def test_the_time_left_bounds_every_later_call(tree) -> None:
+    # The first answer asks for a tool; the second call gets only what is left of the timeout.
+    with FakeAnthropic().push(
+        anthropic_tool_use("read_file", {"path": "notes.md"}, "tu_1"),
+        Reply.sleep(30),
+    ) as server:
+        result = anthropic_loop(anthropic_client(server), model="m", request="retry budget?",
+                                registry=tree.registry("- notes.md"), timeout_s=1.0)
+    assert len(server.api_requests()) == 2
+    assert result.status == "timeout" and result.path == "notes.md" and result.bytes > 0

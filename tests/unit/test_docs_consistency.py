@@ -71,6 +71,9 @@ def test_competition_example_is_valid_judge_output() -> None:
     (example,) = _fenced(text)
     scores = json.loads(example)["scores"]
     assert scores
+    # the example shows the rarer shapes too, so the checks below have something to check
+    assert any(entry["penalties"] for entry in scores.values())
+    assert any(entry["grand_insight"] for entry in scores.values())
     for entry in scores.values():
         axes = [entry[a] for a in ("novelty", "accuracy", "impact", "challenge")]
         assert all(v in {0, 1, 2, 3, 10} for v in axes)

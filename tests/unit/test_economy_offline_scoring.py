@@ -54,6 +54,7 @@ def test_malformed_answers_need_the_repair_and_the_repair_is_valid() -> None:
         first = judge.parse_judge_output(scoring.respond(request(rt)), WORKERS)
         assert not first.ok, variant
         broken = [w for w in WORKERS if w in first.problems]
+        assert broken, (variant, first.problems)   # else the repair below would check nothing
         repair = scoring.respond(OfflineRequest(
             system="judge", model="sonnet", task="score-repair", agent="judge",
             prompt=judge.build_repair_prompt(rt, "t", broken, "x", first.problem_lines(), MESSAGES)))

@@ -180,6 +180,7 @@ def test_therapist_frameworks_and_outcome_block() -> None:
         "goals",
         "store_request",
     }
+    assert outcome["behavioral_deltas"] and outcome["goals"], "the example shows a delta and a goal"
     for delta in outcome["behavioral_deltas"]:
         assert delta["action"] in {"add", "remove", "confirm"}
         assert delta["behavior"] and delta["reason"]

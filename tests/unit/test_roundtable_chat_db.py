@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -137,8 +138,13 @@ def test_busy_database_is_waited_on_not_a_crash(conn, tmp_path):
 
     thread = threading.Thread(target=hold)
     thread.start()
-    locked.wait(5)
-    msgs.post(conn, rt, "y", "written after the lock is released")  # busy_timeout waits
+    assert locked.wait(5)
+    # The write lock really is held now: a writer that does not wait is refused...
+    impatient = sqlite3.connect(str(tmp_path / "roundtable-server" / "roundtable.db"), timeout=0)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        impatient.execute("BEGIN IMMEDIATE")
+    impatient.close()
+    msgs.post(conn, rt, "y", "written after the lock is released")  # ...busy_timeout waits
     thread.join()
     assert [m["agent"] for m in msgs.transcript(conn, rt)] == ["x", "y"]
     holder.close()

@@ -60,6 +60,12 @@ def test_hook_allows_reads_and_searches_inside_the_mirror(mirror) -> None:
     ("Grep", {"pattern": "x", "glob": "../*.txt"}, "outside the registered files"),
     ("Glob", {"pattern": "/etc/*"}, "outside the registered files"),
     ("Glob", {"pattern": "**/*", "path": ".."}, "outside"),
+    ("Glob", {"pattern": "{../../..,x}/etc/*"}, "outside the registered files"),
+    ("Glob", {"pattern": "docs/{a,..}/*"}, "outside the registered files"),
+    ("Grep", {"pattern": "x", "glob": "{..,docs}/*.txt"}, "outside the registered files"),
+    ("Glob", {"pattern": "~/.ssh/*"}, "outside the registered files"),
+    ("Glob", {"pattern": "{docs,/etc}/*"}, "outside the registered files"),
+    ("Read", {"file_path": 42}, "not a path"),
     ("Bash", {"command": "cat /etc/passwd"}, "not available"),
     ("Write", {"file_path": "x.md", "content": "x"}, "not available"),
 ])

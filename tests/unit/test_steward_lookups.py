@@ -132,3 +132,16 @@ def test_binary_file_is_not_dumped(tmp_path: Path) -> None:
     (tree.launch / "blob.bin").write_bytes(b"\x00\x01\x02binary")
     result = try_deterministic("read blob.bin", tree.registry("- blob.bin"))
     assert result.status == "error" and "binary" in result.output
+
+
+def test_glob_listing_with_a_pattern_reaching_outside_is_out_of_scope(registry) -> None:
+    from amatelier.steward.tools import ToolBox
+
+    box = ToolBox(registry)
+    for pattern in ("../*", "../*.txt", "/etc/*", "docs/../../*"):
+        text, is_error = box.run("glob", {"pattern": pattern})
+        assert is_error and text.startswith("out of scope:"), (pattern, text)
+    listed, is_error = box.run("glob", {"pattern": "./docs/*.md"})
+    size = (registry.launch_dir / "docs" / "a.md").stat().st_size
+    assert not is_error and listed.splitlines()[1:] == [f"- docs/a.md ({size} bytes)"]
+    assert [c.status for c in box.calls] == ["out_of_scope"] * 4 + ["ok"]

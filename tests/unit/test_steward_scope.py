@@ -222,3 +222,77 @@ def test_registered_paths_lists_only_in_scope_files(tree) -> None:
     reasons = dict(refused_entries)
     assert reasons["docs/leak.md"] == "symlink leads outside the launch directory"
     assert reasons["missing.md"].startswith("no such file")
+
+
+def test_case_variants_of_a_registered_name_are_not_in_scope(tree, opened) -> None:
+    # On a case-sensitive file system NOTES.md is another file; the scope never folds case.
+    (tree.launch / "NOTES.md").write_text("case twin, not registered\n", encoding="utf-8")
+    (tree.launch / "docs" / "SECRET.MD").write_text("upper-case extension\n", encoding="utf-8")
+    registry = tree.registry("- notes.md\n- docs/*.md")
+    assert refused("NOTES.md", registry) == "not a registered file"
+    assert refused("Notes.md", registry) == "not a registered file"
+    assert refused("docs/SECRET.MD", registry) == "not a registered file"
+    assert refused("DOCS/a.md", registry) == "not a registered file"
+    assert opened == []
+
+
+def test_swap_of_a_parent_directory_to_a_symlink_after_check_is_caught(
+        tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    # O_NOFOLLOW guards only the last component; the inode check catches a swapped directory.
+    elsewhere = tree.root / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.md").write_text("TOP SECRET via a swapped directory\n", encoding="utf-8")
+    registry = tree.registry("- docs/*.md")
+
+    def swap_dir() -> None:
+        os.replace(tree.launch / "docs", tree.root / "docs-moved")
+        (tree.launch / "docs").symlink_to(elsewhere, target_is_directory=True)
+
+    after_check(monkeypatch, swap_dir)
+    assert refused("docs/a.md", registry) == "file changed between the check and the read"
+
+
+def test_swap_to_a_fifo_after_check_is_refused_without_blocking(
+        tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = tree.registry("- notes.md")
+
+    def to_fifo() -> None:
+        (tree.launch / "notes.md").unlink()
+        os.mkfifo(tree.launch / "notes.md")
+
+    after_check(monkeypatch, to_fifo)
+    assert refused("notes.md", registry) == "file changed between the check and the read"
+
+
+def test_file_growing_past_the_cap_after_check_is_refused(tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = tree.registry("- notes.md")
+    size = len(NOTES.encode())
+
+    def grow() -> None:
+        with open(tree.launch / "notes.md", "ab") as handle:
+            handle.write(b"y" * 100)
+
+    after_check(monkeypatch, grow)
+    assert refused("notes.md", registry, max_bytes=size + 10) == f"file grew past the {size + 10}-byte cap"
+
+
+def test_double_star_never_walks_into_a_symlinked_directory(tree, opened) -> None:
+    (tree.launch / "docs" / "outside").symlink_to(tree.root, target_is_directory=True)
+    (tree.launch / "docs" / "loop").symlink_to(tree.launch / "docs", target_is_directory=True)
+    registry = tree.registry("- docs/**")
+    allowed, refused_entries = scope.registered_paths(registry)
+    shown = [registry.display(p) for p in allowed]
+    assert shown == ["docs/a.md", "docs/sub/b.md"]
+    assert not any("outside" in entry or "loop" in entry for entry, _ in refused_entries)
+    assert opened == []
+    assert refused("docs/outside/secret.txt", registry) == "symlink leads outside the launch directory"
+    # Through the looping link the real path is docs/a.md itself: in scope, same file.
+    assert read_scoped("docs/loop/a.md", registry).path == (tree.launch / "docs" / "a.md").resolve()
+
+
+def test_hard_to_spell_escapes_are_refused(tree, opened) -> None:
+    registry = tree.registry("- notes.md\n- docs/**")
+    for candidate in ("./../secret.txt", "docs/./../../secret.txt", "docs//..//..//secret.txt",
+                      f"{tree.launch}/../secret.txt", "~/secret.txt", "../project/../secret.txt"):
+        assert refused(candidate, registry).startswith(("path leads outside", "not a registered")), candidate
+    assert opened == []

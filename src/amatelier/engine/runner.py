@@ -449,6 +449,7 @@ class Runner:
             if not eligible:
                 break
             for agent in eligible:
+                self.seam("steward_hooks.poll", steward_hooks.poll, state)
                 floor_turns[agent] = floor_turns.get(agent, 0) + 1
                 outcome = self.run_turn(agent, "FLOOR", self.with_steward(agent, instructions(
                     "FLOOR", round=round_no, max_rounds=state.max_rounds,
@@ -457,6 +458,9 @@ class Runner:
                     passed.add(agent)
                 else:
                     state.budgets[agent] = state.budgets.get(agent, 0) - 1
+                    # A FLOOR turn may ask the Steward too; its answer comes at a later poll/drain.
+                    self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
+                              outcome.text or "", default=False)
 
     def health_audit(self, round_no: int) -> None:
         """Cut the roundtable when most workers are dead or answered nothing this round."""

@@ -95,7 +95,8 @@ def turn_instructions(state: RoundtableState, agent: str) -> str:
     return (f"STEWARD: you may ground a claim in the user's files with [[request: ...]] "
             f"({left} request(s) left this roundtable; registered files: {files}). Forms: "
             "'read PATH', 'lines A-B of PATH', 'key a.b in PATH', 'grep TEXT in PATH', "
-            "'list files', or a plain question. You speak again once the answer is in.")
+            "'list files', or a plain question. The answer is posted to the chat before your "
+            "next turn.")
 
 
 def _post(state: RoundtableState, text: str, *, kind: str, round_num: int | None = None,

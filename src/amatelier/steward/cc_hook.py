@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import PurePosixPath
 from typing import Any
@@ -19,6 +20,18 @@ from amatelier.steward.registry import mirror_registry
 from amatelier.steward.scope import ScopeError, check_path
 
 ALLOWED_TOOLS = ("Read", "Grep", "Glob")
+
+
+# A ".." path step anywhere in a glob, brace alternatives included ("{..,x}/*", "a/{b,..}/*").
+_PARENT_STEP = re.compile(r"(?:^|[/{,])\.\.(?:$|[/},])")
+# An absolute or home-relative glob, or brace alternative ("/etc/*", "{a,/etc}/*", "~/x").
+_ROOTED = re.compile(r"(?:^|[{,])[/~]")
+
+
+def _pattern_reaches_out(pattern: str) -> bool:
+    """Whether a Glob/Grep glob could name something outside the mirror."""
+    return (bool(_ROOTED.search(pattern)) or "\x00" in pattern
+            or bool(_PARENT_STEP.search(pattern)) or ".." in PurePosixPath(pattern).parts)
 
 
 def decide(event: dict[str, Any], mirror: str) -> tuple[bool, str, str]:
@@ -41,8 +54,7 @@ def decide(event: dict[str, Any], mirror: str) -> tuple[bool, str, str]:
             pattern = args.get(key)
             if tool == "Grep" and key == "pattern":
                 continue  # Grep's pattern is a regex over contents, not a path
-            if isinstance(pattern, str) and (pattern.startswith(("/", "~"))
-                                             or ".." in PurePosixPath(pattern).parts):
+            if isinstance(pattern, str) and _pattern_reaches_out(pattern):
                 return False, pattern, "glob reaches outside the registered files"
     if not isinstance(target, str):
         return False, repr(target)[:80], "not a path"

@@ -162,10 +162,21 @@ def _is_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
+def _inside_glob(pattern: str) -> str:
+    """A launch-relative glob a model gave, without a leading "./"; OutOfScope if it reaches out."""
+    posix = pattern.replace(os.sep, "/")
+    if ".." in PurePosixPath(posix).parts or os.path.isabs(pattern) or posix.startswith("~"):
+        raise OutOfScope("glob reaches outside the launch directory", pattern)
+    while posix.startswith("./"):
+        posix = posix[2:]
+    return posix
+
+
 def _list(registry: Registry, max_bytes: int | None, pattern: str | None) -> StewardResult:
+    wanted = _inside_glob(pattern) if pattern else None
     allowed, refused = registered_paths(registry, max_bytes=max_bytes)
-    if pattern:
-        allowed = [p for p in allowed if glob_matches(registry.display(p), pattern.lstrip("./"))]
+    if wanted:
+        allowed = [p for p in allowed if glob_matches(registry.display(p), wanted)]
     title = f"Registered files matching {pattern}" if pattern else "Registered files"
     lines = [f"{title} ({len(allowed)}):"]
     for path in allowed:
@@ -224,14 +235,11 @@ def _grep_targets(lookup: Lookup, registry: Registry,
     target = lookup.path
     if target and not any(ch in target for ch in "*?["):
         return [read_scoped(target, registry, max_bytes=max_bytes)]
-    if target:
-        parts = PurePosixPath(target.replace(os.sep, "/")).parts
-        if ".." in parts or os.path.isabs(target):
-            raise OutOfScope("glob reaches outside the launch directory", target)
+    wanted = _inside_glob(target) if target else None
     allowed, _ = registered_paths(registry, max_bytes=max_bytes)
     reads: list[ScopedRead] = []
     for path in allowed:
-        if target and not glob_matches(registry.display(path), target):
+        if wanted and not glob_matches(registry.display(path), wanted):
             continue
         reads.append(read_scoped(path, registry, max_bytes=max_bytes))
     if target and not reads:
