@@ -95,3 +95,34 @@ def test_a_floor_request_is_answered_and_costs_debate_budget(grounded) -> None:
     rebuttal_2 = _index(msgs, lambda m: m["content"].startswith("--- REBUTTAL PHASE") and m["round"] == 2)
     assert answer < rebuttal_2
     assert digest["steward_budget"][ASKER] == 1 and digest["steward_budget"]["marcus"] == 3
+
+
+def test_a_request_in_the_last_floor_is_posted_before_the_roundtable_closes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("AMATELIER_MODE", "offline")
+    tree = make_tree(tmp_path)
+    briefing = tmp_path / "briefing.md"
+    briefing.write_text("# Briefing\n\n## Objective\nRetry budget?\n\n"
+                        "## Steward-Registered Files\n- config.json\n", encoding="utf-8")
+    real_run_turn = runner_mod.Runner.run_turn
+
+    def run_turn(self, agent, phase, instructions_text=None):
+        outcome = real_run_turn(self, agent, phase, instructions_text)
+        if agent == ASKER and phase.upper() == "FLOOR" and outcome.answered:
+            return dataclasses.replace(outcome, text=f"One more fact. {FLOOR_ASK}")
+        return outcome
+
+    # The Judge never converges, so round 1 (the last) reaches its FLOOR.
+    monkeypatch.setattr(runner_mod.Runner, "judge_gate", lambda self, round_no: False)
+    monkeypatch.setattr(runner_mod.Runner, "run_turn", run_turn)
+    # One worker, so the asking FLOOR turn is the very last turn of the debate.
+    result = run_roundtable(RunOptions(topic="retry budget?", briefing=str(briefing),
+                                       workers=[ASKER], max_rounds=1, budget=1,
+                                       skip_post=True, launch_dir=tree.launch))
+    assert result.exit_code == 0
+    msgs = messages(tmp_path / "ws", result.digest["rt_id"])
+    floor_log = [e for e in result.digest["steward_log"] if e["phase"] == "FLOOR"]
+    assert [(e["agent"], e["status"]) for e in floor_log] == [(ASKER, "ok")]
+    posted = [m for m in msgs if m["kind"] == "steward" and m["phase"] == "FLOOR"]
+    assert len(posted) == 1 and posted[0]["content"].startswith(f"[Research result for {ASKER}]")

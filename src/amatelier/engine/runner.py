@@ -509,6 +509,9 @@ class Runner:
             if any(state.budgets.get(a, 0) > 0 for a in state.workers):
                 self.floor_phase(round_no)
             self.health_audit(round_no)
+        # A lookup asked for in the last FLOOR has no later REBUTTAL to wait for: post it now,
+        # so the transcript (and the digest) shows what the Steward answered.
+        self.seam("steward_hooks.drain", steward_hooks.drain, state)
 
     # ------------------------------------------------------------------ digest
 
