@@ -118,7 +118,8 @@ def test_a_deferred_speaker_speaks_again_at_the_back(offline, monkeypatch):
     (first, second), speak = _speak_order(offline, result.digest["rt_id"], 1)
     assert speak == [first, second, first]
     assert _speak_order(offline, result.digest["rt_id"], 2)[1] == [first, second]
-    assert drained == [1, 2]
+    # Before each round's REBUTTAL, and once more after the last round (a late FLOOR request).
+    assert drained == [1, 2, 2]
 
 
 def test_waiting_speakers_are_skipped_and_intermission_when_all_wait(offline, monkeypatch):
