@@ -27,6 +27,16 @@ def session_text(agent: str, rt_id: str) -> str:
     return (paths.user_agent_dir(agent) / "sessions" / f"{rt_id}.md").read_text()
 
 
+def store_request_status(conn, rt_id: str, agent: str, item_id: str) -> str:
+    """Run a one-turn session whose outcome asks the store for `item_id`; the status applied."""
+    outcome = {"session_summary": "s", "store_request": {"item_id": item_id, "reason": "goal"}}
+    block = "```json\n" + json.dumps(outcome) + "\n```"
+    backend = ScriptedBackend(lambda self, **kw: block if kw["task"] == "therapist" else "ok")
+    run = therapist.run_therapist(make_digest(rt_id), [agent], 1, conn=conn, backend=backend,
+                                  agent_backend_for=lambda a: backend, config=load_config())
+    return run.sessions[0].applied["store_request"]["status"]
+
+
 def test_offline_sessions_for_every_worker(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt100", workers=WORKERS)
@@ -184,12 +194,7 @@ def test_store_request_goes_through_the_store(learning_ws, monkeypatch) -> None:
     conn = db()
     make_roundtable(conn, "rt105")
     for agent, item in (("elena", "cheap"), ("marcus", "pricey")):
-        outcome = {"session_summary": "s", "store_request": {"item_id": item, "reason": "goal"}}
-        block = "```json\n" + json.dumps(outcome) + "\n```"
-        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
-        run = therapist.run_therapist(make_digest("rt105"), [agent], 1, conn=conn, backend=backend,
-                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
-        status = run.sessions[0].applied["store_request"]["status"]
+        status = store_request_status(conn, "rt105", agent, item)
         if item == "cheap":
             assert status == "purchased (5 sparks, balance 10)"
         else:
@@ -206,12 +211,7 @@ def test_store_request_with_the_real_store(learning_ws) -> None:
     ledger.append(conn, "elena", 40, "score", rt_id="rt106", reason="test grant", ref="grant-rt106")
     item = next(r for r in store.catalog_rows() if r["kind"] == "skill")
     for agent in ("elena", "simon"):
-        outcome = {"session_summary": "s", "store_request": {"item_id": item["id"], "reason": "goal"}}
-        block = "```json\n" + json.dumps(outcome) + "\n```"
-        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
-        run = therapist.run_therapist(make_digest("rt106"), [agent], 1, conn=conn, backend=backend,
-                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
-        status = run.sessions[0].applied["store_request"]["status"]
+        status = store_request_status(conn, "rt106", agent, item["id"])
         if agent == "elena":
             assert status.startswith(f"purchased ({item['price']} sparks")
             assert item["id"] in evolver.sync_skills_owned("elena", conn)
