@@ -106,6 +106,13 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def dead_pid() -> int:
+    """The pid of a process that has already exited: a runner that died, for orphan tests."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
 def processes_with_args(*args: str) -> list[int]:
     """Live (not zombie) processes whose command line has every one of `args` as an argument."""
     wanted = [arg.encode() for arg in args]
