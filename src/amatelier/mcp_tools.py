@@ -44,12 +44,10 @@ def check_rt_id(rt_id: str) -> str:
 
 def pick_roundtable(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, Any]:
     """The roundtable a tool is about: the given id, else the latest open one, else the latest."""
-    if rt_id is not None and str(rt_id).strip():
-        rt = roundtables.get_roundtable(conn, check_rt_id(rt_id))
-        if rt is None:
-            raise ToolFailure(f"no roundtable with id {rt_id.strip()} (see roundtable_list)")
-        return rt
-    rt = roundtables.latest_open(conn) or roundtables.latest(conn)
+    given = check_rt_id(rt_id) if rt_id is not None and str(rt_id).strip() else None
+    rt = roundtables.chosen_or_latest(conn, given)
+    if rt is None and given:
+        raise ToolFailure(f"no roundtable with id {given} (see roundtable_list)")
     if rt is None:
         raise ToolFailure("no roundtables yet (start one with roundtable_start)")
     return rt

@@ -78,12 +78,9 @@ def open_readonly(path: Path | None = None) -> sqlite3.Connection:
 
 def pick_roundtable(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, Any]:
     """The roundtable to watch: the given id, else the latest open, else the latest."""
-    if rt_id:
-        rt = roundtables.get_roundtable(conn, rt_id)
-        if rt is None:
-            raise LookupError(f"no roundtable with id {rt_id}")
-        return rt
-    rt = roundtables.latest_open(conn) or roundtables.latest(conn)
+    rt = roundtables.chosen_or_latest(conn, rt_id)
+    if rt is None and rt_id:
+        raise LookupError(f"no roundtable with id {rt_id}")
     if rt is None:
         raise LookupError("no roundtables yet (run `amatelier roundtable ...` first)")
     return rt

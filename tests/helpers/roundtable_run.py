@@ -106,6 +106,29 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def dead_pid() -> int:
+    """The pid of a process that has already exited: a runner that died, for orphan tests."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def processes_with_args(*args: str) -> list[int]:
+    """Live (not zombie) processes whose command line has every one of `args` as an argument."""
+    wanted = [arg.encode() for arg in args]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(arg in cmd for arg in wanted) and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
 def write_config(workspace: Path, override: dict[str, Any]) -> None:
     Path(workspace).mkdir(parents=True, exist_ok=True)
     (Path(workspace) / "config.json").write_text(json.dumps(override), encoding="utf-8")

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from tests.helpers.learning_fixtures import (
     db,
     hook_state,
     make_digest,
     make_roundtable,
     run_amatelier,
-    setup_workspace,
     write_digest,
 )
 
 from amatelier import paths
 from amatelier.engine import agent_memory, evolver, learning_hooks
 
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    return setup_workspace(tmp_path, monkeypatch)
+pytest_plugins = ["tests.helpers.learning_plugin"]
 
 
 WORKERS = ["elena", "marcus", "clare", "simon"]
@@ -45,7 +40,7 @@ def index_entries() -> list:
     return json.loads(paths.user_shared_skills_index().read_text())["entries"]
 
 
-def test_three_roundtables_change_memory_behaviours_sessions_and_skills(workspace) -> None:
+def test_three_roundtables_change_memory_behaviours_sessions_and_skills(learning_ws) -> None:
     conn = db()
     history = []
     for day, (rt_id, topic) in enumerate(zip(["rtA1", "rtB2", "rtC3"], TOPICS, strict=True), 1):
@@ -89,7 +84,7 @@ def test_three_roundtables_change_memory_behaviours_sessions_and_skills(workspac
     assert metrics["analytics"]["scored_rts"] == 3 and metrics["analytics"]["last_rt"] == "rtC3"
 
 
-def test_skip_post_distils_but_skips_the_therapist(workspace) -> None:
+def test_skip_post_distils_but_skips_the_therapist(learning_ws) -> None:
     conn = db()
     digest = run_one(conn, "rtS1", TOPICS[0], 1, skip_post=True)
     assert digest["skills_distilled"] >= 10 and index_entries()
@@ -98,7 +93,7 @@ def test_skip_post_distils_but_skips_the_therapist(workspace) -> None:
     assert agent_memory.load_memory("elena")["goals_aged_rts"] == []
 
 
-def test_hooks_survive_a_broken_backend(workspace, monkeypatch) -> None:
+def test_hooks_survive_a_broken_backend(learning_ws, monkeypatch) -> None:
     conn = db()
     make_roundtable(conn, "rtX1")
     digest = make_digest("rtX1")
@@ -120,11 +115,11 @@ def test_hooks_survive_a_broken_backend(workspace, monkeypatch) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_therapist_and_analytics(workspace) -> None:
+def test_cli_therapist_and_analytics(learning_ws) -> None:
     conn = db()
     run_one(conn, "rtC1", TOPICS[0], 1, skip_post=True)
     conn.close()
-    result = run_amatelier(["therapist", "--digest", "rtC1", "--agents", "elena,marcus", "--json"], workspace)
+    result = run_amatelier(["therapist", "--digest", "rtC1", "--agents", "elena,marcus", "--json"], learning_ws)
     assert result.returncode == 0, result.stderr
     run = json.loads(result.stdout)
     assert [s["agent"] for s in run["sessions"]] == ["elena", "marcus"]
@@ -133,24 +128,24 @@ def test_cli_therapist_and_analytics(workspace) -> None:
     assert not (paths.user_agent_dir("clare") / "sessions" / "rtC1.md").exists()
 
     human = run_amatelier(["therapist", "--digest", str(paths.user_digest_dir() / "digest-rtC1.json"),
-                           "--agents", "clare", "--turns", "3"], workspace, columns=80)
+                           "--agents", "clare", "--turns", "3"], learning_ws, columns=80)
     assert human.returncode == 0, human.stderr
     assert "Therapist — roundtable rtC1" in human.stdout and "therapist-report-rtC1.md" in human.stdout
     record = json.loads((paths.user_agent_dir("clare") / "sessions" / "rtC1.md").read_text()
                         .rsplit("```json", 1)[1].split("```")[0])
     assert record["turns_done"] == 3
 
-    out = run_amatelier(["analytics", "--json"], workspace)
+    out = run_amatelier(["analytics", "--json"], learning_ws)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert [rt["rt_id"] for rt in data["roundtables"]] == ["rtC1"]
     assert data["agents"]["elena"]["therapist"]["sessions"] == 1
     assert data["agents"]["simon"]["therapist"]["sessions"] == 0
-    one = run_amatelier(["analytics", "elena", "--json"], workspace)
+    one = run_amatelier(["analytics", "elena", "--json"], learning_ws)
     assert json.loads(one.stdout)["agent"] == "elena"
-    table = run_amatelier(["analytics"], workspace, columns=80)
+    table = run_amatelier(["analytics"], learning_ws, columns=80)
     assert table.returncode == 0 and "Roundtables (1)" in table.stdout and "elena" in table.stdout
-    report = run_amatelier(["analytics", "elena"], workspace, columns=80)
+    report = run_amatelier(["analytics", "elena"], learning_ws, columns=80)
     assert report.returncode == 0 and "Growth report — elena" in report.stdout
     for out in (table.stdout, report.stdout, human.stdout):   # readable in an 80-column terminal
         assert all(len(line) <= 80 for line in out.splitlines()), out
@@ -158,7 +153,7 @@ def test_cli_therapist_and_analytics(workspace) -> None:
     assert "…" not in table.stdout and "…" not in report.stdout     # no column cut short
 
 
-def test_cli_bad_input_is_one_line_and_exit_2(workspace, tmp_path) -> None:
+def test_cli_bad_input_is_one_line_and_exit_2(learning_ws, tmp_path) -> None:
     bad = tmp_path / "digest-bad.json"
     bad.write_text("{broken")
     cases = [
@@ -168,24 +163,24 @@ def test_cli_bad_input_is_one_line_and_exit_2(workspace, tmp_path) -> None:
         (["analytics", "zeus"], "unknown agent 'zeus'"),
     ]
     for args, message in cases:
-        result = run_amatelier(args, workspace)
+        result = run_amatelier(args, learning_ws)
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("amatelier: error: ") and message in lines[0], lines
         assert "Traceback" not in result.stderr
     good = tmp_path / "digest-x.json"
     good.write_text(json.dumps({"rt_id": "x", "topic": "t"}))
-    result = run_amatelier(["therapist", "--digest", str(good)], workspace)
+    result = run_amatelier(["therapist", "--digest", str(good)], learning_ws)
     assert result.returncode == 2 and "names no workers" in result.stderr
     # A typo in --agents is refused before anything is written for a made-up agent.
-    result = run_amatelier(["therapist", "--digest", str(good), "--agents", "elena,elenna"], workspace)
+    result = run_amatelier(["therapist", "--digest", str(good), "--agents", "elena,elenna"], learning_ws)
     assert result.returncode == 2 and "unknown agent 'elenna'" in result.stderr, result.stderr
-    assert not (workspace / "agents" / "elenna").exists()
-    assert not (workspace / "agents" / "elena" / "sessions" / "x.md").exists()
+    assert not (learning_ws / "agents" / "elenna").exists()
+    assert not (learning_ws / "agents" / "elena" / "sessions" / "x.md").exists()
 
 
-def test_cli_analytics_with_nothing_yet(workspace) -> None:
-    result = run_amatelier(["analytics"], workspace)
+def test_cli_analytics_with_nothing_yet(learning_ws) -> None:
+    result = run_amatelier(["analytics"], learning_ws)
     assert result.returncode == 0 and "no roundtables yet" in result.stdout
-    data = json.loads(run_amatelier(["analytics", "--json"], workspace).stdout)
+    data = json.loads(run_amatelier(["analytics", "--json"], learning_ws).stdout)
     assert data["roundtables"] == [] and data["agents"]

@@ -11,17 +11,13 @@ from tests.helpers.learning_fixtures import (
     fail,
     make_digest,
     make_roundtable,
-    setup_workspace,
 )
 
 from amatelier import paths
 from amatelier.config import load_config
 from amatelier.engine import agent_memory, evolver, therapist
 
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    return setup_workspace(tmp_path, monkeypatch)
+pytest_plugins = ["tests.helpers.learning_plugin"]
 
 
 WORKERS = ["elena", "marcus", "clare", "simon", "naomi"]
@@ -31,7 +27,17 @@ def session_text(agent: str, rt_id: str) -> str:
     return (paths.user_agent_dir(agent) / "sessions" / f"{rt_id}.md").read_text()
 
 
-def test_offline_sessions_for_every_worker(workspace) -> None:
+def store_request_status(conn, rt_id: str, agent: str, item_id: str) -> str:
+    """Run a one-turn session whose outcome asks the store for `item_id`; the status applied."""
+    outcome = {"session_summary": "s", "store_request": {"item_id": item_id, "reason": "goal"}}
+    block = "```json\n" + json.dumps(outcome) + "\n```"
+    backend = ScriptedBackend(lambda self, **kw: block if kw["task"] == "therapist" else "ok")
+    run = therapist.run_therapist(make_digest(rt_id), [agent], 1, conn=conn, backend=backend,
+                                  agent_backend_for=lambda a: backend, config=load_config())
+    return run.sessions[0].applied["store_request"]["status"]
+
+
+def test_offline_sessions_for_every_worker(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt100", workers=WORKERS)
     digest = make_digest("rt100", WORKERS)
@@ -61,7 +67,7 @@ def test_offline_sessions_for_every_worker(workspace) -> None:
     assert all(counts[("therapist-agent", a)] == 2 for a in WORKERS)
 
 
-def test_the_therapist_prompt_carries_the_data(workspace) -> None:
+def test_the_therapist_prompt_carries_the_data(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt101")
     (paths.user_agent_dir("elena") / "skills" / "outbox-pattern.md").write_text("# Outbox pattern\n")
@@ -83,7 +89,7 @@ def test_the_therapist_prompt_carries_the_data(workspace) -> None:
     assert "THERAPIST ASKS:" in agent_call["prompt"]
 
 
-def test_agent_failure_after_the_close_applies_outcomes_but_marks_incomplete(workspace) -> None:
+def test_agent_failure_after_the_close_applies_outcomes_but_marks_incomplete(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt102")
     offline = ScriptedBackend(lambda self, **kw: self.offline(system=kw["system"], prompt=kw["prompt"],
@@ -108,7 +114,7 @@ def test_agent_failure_after_the_close_applies_outcomes_but_marks_incomplete(wor
     assert errors == 1
 
 
-def test_therapist_failure_before_the_close_changes_no_behaviour(workspace) -> None:
+def test_therapist_failure_before_the_close_changes_no_behaviour(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt103")
 
@@ -130,7 +136,7 @@ def test_therapist_failure_before_the_close_changes_no_behaviour(workspace) -> N
     assert (paths.user_digest_dir() / "therapist-report-rt103.md").read_text().count("incomplete") == 1
 
 
-def test_store_request_is_recorded_pending_without_a_store(workspace) -> None:
+def test_store_request_is_recorded_pending_without_a_store(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt104")
     block = ('Close.\n```json\n{"behavioral_deltas": [], "session_summary": "Wants a skill.", '
@@ -150,7 +156,7 @@ def test_store_request_is_recorded_pending_without_a_store(workspace) -> None:
     assert "Store request: evidence-ladder" in session_text("clare", "rt104")
 
 
-def test_bad_digests_raise_one_line_errors(workspace, tmp_path) -> None:
+def test_bad_digests_raise_one_line_errors(learning_ws, tmp_path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     for path, expected in ((bad, "is not valid JSON (line 1"), (tmp_path / "none.json", "digest not found")):
@@ -168,7 +174,7 @@ def test_bad_digests_raise_one_line_errors(workspace, tmp_path) -> None:
         assert "has no rt_id" in str(exc)
 
 
-def test_store_request_goes_through_the_store(workspace, monkeypatch) -> None:
+def test_store_request_goes_through_the_store(learning_ws, monkeypatch) -> None:
     import sys
     import types
 
@@ -188,12 +194,7 @@ def test_store_request_goes_through_the_store(workspace, monkeypatch) -> None:
     conn = db()
     make_roundtable(conn, "rt105")
     for agent, item in (("elena", "cheap"), ("marcus", "pricey")):
-        outcome = {"session_summary": "s", "store_request": {"item_id": item, "reason": "goal"}}
-        block = "```json\n" + json.dumps(outcome) + "\n```"
-        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
-        run = therapist.run_therapist(make_digest("rt105"), [agent], 1, conn=conn, backend=backend,
-                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
-        status = run.sessions[0].applied["store_request"]["status"]
+        status = store_request_status(conn, "rt105", agent, item)
         if item == "cheap":
             assert status == "purchased (5 sparks, balance 10)"
         else:
@@ -201,7 +202,7 @@ def test_store_request_goes_through_the_store(workspace, monkeypatch) -> None:
     assert [c[0] for c in calls] == ["elena", "marcus"] and calls[0][1]["item_id"] == "cheap"
 
 
-def test_store_request_with_the_real_store(workspace) -> None:
+def test_store_request_with_the_real_store(learning_ws) -> None:
     """Affordable: bought, delivered, listed as owned. Unaffordable: on the bulletin board."""
     store = pytest.importorskip("amatelier.engine.store")
     ledger = pytest.importorskip("amatelier.engine.ledger")
@@ -210,12 +211,7 @@ def test_store_request_with_the_real_store(workspace) -> None:
     ledger.append(conn, "elena", 40, "score", rt_id="rt106", reason="test grant", ref="grant-rt106")
     item = next(r for r in store.catalog_rows() if r["kind"] == "skill")
     for agent in ("elena", "simon"):
-        outcome = {"session_summary": "s", "store_request": {"item_id": item["id"], "reason": "goal"}}
-        block = "```json\n" + json.dumps(outcome) + "\n```"
-        backend = ScriptedBackend(lambda self, b=block, **kw: b if kw["task"] == "therapist" else "ok")
-        run = therapist.run_therapist(make_digest("rt106"), [agent], 1, conn=conn, backend=backend,
-                                      agent_backend_for=lambda a, b=backend: b, config=load_config())
-        status = run.sessions[0].applied["store_request"]["status"]
+        status = store_request_status(conn, "rt106", agent, item["id"])
         if agent == "elena":
             assert status.startswith(f"purchased ({item['price']} sparks")
             assert item["id"] in evolver.sync_skills_owned("elena", conn)
@@ -225,7 +221,7 @@ def test_store_request_with_the_real_store(workspace) -> None:
             assert any(r["agent"] == "simon" and r.get("item") == item["id"] for r in store.list_requests(conn))
 
 
-def test_an_unscored_agent_with_earlier_scores_still_gets_its_session(workspace) -> None:
+def test_an_unscored_agent_with_earlier_scores_still_gets_its_session(learning_ws) -> None:
     # The Judge could not score elena this time (repair failed); her earlier roundtables were
     # scored, so the brief has a prior average but no change to show.
     from tests.helpers.learning_fixtures import write_digest
@@ -244,7 +240,7 @@ def test_an_unscored_agent_with_earlier_scores_still_gets_its_session(workspace)
     assert agent_memory.load_memory("elena")["sessions"][-1]["rt_id"] == "rt111"
 
 
-def test_ids_that_would_escape_the_workspace_are_refused(workspace, tmp_path) -> None:
+def test_ids_that_would_escape_the_workspace_are_refused(learning_ws, tmp_path) -> None:
     # rt_id and agent names become file names (sessions/<rt_id>.md, agents/<name>/...).
     path = tmp_path / "digest.json"
     path.write_text(json.dumps({"rt_id": "../../etc", "workers": ["elena"]}))
@@ -254,11 +250,11 @@ def test_ids_that_would_escape_the_workspace_are_refused(workspace, tmp_path) ->
                             ({"rt_id": "rt112", "workers": ["../../outside"]}, "invalid agent")):
         with pytest.raises(therapist.DigestError, match=problem):
             therapist.run_therapist(digest, conn=db(), config=load_config())
-    assert not (workspace / "etc.md").exists() and not (workspace / "agents" / "etc.md").exists()
-    assert not (workspace.parent / "outside").exists()
+    assert not (learning_ws / "etc.md").exists() and not (learning_ws / "agents" / "etc.md").exists()
+    assert not (learning_ws.parent / "outside").exists()
 
 
-def test_broken_case_notes_are_kept_aside_and_the_session_still_counts(workspace) -> None:
+def test_broken_case_notes_are_kept_aside_and_the_session_still_counts(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt113")
     notes = therapist.case_notes_path("clare")
@@ -270,7 +266,7 @@ def test_broken_case_notes_are_kept_aside_and_the_session_still_counts(workspace
     assert [p.name.split(".corrupt-")[0] for p in notes.parent.glob("*.corrupt-*")] == ["clare.json"]
 
 
-def test_the_report_names_an_agent_whose_session_broke(workspace) -> None:
+def test_the_report_names_an_agent_whose_session_broke(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt114")
     (paths.user_agent_dir("simon") / "sessions").rmdir()

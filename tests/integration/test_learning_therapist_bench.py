@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from tests.helpers.economy_bench import put_on_watch
 from tests.helpers.learning_fixtures import (
     ScriptedBackend,
@@ -14,17 +13,13 @@ from tests.helpers.learning_fixtures import (
     make_digest,
     make_roundtable,
     run_amatelier,
-    setup_workspace,
 )
 
 from amatelier import paths
 from amatelier.config import load_config
 from amatelier.engine import bench, evolver, ledger, store, therapist
 
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    return setup_workspace(tmp_path, monkeypatch)
+pytest_plugins = ["tests.helpers.learning_plugin"]
 
 
 def offline_answer(self, **kw) -> str:
@@ -58,7 +53,7 @@ def session_text(agent: str, rt_id: str) -> str:
 # --------------------------------------------------------------------------- relegation
 
 
-def test_the_agents_own_bench_choice_wins_and_is_applied(workspace) -> None:
+def test_the_agents_own_bench_choice_wins_and_is_applied(learning_ws) -> None:
     conn = db()
     config = load_config()
     put_on_watch(conn, "clare", config)
@@ -84,7 +79,7 @@ def test_the_agents_own_bench_choice_wins_and_is_applied(workspace) -> None:
     assert record["outcomes"]["relegation_choice"] == "bench"
 
 
-def test_a_choice_off_watch_is_ignored_and_no_choice_keeps_the_agent(workspace) -> None:
+def test_a_choice_off_watch_is_ignored_and_no_choice_keeps_the_agent(learning_ws) -> None:
     conn = db()
     config = load_config()
     make_roundtable(conn, "rt201")
@@ -100,7 +95,7 @@ def test_a_choice_off_watch_is_ignored_and_no_choice_keeps_the_agent(workspace) 
     assert "Relegation:" not in session_text("marcus", "rt201")
 
 
-def test_the_offline_loop_decides_on_its_own(workspace) -> None:
+def test_the_offline_loop_decides_on_its_own(learning_ws) -> None:
     conn = db()
     put_on_watch(conn, "naomi", load_config(), count=5)
     make_roundtable(conn, "rt202", workers=["naomi", "elena"])
@@ -109,7 +104,7 @@ def test_the_offline_loop_decides_on_its_own(workspace) -> None:
     assert bench.relegation_status(conn, "naomi", load_config())["status"] == "benched"
 
 
-def test_relegation_context_falls_back_to_the_digest(workspace) -> None:
+def test_relegation_context_falls_back_to_the_digest(learning_ws) -> None:
     config = load_config()
     digest = {"rt_id": "x", "relegation_watch": {"elena": 4, "marcus": True}}
     assert therapist.relegation_context(None, "elena", digest, config) == {
@@ -123,7 +118,7 @@ def test_relegation_context_falls_back_to_the_digest(workspace) -> None:
 # --------------------------------------------------------------------------- step 14: private requests
 
 
-def test_a_complete_session_marks_the_agents_private_requests_addressed(workspace) -> None:
+def test_a_complete_session_marks_the_agents_private_requests_addressed(learning_ws) -> None:
     conn = db()
     config = load_config()
     make_roundtable(conn, "rt210")
@@ -157,7 +152,7 @@ def test_a_complete_session_marks_the_agents_private_requests_addressed(workspac
     assert again.applied["requests_addressed"] == []
 
 
-def test_the_brief_lists_open_private_requests(workspace) -> None:
+def test_the_brief_lists_open_private_requests(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt212")
     asked = store.submit_request(conn, "elena", "a template for decision records", kind="private")
@@ -168,7 +163,7 @@ def test_the_brief_lists_open_private_requests(workspace) -> None:
     assert f"- [{asked['id']}] a template for decision records" in first
 
 
-def test_an_incomplete_session_leaves_requests_open(workspace) -> None:
+def test_an_incomplete_session_leaves_requests_open(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt213")
     asked = store.submit_request(conn, "marcus", "an attack-tree template", kind="private")
@@ -186,7 +181,7 @@ def test_an_incomplete_session_leaves_requests_open(workspace) -> None:
 # --------------------------------------------------------------------------- retired skills and the admin CLI
 
 
-def test_a_retired_skill_leaves_skills_owned(workspace) -> None:
+def test_a_retired_skill_leaves_skills_owned(learning_ws) -> None:
     conn = db()
     config = load_config()
     ledger.append(conn, "elena", 40, "bench", reason="test grant", ref="grant-elena")
@@ -199,7 +194,7 @@ def test_a_retired_skill_leaves_skills_owned(workspace) -> None:
     assert "decision-record" in evolver.sync_skills_owned("elena", conn)
 
 
-def test_cli_store_fulfill(workspace, tmp_path) -> None:
+def test_cli_store_fulfill(learning_ws, tmp_path) -> None:
     conn = db()
     private = store.submit_request(conn, "clare", "shorter rebuttals", kind="private")
     public = store.submit_request(conn, "simon", "a rollback checklist")
@@ -209,18 +204,18 @@ def test_cli_store_fulfill(workspace, tmp_path) -> None:
     body.write_text("# Rollback checklist\n\n1. Checkpoint.\n", encoding="utf-8")
 
     done = run_amatelier(["store", "fulfill", private["id"], "--name", "Short rebuttals", "--body-file",
-                          str(body), "--json"], workspace)
+                          str(body), "--json"], learning_ws)
     assert done.returncode == 0, done.stderr
     receipt = json.loads(done.stdout)
     assert receipt["kind"] == "private" and receipt["agent"] == "clare"
     assert (paths.user_agent_dir("clare") / "skills" / f"private-{private['id']}.md").read_text().startswith("# Rollback")
     listed = run_amatelier(["store", "fulfill", public["id"], "--name", "Rollback checklist", "--body-file",
-                            str(body), "--by", "marcus", "--price", "9"], workspace)
+                            str(body), "--by", "marcus", "--price", "9"], learning_ws)
     assert listed.returncode == 0, listed.stderr
     assert f"skill-{public['id']} is listed in the store for 9 sparks" in listed.stdout
-    catalog = json.loads(run_amatelier(["store", "list", "--json"], workspace).stdout)
+    catalog = json.loads(run_amatelier(["store", "list", "--json"], learning_ws).stdout)
     assert any(i["id"] == f"skill-{public['id']}" and i["price"] == 9 for i in catalog["items"])
-    board = json.loads(run_amatelier(["store", "requests", "--all", "--json"], workspace).stdout)
+    board = json.loads(run_amatelier(["store", "requests", "--all", "--json"], learning_ws).stdout)
     assert {r["id"]: r["status"] for r in board["requests"]} == {
         private["id"]: "fulfilled", public["id"]: "fulfilled", spare["id"]: "open"}
     for args, message in (
@@ -232,6 +227,6 @@ def test_cli_store_fulfill(workspace, tmp_path) -> None:
             (["store", "fulfill", spare["id"], "--name", "x", "--body-file", str(body), "--by", "ghost"],
              "unknown agent 'ghost'"),
             (["store", "fulfill", spare["id"], "--name", " ", "--body-file", str(body)], "--name must not be empty")):
-        result = run_amatelier(args, workspace)
+        result = run_amatelier(args, learning_ws)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers.backends_claude_cli import CLAUDE, needs_cli
 from tests.helpers.roundtable_run import REPO, rt_env
 
 HINT = "pip install 'amatelier[mcp]'"
@@ -53,21 +54,11 @@ def test_mcp_command_is_listed_in_help(tmp_path):
     assert "claude mcp add amatelier -- amatelier mcp" in result.stdout
 
 
-def _claude_cli() -> str | None:
-    explicit = os.environ.get("AMATELIER_TEST_CLAUDE_BIN", "").strip()
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    local = REPO / ".tools" / "claude-cli" / "node_modules" / ".bin" / "claude"
-    return str(local) if os.access(local, os.X_OK) else None
-
-
 @pytest.mark.wire
-@pytest.mark.skipif(_claude_cli() is None,
-                    reason="Claude Code CLI not installed: run `bash scripts/install_claude_cli.sh` (needs npm) "
-                           "or set AMATELIER_TEST_CLAUDE_BIN")
+@needs_cli
 def test_claude_code_registers_and_connects_to_the_server(tmp_path):
     pytest.importorskip("mcp", reason="the optional `mcp` extra is not installed")
-    claude = _claude_cli()
+    claude = CLAUDE
     home, project = tmp_path / "home", tmp_path / "project"
     home.mkdir()
     project.mkdir()

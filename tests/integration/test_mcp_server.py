@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.helpers.roundtable_run import BRIEFING, rows, rt_env, wait_for
+from tests.helpers.roundtable_run import BRIEFING, processes_with_args, rows, rt_env, wait_for
 
 pytest.importorskip("mcp", reason="the optional `mcp` extra is not installed (pip install -e '.[mcp]')")
 
@@ -25,22 +25,6 @@ def _one_line_error(is_error: bool, text: object) -> str:
     assert is_error, f"expected a tool error, got {text!r}"
     assert isinstance(text, str) and "\n" not in text.strip() and "Traceback" not in text, text
     return text
-
-
-def _runner_processes(rt_id: str) -> list[int]:
-    """Live processes whose command line names this roundtable (its workers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            continue
-        if rt_id.encode() in cmd and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def test_tools_are_listed_with_documented_arguments(tmp_path):
@@ -151,7 +135,7 @@ def test_cut_a_running_roundtable_with_a_reason(tmp_path):
                 return status if status["speaking"] == "elena" else None
 
             running = await poll(elena_holds_the_floor, timeout=60, what="elena's hung turn")
-            workers = _runner_processes(rt_id)
+            workers = processes_with_args(rt_id)
             cut = await ok(client, "roundtable_cut", rt_id=rt_id, reason=reason)
             status = await ok(client, "roundtable_status", rt_id=rt_id)
             digest = await poll(lambda: _ready_digest(client, rt_id), timeout=30, what="the cut digest")
@@ -171,7 +155,7 @@ def test_cut_a_running_roundtable_with_a_reason(tmp_path):
         [{"status": "cut", "cut_reason": reason}]
     assert rows(tmp_path, "SELECT COUNT(*) AS n FROM turns WHERE rt_id = ? AND status IN ('pending', 'claimed')",
                 rt_id)[0]["n"] == 0
-    wait_for(lambda: not _runner_processes(rt_id), timeout=15, what="the workers to stop")
+    wait_for(lambda: not processes_with_args(rt_id), timeout=15, what="the workers to stop")
     assert "not running" in _one_line_error(*again) and reason in again[1]
     contents = [m["content"] for m in page["messages"]]
     assert contents[0] == "BRIEFING:\n\n" + briefing_text.strip()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+from tests.helpers.roundtable_run import dead_pid
 
 from amatelier import mcp_tools, paths
 from amatelier.chat import messages as msgs
@@ -94,10 +93,9 @@ def test_defaults_prefer_the_latest_open_roundtable(ws, reader):
 
 
 def test_digest_states_and_list(ws, reader, tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    orphan = _rt(ws, "orphan", pid=int(dead))
-    finished = _rt(ws, "finished", pid=int(dead))
+    dead = dead_pid()
+    orphan = _rt(ws, "orphan", pid=dead)
+    finished = _rt(ws, "finished", pid=dead)
     roundtables.close_roundtable(ws, finished)
     digest_dir = paths.user_digest_dir()
     d = mcp_tools.digest(reader, roundtables.get_roundtable(reader, orphan), digest_dir)
@@ -131,12 +129,11 @@ def test_read_tools_write_nothing(ws, reader):
 
 
 def test_cut_records_the_reason_and_skips_a_dead_runner(ws):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    rt_id = _rt(ws, pid=int(dead))
+    dead = dead_pid()
+    rt_id = _rt(ws, pid=dead)
     turns.request_turn(ws, rt_id, "elena", round=1, phase="SPEAK", instructions="go")
     result = cut(ws, rt_id, "stop now")
-    assert result == {"rt_id": rt_id, "status": "cut", "cut_reason": "stop now", "runner_pid": int(dead),
+    assert result == {"rt_id": rt_id, "status": "cut", "cut_reason": "stop now", "runner_pid": dead,
                       "runner_signalled": False}
     row = roundtables.get_roundtable(ws, rt_id)
     assert (row["status"], row["cut_reason"]) == ("cut", "stop now")

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 from tests.helpers.roundtable_run import (
     alive,
     children_of,
+    dead_pid,
     messages,
     roundtable_args,
     rows,
@@ -112,10 +111,8 @@ def test_interrupt_cuts_with_reason_and_leaves_no_worker(tmp_path, sig, reason):
 
 def test_a_roundtable_whose_runner_died_is_cut_by_the_next_runner(tmp_path, monkeypatch):
     monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path))
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
     conn = open_db()
-    orphan = roundtables.open_roundtable(conn, "orphan", ["elena"], runner_pid=int(dead.stdout))
+    orphan = roundtables.open_roundtable(conn, "orphan", ["elena"], runner_pid=dead_pid())
     conn.close()
     result, digest = _run(tmp_path, "--workers", "elena", "--max-rounds", "1", "--skip-post")
     assert result.returncode == 0, result.stderr

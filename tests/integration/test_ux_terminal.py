@@ -10,13 +10,12 @@ import select
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from tests.helpers.roundtable_run import (
     AMATELIER,
     REPO,
-    alive,
+    processes_with_args,
     roundtable_args,
     rows,
     rt_env,
@@ -73,17 +72,7 @@ class Terminal:
 
 
 def _worker_pids(rt_id: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"amatelier.engine.worker" in cmd and rt_id.encode() in cmd and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    return processes_with_args("amatelier.engine.worker", rt_id)
 
 
 def test_progress_line_in_a_terminal_then_a_clean_summary(tmp_path):

@@ -6,7 +6,15 @@ import io
 import json
 
 import pytest
-from tests.helpers.roundtable_run import roundtable_args, rows, rt_env, run_cli, start_cli, wait_for
+from tests.helpers.roundtable_run import (
+    dead_pid,
+    roundtable_args,
+    rows,
+    rt_env,
+    run_cli,
+    start_cli,
+    wait_for,
+)
 
 from amatelier import watch
 from amatelier.chat.db import connect
@@ -90,25 +98,22 @@ def test_rich_view_highlights_judge_signals_and_open_turn(done):
 
 def test_watch_ends_when_the_runner_died_instead_of_waiting_forever(tmp_path, monkeypatch):
     import os
-    import subprocess
-    import sys
 
     from amatelier.chat import messages as chat_messages
     from amatelier.chat import roundtables
     from amatelier.chat.db import open_db
 
     monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path))
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = dead_pid()
     conn = open_db()
-    orphan = roundtables.open_roundtable(conn, "abandoned", ["elena"], runner_pid=int(dead.stdout))
+    orphan = roundtables.open_roundtable(conn, "abandoned", ["elena"], runner_pid=dead)
     chat_messages.post(conn, orphan, "elena", "half a debate", kind="speech", round=1, phase="SPEAK")
 
     result = run_cli(["watch", "--rt", orphan], rt_env(tmp_path), timeout=30)
     assert result.returncode == 1, result.stderr
     assert "[elena] half a debate" in result.stdout
     assert result.stdout.rstrip().endswith(
-        f"— roundtable abandoned: its runner (pid {int(dead.stdout)}) is gone; "
+        f"— roundtable abandoned: its runner (pid {dead}) is gone; "
         "the next `amatelier roundtable` marks it cut")
     assert roundtables.status(conn, orphan) == "open"  # watching never writes
 

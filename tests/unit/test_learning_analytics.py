@@ -5,23 +5,18 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
 from freezegun import freeze_time
 from tests.helpers.learning_fixtures import (
     db,
     make_digest,
     make_roundtable,
-    setup_workspace,
     write_digest,
 )
 
 from amatelier import paths
 from amatelier.engine import analytics
 
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    return setup_workspace(tmp_path, monkeypatch)
+pytest_plugins = ["tests.helpers.learning_plugin"]
 
 
 def scored(total_by_rt: list[dict[str, float]], agent: str = "elena") -> list[dict]:
@@ -119,7 +114,7 @@ def test_sparkline() -> None:
     assert analytics.sparkline([0, 5, 10]) == "▁▅█"
 
 
-def test_update_all_analytics_caches_into_metrics_and_snapshots(workspace) -> None:
+def test_update_all_analytics_caches_into_metrics_and_snapshots(learning_ws) -> None:
     conn = db()
     metrics = paths.user_agent_dir("elena") / "metrics.json"
     metrics.write_text(json.dumps({"sparks": 42}))
@@ -140,7 +135,7 @@ def test_update_all_analytics_caches_into_metrics_and_snapshots(workspace) -> No
     assert len(analytics.rank_trajectory("elena")) == 1
 
 
-def test_a_broken_leaderboard_history_does_not_stop_the_snapshots(workspace) -> None:
+def test_a_broken_leaderboard_history_does_not_stop_the_snapshots(learning_ws) -> None:
     write_digest(make_digest("rtH1"))
     analytics.leaderboard_history_path().write_text('{"snapshots": [')
     analytics.update_all_analytics(None)
@@ -151,7 +146,7 @@ def test_a_broken_leaderboard_history_does_not_stop_the_snapshots(workspace) -> 
     assert analytics.rank_trajectory("elena")[0]["rt_id"] == "rtH1"
 
 
-def test_engagement_matrix_and_agent_report(workspace) -> None:
+def test_engagement_matrix_and_agent_report(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rtA")
     d = make_digest("rtA")
@@ -173,7 +168,7 @@ def test_engagement_matrix_and_agent_report(workspace) -> None:
     assert [rt["rt_id"] for rt in overview["roundtables"]] == ["rtA"]
 
 
-def test_load_all_digests_sorts_and_skips_garbage(workspace) -> None:
+def test_load_all_digests_sorts_and_skips_garbage(learning_ws) -> None:
     write_digest(make_digest("late", ended_at="2026-02-01T00:00:00Z"))
     write_digest(make_digest("early", ended_at="2026-01-01T00:00:00Z"))
     (paths.user_digest_dir() / "digest-bad.json").write_text("{oops")

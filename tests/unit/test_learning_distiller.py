@@ -11,17 +11,13 @@ from tests.helpers.learning_fixtures import (
     fail,
     make_digest,
     make_roundtable,
-    setup_workspace,
 )
 
 from amatelier import paths
 from amatelier.backends.offline import OfflineBackend
 from amatelier.engine import distiller
 
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    return setup_workspace(tmp_path, monkeypatch)
+pytest_plugins = ["tests.helpers.learning_plugin"]
 
 
 WORKERS = ["elena", "marcus", "clare", "simon"]
@@ -149,7 +145,7 @@ def test_create_skill_entry_dedups_and_lowers_flagged_priority() -> None:
     assert distiller.create_skill_entry(same, "rt2", None, {"entries": [entry]}) is None
 
 
-def test_novel_concepts_keep_only_new_derive_entries(workspace) -> None:
+def test_novel_concepts_keep_only_new_derive_entries(learning_ws) -> None:
     derive, _ = distiller.validate_candidate(candidate(type="DERIVE", agent_dynamic="pair work"), WORKERS)
     capture, _ = distiller.validate_candidate(candidate(title="Another"), WORKERS)
     assert distiller.append_novel_concepts([derive, capture], "rt1") == 1
@@ -159,7 +155,7 @@ def test_novel_concepts_keep_only_new_derive_entries(workspace) -> None:
     assert concepts[0]["agent_dynamic"] == "pair work"
 
 
-def test_promote_and_search(workspace) -> None:
+def test_promote_and_search(learning_ws) -> None:
     skill, _ = distiller.validate_candidate(candidate(), WORKERS)
     entry = distiller.create_skill_entry(skill, "rt1", None, {"entries": []})
     low = distiller.create_skill_entry(distiller.validate_candidate(candidate(
@@ -191,7 +187,7 @@ def _index_entries() -> list:
     return json.loads(paths.user_shared_skills_index().read_text())["entries"]
 
 
-def test_offline_distillation_indexes_skills_and_is_idempotent(workspace) -> None:
+def test_offline_distillation_indexes_skills_and_is_idempotent(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt0001")
     digest = make_digest("rt0001")
@@ -221,7 +217,7 @@ def test_offline_distillation_indexes_skills_and_is_idempotent(workspace) -> Non
     (lambda self, **kw: fail("server"), "llm error (server)"),
     (lambda self, **kw: '[{"title": "no other fields"}]', "no valid skills"),
 ])
-def test_failures_give_an_empty_list_and_leave_state_alone(workspace, answer, error) -> None:
+def test_failures_give_an_empty_list_and_leave_state_alone(learning_ws, answer, error) -> None:
     conn = db()
     make_roundtable(conn, "rt0002")
     before = paths.user_shared_skills_index().read_text()
@@ -234,7 +230,7 @@ def test_failures_give_an_empty_list_and_leave_state_alone(workspace, answer, er
     assert "rt0002" in log
 
 
-def test_a_long_roundtable_reaches_the_model_capped_at_50k_characters(workspace) -> None:
+def test_a_long_roundtable_reaches_the_model_capped_at_50k_characters(learning_ws) -> None:
     from amatelier.chat import messages as chat_messages
     from amatelier.config import load_config
 
@@ -255,7 +251,7 @@ def test_a_long_roundtable_reaches_the_model_capped_at_50k_characters(workspace)
     assert "BRIEFING" in transcript and "floor point 299" in transcript   # the start and the end survive
 
 
-def test_distill_one_backfills_a_roundtable_from_its_digest(workspace) -> None:
+def test_distill_one_backfills_a_roundtable_from_its_digest(learning_ws) -> None:
     from tests.helpers.learning_fixtures import write_digest
 
     conn = db()
@@ -273,7 +269,7 @@ def test_distill_one_backfills_a_roundtable_from_its_digest(workspace) -> None:
         distiller.distill_one("no-such-rt")
 
 
-def test_a_corrupt_index_is_kept_aside_and_indexing_goes_on(workspace) -> None:
+def test_a_corrupt_index_is_kept_aside_and_indexing_goes_on(learning_ws) -> None:
     # A torn or hand-broken index.json must not stop every later roundtable from indexing.
     conn = db()
     make_roundtable(conn, "rt0005")
@@ -289,7 +285,7 @@ def test_a_corrupt_index_is_kept_aside_and_indexing_goes_on(workspace) -> None:
     assert promoted["status"] == "promoted"
 
 
-def test_unexpected_error_is_contained(workspace) -> None:
+def test_unexpected_error_is_contained(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt0003")
 
@@ -305,7 +301,7 @@ def test_unexpected_error_is_contained(workspace) -> None:
     assert status == "error"
 
 
-def test_gate_failure_keeps_heuristic_verdicts(workspace) -> None:
+def test_gate_failure_keeps_heuristic_verdicts(learning_ws) -> None:
     conn = db()
     make_roundtable(conn, "rt0004")
 

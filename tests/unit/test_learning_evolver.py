@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
 from freezegun import freeze_time
-from tests.helpers.learning_fixtures import db, setup_workspace
+from tests.helpers.learning_fixtures import db
 
 from amatelier import paths
 from amatelier.engine import agent_memory, evolver
 
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    return setup_workspace(tmp_path, monkeypatch)
+pytest_plugins = ["tests.helpers.learning_plugin"]
 
 
 PERSONA = """# Elena
@@ -66,7 +62,7 @@ def test_section_helpers_keep_prose_and_other_sections() -> None:
 # --------------------------------------------------------------------------- behaviours
 
 
-def test_add_behavior_writes_user_copy_only_and_skips_duplicates(workspace) -> None:
+def test_add_behavior_writes_user_copy_only_and_skips_duplicates(learning_ws) -> None:
     write_persona()
     bundled = paths.bundled_agent_dir("elena") / "CLAUDE.md"
     bundled_before = bundled.read_bytes() if bundled.exists() else None
@@ -81,7 +77,7 @@ def test_add_behavior_writes_user_copy_only_and_skips_duplicates(workspace) -> N
         assert bundled.read_bytes() == bundled_before
 
 
-def test_only_more_than_70_percent_word_overlap_is_a_duplicate(workspace) -> None:
+def test_only_more_than_70_percent_word_overlap_is_a_duplicate(learning_ws) -> None:
     from amatelier.engine.learning_text import word_overlap
 
     write_persona()
@@ -99,7 +95,7 @@ def test_only_more_than_70_percent_word_overlap_is_a_duplicate(workspace) -> Non
     assert [x["text"] for x in agent_memory.load_memory("simon")["lessons"]] == [ten, seven]
 
 
-def test_a_broken_behaviors_json_is_copied_aside_before_it_is_replaced(workspace) -> None:
+def test_a_broken_behaviors_json_is_copied_aside_before_it_is_replaced(learning_ws) -> None:
     write_persona()
     broken = '{"behaviors": [{"text": "Hand-tuned behaviour", "confidence": 0.9'
     evolver.behaviors_path("elena").write_text(broken)
@@ -110,14 +106,14 @@ def test_a_broken_behaviors_json_is_copied_aside_before_it_is_replaced(workspace
         "Quote the briefing line each claim depends on."]
 
 
-def test_duplicate_of_a_hand_written_bullet_is_skipped(workspace) -> None:
+def test_duplicate_of_a_hand_written_bullet_is_skipped(learning_ws) -> None:
     write_persona(text=PERSONA.replace("## Learned Behaviors\n_None yet._",
                                        "## Learned Behaviors\n- Always name the peer you build on."))
     assert not evolver.add_learned_behavior("elena", "Always name the peer you build on first.", "rt1")
     assert evolver.load_behaviors("elena")["behaviors"] == []
 
 
-def test_decay_prune_and_confirm_over_many_roundtables(workspace) -> None:
+def test_decay_prune_and_confirm_over_many_roundtables(learning_ws) -> None:
     write_persona()
     with freeze_time("2026-02-01T12:00:00Z"):
         evolver.add_learned_behavior("elena", "Open SPEAK with the position in one sentence.", "rt0")
@@ -157,7 +153,7 @@ def test_decay_prune_and_confirm_over_many_roundtables(workspace) -> None:
     assert "Recently faded out: Open SPEAK" in evolver.get_behavior_decay_summary("elena")
 
 
-def test_decay_summary_warns_about_fading(workspace) -> None:
+def test_decay_summary_warns_about_fading(learning_ws) -> None:
     write_persona()
     evolver.add_learned_behavior("elena", "End each turn with a decision.", "rt0")
     for n in range(1, 8):
@@ -169,7 +165,7 @@ def test_decay_summary_warns_about_fading(workspace) -> None:
     assert "confidence 0.60" in summary and "FADING" in summary
 
 
-def test_apply_deltas(workspace) -> None:
+def test_apply_deltas(learning_ws) -> None:
     write_persona()
     assert evolver.apply_behavior_delta("elena", {"action": "add", "behavior": "Name the peer you build on."}, "r1") == "added"
     evolver.decay_behaviors("elena", "r2")
@@ -184,7 +180,7 @@ def test_apply_deltas(workspace) -> None:
     assert evolver.apply_behavior_delta("elena", {"action": "explode", "behavior": "x"}, "r3") == "invalid"
 
 
-def test_emerging_traits_replace_by_name(workspace) -> None:
+def test_emerging_traits_replace_by_name(learning_ws) -> None:
     write_persona()
     evolver.update_emerging_trait("elena", "steady synthesis", "held in round 2")
     evolver.update_emerging_trait("elena", "sharp questions", "")
@@ -193,7 +189,7 @@ def test_emerging_traits_replace_by_name(workspace) -> None:
         "**sharp questions**", "**Steady synthesis**: held again"]
 
 
-def test_append_to_memory_dual_writes(workspace) -> None:
+def test_append_to_memory_dual_writes(learning_ws) -> None:
     assert evolver.append_to_memory("elena", "Concede fast when wrong.", "rt1")
     assert json.loads((paths.user_agent_dir("elena") / "MEMORY.json").read_text())["lessons"][0]["text"] == \
         "Concede fast when wrong."
@@ -203,7 +199,7 @@ def test_append_to_memory_dual_writes(workspace) -> None:
 # --------------------------------------------------------------------------- skills owned
 
 
-def test_sync_skills_owned_without_a_ledger_uses_skill_files(workspace) -> None:
+def test_sync_skills_owned_without_a_ledger_uses_skill_files(learning_ws) -> None:
     write_persona()
     conn = db()
     skills = paths.user_agent_dir("elena") / "skills"
@@ -216,7 +212,7 @@ def test_sync_skills_owned_without_a_ledger_uses_skill_files(workspace) -> None:
     assert evolver.get_section_items(claude(), "Skills Owned") == ["steelman-first"]
 
 
-def test_sync_skills_owned_reads_purchase_rows(workspace) -> None:
+def test_sync_skills_owned_reads_purchase_rows(learning_ws) -> None:
     write_persona()
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE spark_ledger (id INTEGER PRIMARY KEY, agent TEXT, rt_id TEXT, amount INTEGER,"

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from freezegun import freeze_time
-from tests.helpers.learning_fixtures import setup_workspace
 
 from amatelier import paths
 from amatelier.engine import agent_memory as mem
 
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    return setup_workspace(tmp_path, monkeypatch)
+pytest_plugins = ["tests.helpers.learning_plugin"]
 
 
-def test_goals_age_per_roundtable_and_expire_at_their_horizon(workspace) -> None:
+def test_goals_age_per_roundtable_and_expire_at_their_horizon(learning_ws) -> None:
     with freeze_time("2026-03-01T10:00:00Z"):
         goal = mem.add_goal("elena", "Raise accuracy to 2", horizon_rts=2, rt_id="rt1")
     assert goal["created_at"] == "2026-03-01T10:00:00+00:00"
@@ -39,14 +34,14 @@ def test_goals_age_per_roundtable_and_expire_at_their_horizon(workspace) -> None
     assert mem.add_goal("elena", "Raise accuracy to 2", 2, "rt3") is not None
 
 
-def test_age_goals_without_rt_id_always_ticks(workspace) -> None:
+def test_age_goals_without_rt_id_always_ticks(learning_ws) -> None:
     mem.add_goal("clare", "Shorter turns", 3)
     mem.age_goals("clare")
     mem.age_goals("clare")
     assert mem.active_goals("clare")[0]["rts_elapsed"] == 2
 
 
-def test_goal_progress_by_fuzzy_match(workspace) -> None:
+def test_goal_progress_by_fuzzy_match(learning_ws) -> None:
     mem.add_goal("simon", "Sequence every fix with a rollback checkpoint", 3, "rt1")
     assert mem.update_goal_progress("simon", "rollback checkpoint sequence", "did it in round 2")
     assert not mem.update_goal_progress("simon", "completely unrelated words here", "x")
@@ -55,7 +50,7 @@ def test_goal_progress_by_fuzzy_match(workspace) -> None:
     assert goal["status"] == "completed" and goal["progress"][0]["note"] == "did it in round 2"
 
 
-def test_sessions_roll_and_one_per_roundtable(workspace) -> None:
+def test_sessions_roll_and_one_per_roundtable(learning_ws) -> None:
     for i in range(mem.MAX_RECENT_SESSIONS + 2):
         mem.add_session_summary("marcus", f"rt{i}", f"summary {i}", "topic")
     mem.add_session_summary("marcus", f"rt{mem.MAX_RECENT_SESSIONS + 1}", "rewritten", "topic", complete=False)
@@ -65,7 +60,7 @@ def test_sessions_roll_and_one_per_roundtable(workspace) -> None:
     assert sessions[-1]["summary"] == "rewritten" and sessions[-1]["complete"] is False
 
 
-def test_session_bridge_says_last_time_and_lands_in_memory_md(workspace) -> None:
+def test_session_bridge_says_last_time_and_lands_in_memory_md(learning_ws) -> None:
     assert mem.generate_session_bridge("elena") == ""
     mem.add_session_summary("elena", "rt9", "Strong synthesis, thin evidence.", "split billing?")
     mem.add_goal("elena", "Quote the briefing for each claim", 3, "rt9")
@@ -78,7 +73,7 @@ def test_session_bridge_says_last_time_and_lands_in_memory_md(workspace) -> None
     assert text.index("## Last time") < text.index("## Active goals") < text.index("## Lessons")
 
 
-def test_rendering_stays_within_the_bound(workspace) -> None:
+def test_rendering_stays_within_the_bound(learning_ws) -> None:
     mem.add_session_summary("naomi", "rt1", "s " * 800, "t" * 300)
     for i in range(60):
         mem.add_lesson("naomi", f"lesson number {i} about {'x' * i} and topic{i} " * 5, f"rt{i}")
@@ -97,11 +92,11 @@ def test_rendering_stays_within_the_bound(workspace) -> None:
     assert all(len(line) <= mem.MAX_ITEM_CHARS + 2 for line in text.splitlines() if line.startswith("- "))
 
 
-def test_empty_memory_renders_placeholder(workspace) -> None:
+def test_empty_memory_renders_placeholder(learning_ws) -> None:
     assert mem.render_memory({}, agent="x") == "# Memory — x\n\n(no memories yet)"
 
 
-def test_beliefs_update_when_similar(workspace) -> None:
+def test_beliefs_update_when_similar(learning_ws) -> None:
     assert mem.update_belief("clare", "Structural analysis should come before sequencing") == "added"
     assert mem.update_belief("clare", "Structural analysis should always come before sequencing",
                              confidence=0.9) == "updated"
@@ -111,7 +106,7 @@ def test_beliefs_update_when_similar(workspace) -> None:
     assert beliefs[0]["confidence"] == 0.9 and beliefs[0]["revisions"] == 1
 
 
-def test_lessons_skip_near_duplicates(workspace) -> None:
+def test_lessons_skip_near_duplicates(learning_ws) -> None:
     assert mem.add_lesson("simon", "A conceded point costs less than a defended broken one.")
     assert not mem.add_lesson("simon", "A conceded point costs less than a defended broken one!")
     assert mem.add_lesson("simon", "Sequence before you optimise.")
@@ -119,7 +114,7 @@ def test_lessons_skip_near_duplicates(workspace) -> None:
     assert len(mem.load_memory("simon")["lessons"]) == 2
 
 
-def test_episodes_from_the_agents_own_words(workspace) -> None:
+def test_episodes_from_the_agents_own_words(learning_ws) -> None:
     text = ("Thanks. I was aiming to win on challenge, so I attacked the lease design early. "
             "The judge saw it differently. My rebuttal in round 2 repeated the same point twice. "
             "I'll open with evidence next time.")
@@ -130,7 +125,7 @@ def test_episodes_from_the_agents_own_words(workspace) -> None:
     assert mem.extract_episodes_from_therapist("marcus", text, "rt3") == []   # no duplicates
 
 
-def test_diary(workspace) -> None:
+def test_diary(learning_ws) -> None:
     with freeze_time("2026-05-01T09:00:00Z"):
         mem.write_diary_entry("elena", "Felt rushed in round 1.", topic="billing", rt_id="rt1")
     with freeze_time("2026-05-02T09:00:00Z"):
@@ -142,7 +137,7 @@ def test_diary(workspace) -> None:
     assert stats["first"] == "2026-05-01T09:00:00+00:00" and stats["last"] == "2026-05-02T09:00:00+00:00"
 
 
-def test_migrate_from_hand_written_memory_md(workspace) -> None:
+def test_migrate_from_hand_written_memory_md(learning_ws) -> None:
     md = paths.user_agent_dir("clare") / "MEMORY.md"
     md.write_text("## Notes\n- Keep turns under 120 words.\n- Cite the dependency graph.\n\nPlain paragraph line.\n")
     (paths.user_agent_dir("clare") / "MEMORY.json").write_text("{}")
@@ -153,7 +148,7 @@ def test_migrate_from_hand_written_memory_md(workspace) -> None:
     assert md.read_text().startswith("# Memory — clare")
 
 
-def test_corrupt_memory_json_is_kept_aside_not_lost(workspace) -> None:
+def test_corrupt_memory_json_is_kept_aside_not_lost(learning_ws) -> None:
     path = paths.user_agent_dir("simon") / "MEMORY.json"
     path.write_text("{not json")
     mem.add_lesson("simon", "Fresh start works.")

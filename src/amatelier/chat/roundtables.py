@@ -111,6 +111,16 @@ def latest(conn: sqlite3.Connection) -> dict[str, Any] | None:
     return _decode(row) if row else None
 
 
+def chosen_or_latest(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, Any] | None:
+    """The roundtable a reader means: `rt_id` when given, else the latest open, else the latest.
+
+    None when the given id is unknown or there are no roundtables; the caller words the error.
+    """
+    if rt_id:
+        return get_roundtable(conn, rt_id)
+    return latest_open(conn) or latest(conn)
+
+
 def list_roundtables(conn: sqlite3.Connection, *, status_filter: str | None = None,
                      limit: int = 50) -> list[dict[str, Any]]:
     """Roundtables, newest first, optionally only those with one status."""
