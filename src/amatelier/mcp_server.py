@@ -297,9 +297,9 @@ def build_server(tools: Tools | None = None) -> Any:
     async def roundtable_start(
         topic: Annotated[str, Field(description="The question the roundtable debates.")],
         briefing: Annotated[str, Field(description=(
-            "Briefing markdown (Objective, Context, Constraints, Success criteria): a file path "
-            "(absolute or relative to the server's working directory), a file name under the "
-            "workspace briefing dir, or the briefing text itself."))],
+            "Briefing markdown (Objective, Context, Constraints, Success criteria): the briefing "
+            "text itself, or the name of a file in the workspace briefing dir "
+            "(<user data>/roundtable-server/). Other host paths are refused."))],
         workers: Annotated[list[str] | None, Field(description=(
             "Agents to seat, e.g. [\"elena\", \"marcus\"]. Default: the configured team plus naomi."))] = None,
         max_rounds: Annotated[int | None, Field(description="Most rounds to run (default 3).")] = None,
