@@ -13,7 +13,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from tests.helpers.backends_config import FAST_RETRY
