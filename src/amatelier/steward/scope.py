@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from amatelier.steward.registry import Registry
+from amatelier.steward.registry import BRIEFING_NAME, Registry
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 MAX_PATH_CHARS = 4096
 MAX_WALK_ENTRIES = 20_000
+BRIEFING_ALIASES = (BRIEFING_NAME, "the briefing")
 
 
 class ScopeError(Exception):
@@ -137,6 +138,8 @@ def _coerce(candidate: object) -> str:
 def _registered_match(real: str, lexical: str, registry: Registry) -> str | None:
     """None when `real` is in scope, else why not (the candidate has not been opened)."""
     root = str(registry.launch_dir)
+    if registry.briefing is not None and real == os.path.realpath(registry.briefing):
+        return None
     for entry in registry.files:
         entry_real = os.path.realpath(entry.path)
         if real != entry_real:
@@ -175,9 +178,12 @@ def _answer_for(exc: OSError, registry: Registry, path: str, text: str, doing: s
 def _registered_inodes(registry: Registry) -> set[tuple[int, int]]:
     """(device, inode) of every explicitly registered file that exists."""
     found: set[tuple[int, int]] = set()
-    for entry in registry.files:
+    named = [entry.path for entry in registry.files]
+    if registry.briefing is not None:
+        named.append(registry.briefing)
+    for path in named:
         try:
-            info = os.stat(entry.path)
+            info = os.stat(path)
         except OSError:
             continue
         found.add((info.st_dev, info.st_ino))
@@ -198,6 +204,8 @@ def _refuse_hard_link(info: os.stat_result, registry: Registry, text: str) -> No
 def _check(candidate: object, registry: Registry, *, allow_dir: bool,
            max_bytes: int | None) -> tuple[Path, os.stat_result]:
     text = _coerce(candidate)
+    if registry.briefing is not None and text.strip("`'\"").lower() in BRIEFING_ALIASES:
+        text = str(registry.briefing)
     try:
         return _check_text(text, registry, allow_dir=allow_dir, max_bytes=max_bytes)
     except OSError as exc:
@@ -294,7 +302,8 @@ def _fixed_prefix(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def _walk_glob(pattern: str, registry: Registry) -> Iterator[str]:
+def walk_glob(pattern: str, registry: Registry) -> Iterator[str]:
+    """Launch-relative paths a glob matches (symlinked dirs not followed, walk capped)."""
     root = str(registry.launch_dir)
     start = os.path.realpath(os.path.join(root, _fixed_prefix(pattern)))
     if not _inside(start, root) or not os.path.isdir(start):
@@ -335,8 +344,10 @@ def registered_paths(registry: Registry, *, limit: int = 200,
         consider(str(entry.path), entry.raw)
         if len(allowed) >= limit:
             return allowed, refused
+    if registry.briefing is not None:
+        consider(BRIEFING_NAME, BRIEFING_NAME)
     for pattern in registry.globs:
-        for relative in _walk_glob(pattern, registry):
+        for relative in walk_glob(pattern, registry):
             consider(relative, relative)
             if len(allowed) >= limit:
                 return allowed, refused

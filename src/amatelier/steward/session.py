@@ -31,6 +31,8 @@ class Steward:
         self.mode = mode
         self.switched_on = bool(cfg.get("enabled", True))
         self.enabled = self.switched_on and registry.enabled
+        # The briefing file alone (no registered files) still answers lookups about itself.
+        self.answers = self.switched_on and (registry.enabled or registry.briefing is not None)
         self.timeout_s = float(cfg.get("timeout_s", 120))
         self.grace_s = float(cfg.get("wait_grace_s", 10))
         self.max_bytes = int(cfg.get("max_file_bytes", 1_000_000))
@@ -86,7 +88,7 @@ class Steward:
         for request in requests:
             meta = dict(round_num=round_num, phase=phase, free=free, timeout_s=self.timeout_s,
                         grace_s=self.grace_s)
-            if not self.enabled:
+            if not self.answers:
                 why = ("the Steward is switched off (config steward.enabled)" if not self.switched_on
                        else "no files are registered for this roundtable (briefing section "
                             "'## Steward-Registered Files'), so nothing can be looked up")
