@@ -99,11 +99,10 @@ class Workspace:
             self._ready = True
 
     def reader(self) -> sqlite3.Connection:
-        """A read-only connection to roundtable.db."""
-        from amatelier.chat.db import connect
+        """A read-only connection to roundtable.db (works on a read-only workspace too)."""
+        from amatelier.chat.db import open_for_reading
 
-        self.ensure()
-        return connect(readonly=True)
+        return open_for_reading()
 
     def writer(self) -> sqlite3.Connection:
         """A read-write connection, used only to record a cut."""

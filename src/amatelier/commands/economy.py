@@ -21,17 +21,29 @@ VENTURE_STATUSES = ("open", "succeeded", "failed", "skipped")
 
 
 @contextlib.contextmanager
-def _economy() -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
-    """An open database and the merged config; economy refusals become one-line user errors."""
-    from amatelier.chat.db import open_db
+def _economy(*, readonly: bool = False) -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
+    """An open database and the merged config; economy refusals become one-line user errors.
+
+    `readonly` commands (balances, the leaderboard, the catalog, ventures) read over a
+    read-only connection, so they work on a read-only workspace; before reading, anything
+    left unsettled (an orphaned roundtable, a cut fee) is settled when the workspace allows.
+    """
+    from amatelier.chat.db import open_db, open_for_reading
+    from amatelier.commands import leftovers
     from amatelier.config import load_config
-    from amatelier.engine.ledger import EconomyError, refund_cut_fees
+    from amatelier.engine.ledger import EconomyError
 
     config = load_config()
-    conn = open_db()
-    try:
+    if readonly:
+        conn = open_for_reading()
+        if leftovers.settle_if_due(conn) is not None:  # balances shown never include a cut fee
+            conn.close()
+            conn = open_for_reading()
+    else:
+        conn = open_db()
         with contextlib.suppress(sqlite3.Error):
-            refund_cut_fees(conn)   # balances shown never include the fee of a cut roundtable
+            leftovers.settle(conn)
+    try:
         yield conn, config
     except EconomyError as exc:
         raise UserError(str(exc)) from None
@@ -88,7 +100,7 @@ def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
     """Rank the workers by spark balance, with their scoring record."""
     from amatelier.engine import ledger
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         board = ledger.get_leaderboard(conn, config)
     if as_json:
         _print_json({"leaderboard": board})
@@ -118,7 +130,7 @@ def sparks(
     """Spark balances (the sum of the ledger), or one agent's balance and history."""
     from amatelier.engine import ledger
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         if agent is None:
             data = ledger.get_spark_balances(conn, config)
             if as_json:
@@ -157,7 +169,7 @@ def store_list(
     """The store catalog: services, permanent skills, consumable boosts, tier unlocks."""
     from amatelier.engine import ledger, store
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         rows = store.catalog_rows()
         funds = None
         if agent:
@@ -209,7 +221,7 @@ def store_inventory(
     """Everything an agent owns or has pending, with its purchase history."""
     from amatelier.engine import ledger, store
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         name = ledger.require_agent(config, agent, conn)
         inv = store.inventory(conn, name)
         inv["history"] = store.purchase_records(conn, name)
@@ -242,7 +254,7 @@ def store_requests(
     """The bulletin board: requests still waiting (open, or addressed in a debrief), with their age."""
     from amatelier.engine import store
 
-    with _economy() as (conn, _config):
+    with _economy(readonly=True) as (conn, _config):
         requests = [r for r in store.list_requests(conn)
                     if show_all or r.get("status") in store.PENDING_REQUEST_STATUSES]
     if as_json:
@@ -360,7 +372,7 @@ def venture_list(
 
     if status is not None and status not in VENTURE_STATUSES:
         raise UserError(f"unknown venture status '{status}' (choose {', '.join(VENTURE_STATUSES)})")
-    with _economy() as (conn, _config):
+    with _economy(readonly=True) as (conn, _config):
         rows = ledger.list_ventures(conn, status=status)
     if as_json:
         _print_json({"ventures": rows})
