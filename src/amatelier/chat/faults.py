@@ -10,6 +10,7 @@ replaced or deleted here: the line tells the user how to move it aside themselve
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -38,10 +39,33 @@ class DatabaseFault(sqlite3.DatabaseError):
         self.path = path
 
 
-def classify(exc: BaseException) -> str | None:
-    """The fault an exception reports (FULL, READ_ONLY, DAMAGED, LOCKED, IO, OTHER), None when not one."""
+def classify(exc: BaseException, db_path: Path | str | None = None) -> str | None:
+    """The fault an exception reports (FULL, READ_ONLY, DAMAGED, LOCKED, IO, OTHER), None when not one.
+
+    SQLite often reports a full disk as a plain "disk I/O error" (its -shm or -wal file
+    could not grow); with `db_path` given, an I/O error on a disk with almost no free
+    space is called what it is.
+    """
     if isinstance(exc, DatabaseFault):
         return exc.kind
+    kind = _classify(exc)
+    if kind == IO and db_path is not None and disk_nearly_full(Path(db_path)):
+        return FULL
+    return kind
+
+
+def disk_nearly_full(path: Path, threshold_bytes: int = 256 * 1024) -> bool:
+    """Whether the file system holding `path` (or its nearest existing parent) is all but full."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free < threshold_bytes
+    except OSError:
+        return False
+
+
+def _classify(exc: BaseException) -> str | None:
     text = str(exc).lower()
     if isinstance(exc, OSError):
         if exc.errno in _FULL_ERRNOS:
@@ -75,7 +99,9 @@ def _detail(exc: BaseException) -> str:
 
 def describe(exc: BaseException, db_path: Path | str) -> str:
     """The one line for a fault: which file, what is wrong, what to do."""
-    kind = classify(exc) or OTHER
+    if isinstance(exc, DatabaseFault):
+        return str(exc)
+    kind = classify(exc, db_path) or OTHER
     detail = _detail(exc)
     target = str(exc.filename) if isinstance(exc, OSError) and exc.filename else str(db_path)
     what = "the database" if target == str(db_path) else "the file"
@@ -102,7 +128,7 @@ def as_fault(exc: BaseException, db_path: Path | str) -> DatabaseFault:
     """`exc` as a DatabaseFault carrying the one-line description."""
     if isinstance(exc, DatabaseFault):
         return exc
-    return DatabaseFault(describe(exc, db_path), kind=classify(exc) or OTHER, path=Path(db_path))
+    return DatabaseFault(describe(exc, db_path), kind=classify(exc, db_path) or OTHER, path=Path(db_path))
 
 
 def is_fault(exc: BaseException) -> bool:
