@@ -49,6 +49,7 @@ END;
 -- successful retry is visible in the digest (llm_usage.retries, llm_usage.retry_wait_s).
 ALTER TABLE llm_calls ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE llm_calls ADD COLUMN retry_wait_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE llm_calls ADD COLUMN error_kind TEXT;   -- LLMCallError.kind of a failed call; 'held' = skipped
 
 -- A backend+model a provider asked us to leave alone (retry-after beyond the cap, or
 -- repeated 429/5xx): calls to it are skipped without a request until `until` passes.
