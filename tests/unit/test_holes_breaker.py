@@ -121,9 +121,11 @@ def test_a_long_retry_after_holds_the_model_and_later_calls_skip_the_provider(co
     assert rows == [{"status": "error", "error_kind": "rate_limit"}] + [{"status": "held", "error_kind": "held"}] * 3
     [event] = llm_holds.events(conn, "rt1")
     assert event["event"] == "breaker" and event["agent"] == "clare" and event["model"] == "haiku"
-    # another roundtable and another model are not held
-    assert llm_holds.active(conn, "rt2", "scripted", "haiku") is None
-    assert llm_holds.active(conn, "rt1", "scripted", "sonnet") is None
+    # another roundtable, another model and another agent are not held
+    assert llm_holds.active(conn, "rt2", "clare", "scripted", "haiku") is None
+    assert llm_holds.active(conn, "rt1", "clare", "scripted", "sonnet") is None
+    assert llm_holds.active(conn, "rt1", "elena", "scripted", "haiku") is None
+    assert llm_holds.active(conn, "rt1", "clare", "scripted", "haiku") is not None
 
 
 def test_repeated_5xx_trip_the_breaker(conn) -> None:

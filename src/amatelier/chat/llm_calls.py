@@ -65,7 +65,7 @@ def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str
     kwargs.setdefault("agent", agent)
     model = str(kwargs.get("model", "sonnet"))
     model_id = _model_id(backend, model)
-    hold = llm_holds.active(conn, rt_id, backend.name, model_id)
+    hold = llm_holds.active(conn, rt_id, agent, backend.name, model_id)
     if hold is not None:
         record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=backend.name, model=model_id,
                        error=hold.line(), kind="held", status="held")
@@ -100,7 +100,7 @@ def _trip_breaker(conn: sqlite3.Connection, backend: LLMBackend, error: LLMCallE
     policy = RetryPolicy.from_config(backend.config)
     now = time.time()
     try:
-        recent = llm_holds.recent_transient_failures(conn, rt_id, backend.name, model_id,
+        recent = llm_holds.recent_transient_failures(conn, rt_id, agent, backend.name, model_id,
                                                      policy.breaker_window_s, now)
         decision = llm_holds.hold_after_failure(
             hold_s=error.hold_s, kind=error.kind, recent_failures=recent,

@@ -4,9 +4,12 @@ A provider that answers `429, retry-after: 3600` means "not for an hour": sleepi
 cut-down wait and retrying costs every one of that agent's turns minutes for nothing. So
 that backend+model is held until the time the provider named, and every later call in
 the same roundtable is skipped without a request. Calls that keep failing with 429/5xx
-(after their own retries) trip the same breaker for a short cool-down. Holds live in
-`llm_holds`, so every worker process and the runner of a roundtable see them, and the
-digest lists them as `engine.events` of kind `breaker`.
+(after their own retries) trip the same breaker for a short cool-down. A hold belongs to
+the agent whose calls tripped it (each agent's breaker trips on what it saw itself, so one
+agent's failures never silence the others; if the whole provider is down, each agent pays
+one failed call before its own hold). Holds live in `llm_holds`, so a worker's later turns
+(even after a restart) see them, and the digest lists them as `engine.events` of kind
+`breaker`.
 """
 
 from __future__ import annotations
@@ -43,15 +46,15 @@ def _stamp(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def active(conn: sqlite3.Connection, rt_id: str | None, backend: str, model: str,
+def active(conn: sqlite3.Connection, rt_id: str | None, agent: str | None, backend: str, model: str,
            now: float | None = None) -> Hold | None:
-    """The hold in force on backend+model for this roundtable, if any (the latest-ending one)."""
+    """The hold in force on this agent's backend+model in this roundtable, if any (the latest-ending one)."""
     current = time.time() if now is None else now
     try:
         row = conn.execute(
-            "SELECT backend, model, until, reason FROM llm_holds WHERE rt_id IS ? AND backend = ?"
-            " AND model = ? AND until > ? ORDER BY until DESC LIMIT 1",
-            (rt_id, backend, model, current)).fetchone()
+            "SELECT backend, model, until, reason FROM llm_holds WHERE rt_id IS ? AND agent IS ?"
+            " AND backend = ? AND model = ? AND until > ? ORDER BY until DESC LIMIT 1",
+            (rt_id, agent, backend, model, current)).fetchone()
     except sqlite3.OperationalError:  # a database from before migration 005
         return None
     return Hold(row[0], row[1], float(row[2]), row[3]) if row else None
@@ -68,14 +71,14 @@ def add(conn: sqlite3.Connection, *, rt_id: str | None, agent: str | None, backe
     return Hold(backend, model, until, reason)
 
 
-def recent_transient_failures(conn: sqlite3.Connection, rt_id: str | None, backend: str, model: str,
-                              window_s: float, now: float | None = None) -> int:
-    """Calls on backend+model that failed for good with 429/5xx within the window."""
+def recent_transient_failures(conn: sqlite3.Connection, rt_id: str | None, agent: str | None, backend: str,
+                              model: str, window_s: float, now: float | None = None) -> int:
+    """This agent's calls on backend+model that failed for good with 429/5xx within the window."""
     current = time.time() if now is None else now
     row = conn.execute(
-        "SELECT COUNT(*) FROM llm_calls WHERE rt_id IS ? AND backend = ? AND model = ?"
+        "SELECT COUNT(*) FROM llm_calls WHERE rt_id IS ? AND agent IS ? AND backend = ? AND model = ?"
         " AND status = 'error' AND error_kind IN (?, ?) AND created_at >= ?",
-        (rt_id, backend, model, *TRANSIENT_KINDS, _stamp(current - window_s))).fetchone()
+        (rt_id, agent, backend, model, *TRANSIENT_KINDS, _stamp(current - window_s))).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -51,9 +51,10 @@ ALTER TABLE llm_calls ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE llm_calls ADD COLUMN retry_wait_s REAL NOT NULL DEFAULT 0;
 ALTER TABLE llm_calls ADD COLUMN error_kind TEXT;   -- LLMCallError.kind of a failed call; 'held' = skipped
 
--- A backend+model a provider asked us to leave alone (retry-after beyond the cap, or
--- repeated 429/5xx): calls to it are skipped without a request until `until` passes.
--- Scoped to one roundtable; the digest lists these as engine.events of kind 'breaker'.
+-- A backend+model a provider asked an agent to leave alone (retry-after beyond the cap,
+-- or repeated 429/5xx): that agent's calls to it are skipped without a request until
+-- `until` passes. Scoped to one roundtable; the digest lists these as engine.events of
+-- kind 'breaker'.
 CREATE TABLE llm_holds (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     rt_id      TEXT,
@@ -64,4 +65,4 @@ CREATE TABLE llm_holds (
     reason     TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-CREATE INDEX llm_holds_key ON llm_holds(rt_id, backend, model, until);
+CREATE INDEX llm_holds_key ON llm_holds(rt_id, agent, backend, model, until);
