@@ -28,7 +28,8 @@ from amatelier.mcp_tools import ToolFailure, one_line
 if TYPE_CHECKING:
     from amatelier.mcp_launch import Launched, StartRequest
 
-INSTALL_HINT = "the MCP server needs the optional mcp package: install with pip install 'amatelier[mcp]'"
+INSTALL_HINT = ("the MCP server needs the optional mcp package: install it from your amatelier checkout "
+                "with pip install '.[mcp]' (or pip install mcp)")
 START_TIMEOUT_S = 60.0
 CUT_WAIT_S = 20.0
 SERVER_NAME = "amatelier"
