@@ -1,7 +1,10 @@
 """The `amatelier` command: parse, call, report. Each area registers its own commands.
 
-Kept thin and lazy: heavy modules (engine, SDKs) are imported inside the command that
-needs them, so `amatelier --version` and `--help` stay fast.
+Kept thin and lazy: the command group is `amatelier.cli_lazy.LazyGroup`, which imports a
+command's module only when that command runs, and heavy modules (engine, SDKs) are
+imported inside the command that needs them, so `amatelier --version` and `--help` stay
+fast. `build_app()` builds every command eagerly: the reference the lazy app is tested
+against.
 """
 
 from __future__ import annotations
@@ -44,17 +47,18 @@ def reflow(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _reflow_help(app) -> None:  # app: typer.Typer
+def reflow_help(app) -> None:  # app: typer.Typer
     """Give every command (and sub-group) its docstring reflowed as explicit help text."""
     for info in app.registered_commands:
         doc = info.help if info.help is not None else inspect.getdoc(info.callback)
         if doc:
             info.help = reflow(doc)
     for group in app.registered_groups:
-        _reflow_help(group.typer_instance)
+        reflow_help(group.typer_instance)
 
 
 def build_app():  # -> typer.Typer
+    """Every command built eagerly (the reference the lazy app is checked against)."""
     import typer
 
     from amatelier.commands import economy, learning, mcp, roundtable, setup
@@ -78,7 +82,7 @@ def build_app():  # -> typer.Typer
 
     for area in (setup, roundtable, economy, learning, mcp):
         area.register(app)
-    _reflow_help(app)
+    reflow_help(app)
     return app
 
 
@@ -89,9 +93,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"amatelier {__version__}")
         return
     _reconfigure_streams()
+    from amatelier.cli_lazy import build_lazy_app, fast_root_help
+
+    text = fast_root_help(args, sys.stdout)
+    if text is not None:  # to a pipe: the stored rendering, no typer or rich to import
+        sys.stdout.write(text)
+        return
     from amatelier.commands.errors import run_cli
 
-    run_cli(build_app(), args)
+    run_cli(build_lazy_app(__version__), args)
 
 
 if __name__ == "__main__":

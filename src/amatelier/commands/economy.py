@@ -358,7 +358,9 @@ def store_fulfill(
 
 # --------------------------------------------------------------------------- ventures and outcomes
 
-venture_app = typer.Typer(help="Spark-staking ventures that workers pitch with venture tags in a roundtable.",
+# The tag is escaped: the help renderer reads [...] as rich markup and would drop it.
+venture_app = typer.Typer(help="Spark-staking ventures that workers pitch with \\[\\[venture:<tier>: <claim>]] "
+                               "tags in a roundtable.",
                           no_args_is_help=True)
 
 
