@@ -129,13 +129,16 @@ def refresh_seeds_command(
     agent: str | None = typer.Option(None, "--agent", metavar="NAME",
                                      help="Refresh only this agent."),
     force: bool = typer.Option(False, "--force",
-                               help="Overwrite persona files you (or the therapist) edited."),
+                               help="Overwrite persona files you or the therapist changed (a timestamped "
+                                    "backup of each is kept in the agent's seed-backups/ folder)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
 ) -> None:
     """Re-copy the bundled persona seeds (CLAUDE.md, IDENTITY.md) into your user-data dir.
 
-    Files identical to the shipped copy are already current; files that differ are kept
-    unless --force; missing ones are written. MEMORY, behaviors and metrics are never touched.
+    Each file is current (identical to the shipped seed), unedited (the seed copied earlier,
+    untouched: the new one is written), evolved by the therapist, or edited by you; the last two
+    are kept unless --force, which keeps a timestamped backup and says where. Missing ones are
+    written. MEMORY, behaviors and metrics are never touched.
     """
     from amatelier import paths, seeds
 
@@ -152,11 +155,12 @@ def refresh_seeds_command(
 
     if dry_run:
         print("dry run — no files written")
+        writes = [item for item in plan if item.action == seeds.WRITE]
         written = 0
     else:
-        written = seeds.apply_plan(plan)
+        writes = seeds.apply_plan(plan)
+        written = len(writes)
 
-    writes = [item for item in plan if item.action == seeds.WRITE]
     skips = [item for item in plan if item.action != seeds.WRITE]
     print(f"Refreshed: {written}")
     if dry_run:
