@@ -28,8 +28,12 @@ def roundtable(
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the digest JSON (the default output) and report "
+                                                       "errors as one JSON object on stderr."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
+    if summary and as_json:
+        raise UserError("--summary and --json both choose the output: pass one of them")
     from amatelier.engine import progress as progress_mod
     from amatelier.engine.digest import format_digest_summary
     from amatelier.engine.runner import RunOptions, parse_workers, run_roundtable
@@ -52,9 +56,13 @@ def roundtable(
     if result.exit_code:
         digest = result.digest
         if digest.get("status") == "cut":
-            print(f"amatelier: roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
-                  f"every worker was stopped; what was said is kept in {result.digest_path}",
-                  file=sys.stderr, flush=True)
+            line = (f"roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
+                    f"every worker was stopped; what was said is kept in {result.digest_path}")
+            if as_json:
+                print(json.dumps({"error": line, "code": result.exit_code}, ensure_ascii=False),
+                      file=sys.stderr, flush=True)
+            else:
+                print(f"amatelier: {line}", file=sys.stderr, flush=True)
         raise typer.Exit(result.exit_code)
 
 
