@@ -12,16 +12,9 @@ import json
 import sqlite3
 import sys
 
-EXIT_USAGE = 2
+from amatelier.errors import EXIT_USAGE, UserError  # noqa: F401 - commands raise it from here
+
 JSON_FLAG = "--json"
-
-
-class UserError(Exception):
-    """Bad input or environment the user can fix; printed as one line, exit 2."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

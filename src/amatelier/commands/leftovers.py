@@ -36,7 +36,7 @@ def due(conn: sqlite3.Connection) -> bool:
 def settle(conn: sqlite3.Connection) -> dict[str, Any]:
     """Cut orphaned roundtables and refund cut fees on a writable connection."""
     from amatelier.chat import roundtables
-    from amatelier.engine.ledger import refund_cut_fees
+    from amatelier.economy.ledger import refund_cut_fees
 
     cut = roundtables.cut_orphans(conn)
     refunded = refund_cut_fees(conn)
