@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerate src/amatelier/cli_help.txt: `amatelier --help` as typer renders it to a pipe.
+"""Regenerate src/amatelier/commands/root_help.txt: `amatelier --help` as typer renders it to a pipe.
 
 `amatelier --help` printed to a pipe reads this file instead of importing typer and rich
-(see amatelier.cli_lazy). Run this after changing a command's name or first help line;
+(see amatelier.commands.lazy). Run this after changing a command's name or first help line;
 tests/unit/test_holes_cli_lazy.py fails while the file is stale.
 
     python scripts/regen_help.py            # rewrite the file
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from amatelier.cli import build_app
-from amatelier.cli_lazy import ROOT_HELP_FILE, render_help
+from amatelier.commands.lazy import ROOT_HELP_FILE, render_help
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from amatelier import __version__
 from amatelier.cli import build_app
-from amatelier.cli_lazy import COMMANDS, ROOT_HELP_FILE, build_lazy_app, render_help
+from amatelier.commands.lazy import COMMANDS, ROOT_HELP_FILE, build_lazy_app, render_help
 
 EAGER = build_app()
 

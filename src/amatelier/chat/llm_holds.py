@@ -14,6 +14,7 @@ one failed call before its own hold). Holds live in `llm_holds`, so a worker's l
 
 from __future__ import annotations
 
+import calendar
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -97,12 +98,23 @@ def hold_after_failure(*, hold_s: float | None, kind: str, recent_failures: int,
 
 
 def events(conn: sqlite3.Connection, rt_id: str) -> list[dict[str, Any]]:
-    """The roundtable's holds as digest events: {"event": "breaker", agent, backend, model, until, reason, at}."""
+    """The roundtable's holds as digest events.
+
+    Shape: {"event": "breaker", "agent", "at" (epoch s), "backend", "model", "until" (epoch s),
+    "until_local" (HH:MM:SS), "reason"}, like the runner's other engine events.
+    """
     try:
         rows = conn.execute(
             "SELECT agent, backend, model, until, reason, created_at FROM llm_holds WHERE rt_id = ?"
             " ORDER BY id", (rt_id,)).fetchall()
     except sqlite3.OperationalError:
         return []
-    return [{"event": "breaker", "agent": r[0], "backend": r[1], "model": r[2], "until": _stamp(float(r[3])),
-             "reason": r[4], "at": r[5]} for r in rows]
+    return [{"event": "breaker", "agent": r[0], "at": _epoch(r[5]), "backend": r[1], "model": r[2],
+             "until": float(r[3]), "until_local": clock(float(r[3])), "reason": r[4]} for r in rows]
+
+
+def _epoch(stamp: str) -> float | None:
+    try:
+        return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
+    except (TypeError, ValueError):
+        return None

@@ -40,11 +40,17 @@ DEBATE_ROLES = ("research", "speak", "rebuttal", "gate", "floor")
 
 
 def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over llm_calls rows. A `held` row is a call the breaker skipped: no request was
+    made, so it counts in `held`, not in `calls` or `errors`."""
+    held = sum(1 for r in rows if r.get("status") == "held")
     latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
-        "calls": len(rows),
-        "errors": sum(1 for r in rows if r.get("status") != "ok"),
+        "calls": len(rows) - held,
+        "errors": sum(1 for r in rows if r.get("status") not in ("ok", "held")),
+        "held": held,
+        "retries": sum(int(r.get("retries") or 0) for r in rows),
+        "retry_wait_s": round(sum(float(r.get("retry_wait_s") or 0.0) for r in rows), 3),
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
@@ -66,7 +72,8 @@ def _usage_with_breakdown(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def llm_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over a roundtable's llm_calls rows: calls, errors, tokens, latency p50/p95, cost.
+    """Totals over a roundtable's llm_calls rows: calls, errors, held (skipped by the breaker),
+    retries and seconds waited on them, tokens, latency p50/p95, cost.
 
     The top level counts every call (debate turns and the steps after it: what the
     roundtable cost); `by_agent` and `by_role` split it; `debate` is the same summary for
@@ -199,7 +206,10 @@ def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None
         in_debate = f" ({debate} in the debate)" if debate is not None and debate != usage.get("calls") else ""
         lines.append(
             f"LLM USAGE: {usage.get('calls', 0)} calls{in_debate}, {usage.get('errors', 0)} errors, "
-            f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
+            + (f"{usage['retries']} retries ({usage.get('retry_wait_s', 0):g} s waited), "
+               if usage.get("retries") else "")
+            + (f"{usage['held']} skipped by the breaker, " if usage.get("held") else "")
+            + f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
             + (f" ({cached} cached)" if cached else "") + latency
             + (f", cost ${usage['cost_usd']:.4f}" if usage.get("cost_usd") else "")
         )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT_HELP_FILE = Path(__file__).with_name("cli_help.txt")
+ROOT_HELP_FILE = Path(__file__).with_name("root_help.txt")
 APP_HELP = "A roundtable of AI agents that debate a design decision, get scored, and learn."
 #: environment variables that change how typer renders help (width, colour, terminal detection)
 RENDER_ENV = ("COLUMNS", "TERMINAL_WIDTH", "FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "TTY_COMPATIBLE",
@@ -101,7 +101,7 @@ def area_commands(area: str) -> dict[str, Any]:
     import typer
     import typer.main
 
-    from amatelier.cli import reflow_help
+    from amatelier.commands.helptext import reflow_help
 
     cache = _AREA_CACHE
     if area not in cache:
