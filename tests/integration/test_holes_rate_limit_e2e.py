@@ -16,7 +16,14 @@ import threading
 import pytest
 from tests.helpers.backends_config import FAST_RETRY
 from tests.helpers.fake_llm_servers import FakeAnthropic, RecordedRequest, Reply
-from tests.helpers.roundtable_run import messages, roundtable_args, rows, rt_env, run_cli, write_config
+from tests.helpers.roundtable_run import (
+    messages,
+    roundtable_args,
+    rows,
+    rt_env,
+    run_cli,
+    write_config,
+)
 from tests.helpers.ux_scripted_replies import anthropic_reply, turn_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.wire]

@@ -10,9 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from amatelier.chat import llm_holds
+from amatelier.chat import llm_holds, roundtables
 from amatelier.chat import messages as msgs
-from amatelier.chat import roundtables
 from amatelier.chat import turns as turn_db
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import build_digest, llm_usage, percentile
