@@ -22,7 +22,7 @@ def test_missing_files_and_empty_globs_are_listed_as_written(tree) -> None:
     registry = tree.registry("- notes.md\n- `metrics.json` — p95s\n- docs/*.md\n- logs/*.log\n- gone/a.txt")
     assert missing_entries(registry) == ["metrics.json", "gone/a.txt", "logs/*.log"]
     line = missing_warning(missing_entries(registry))
-    assert line.startswith("amatelier: warning:") and "metrics.json" in line and "\n" not in line
+    assert line.startswith("the briefing registers 3 file(s)") and "metrics.json" in line and "\n" not in line
     assert missing_entries(tree.registry("- notes.md\n- docs/*.md")) == []
     assert missing_warning([]) == ""
 
@@ -60,4 +60,6 @@ def test_the_briefing_alone_answers_lookups_but_does_not_open_a_research_window(
     result = task.wait(10)
     assert result.status == "ok" and "999: line 999" in result.output
     [refused] = steward.submit("elena", ["read notes.md"], round_num=1, phase="SPEAK")
-    assert refused.wait(10).status in ("out_of_scope", "not_found")
+    result = refused.wait(10)
+    assert result.status == "out_of_scope" and "no files are registered" in result.output
+    assert "lines A-B of briefing" in result.output

@@ -317,6 +317,8 @@ class Runner:
         )
         if self.plan.warnings:
             digest["warnings"] = list(self.plan.warnings)
+        if self.plan.steward_missing:
+            digest["steward_missing"] = list(self.plan.steward_missing)
         return digest
 
 

@@ -31,9 +31,9 @@ def missing_entries(registry: Registry) -> list[str]:
 
 
 def missing_warning(missing: list[str]) -> str:
-    """The one stderr line for missing entries ('' when none)."""
+    """The warning for missing entries ('' when none); the CLI prints it as `amatelier: warning: ...`."""
     if not missing:
         return ""
     names = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-    return (f"amatelier: warning: the briefing registers {len(missing)} file(s) that do not exist: "
+    return (f"the briefing registers {len(missing)} file(s) for the Steward that do not exist: "
             f"{names} (paths are relative to the directory the roundtable is launched from)")
