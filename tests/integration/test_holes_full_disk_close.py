@@ -1,0 +1,75 @@
+"""A disk that fills up while a roundtable closes: the digest is still printed, nothing is lost,
+and the next command marks the roundtable cut and gives the entry fees back.
+
+The fault is injected into the runner process only, with a `sitecustomize` module on its
+PYTHONPATH (test code, not product code): marking the roundtable closed or cut raises
+SQLite's `database or disk is full`, and writing digest files raises ENOSPC, exactly what a
+full disk does at that moment, while the transcript already written stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from tests.helpers.roundtable_run import roundtable_args, rows, rt_env, run_cli
+
+pytestmark = pytest.mark.e2e
+
+SITECUSTOMIZE = '''
+import errno, os, sqlite3
+if os.environ.get("HOLES_FULL_AT_CLOSE") == "1":
+    from amatelier.chat import roundtables
+    from amatelier.debate import after
+
+    def _full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def _enospc(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    roundtables.close_roundtable = _full
+    roundtables.cut_roundtable = _full
+    after.write_json_atomic = _enospc
+    after.write_text_atomic = _enospc
+'''
+
+
+def test_a_full_disk_at_close_prints_the_digest_and_the_next_command_settles(tmp_path):
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    env = rt_env(tmp_path / "ws")
+    faulty = dict(env, HOLES_FULL_AT_CLOSE="1",
+                  PYTHONPATH=os.pathsep.join([str(inject), env.get("PYTHONPATH", "")]))
+
+    before = json.loads(run_cli(["sparks", "--json"], env).stdout)["balances"]
+    result = run_cli(roundtable_args("full disk?", "--workers", "elena,marcus", "--max-rounds", "1",
+                                     "--skip-post"), faulty)
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    digest = json.loads(result.stdout)  # the digest JSON is printed in full
+    assert digest["pending_cut"] is True and digest["final_positions"]
+    rt_id = digest["rt_id"]
+    note = [line for line in result.stderr.splitlines() if "could not be marked" in line]
+    assert len(note) == 1 and "disk" in note[0] and "refunded by the next amatelier command" in note[0]
+    assert any("digest not saved" in w for w in digest["warnings"])
+    assert rows(tmp_path / "ws", "SELECT status FROM roundtables WHERE id = ?", rt_id) == [{"status": "open"}]
+    fees = rows(tmp_path / "ws", "SELECT agent, amount FROM spark_ledger WHERE rt_id = ? AND category = 'fee'",
+                rt_id)
+    assert {f["agent"] for f in fees} == {"elena", "marcus"}
+
+    # The next command (a read-only one, even) marks it cut and refunds the fees.
+    after = run_cli(["sparks", "--json"], env)
+    assert after.returncode == 0, after.stderr
+    [rt] = rows(tmp_path / "ws", "SELECT status, cut_reason FROM roundtables WHERE id = ?", rt_id)
+    assert rt["status"] == "cut" and "runner" in rt["cut_reason"]
+    refunds = rows(tmp_path / "ws", "SELECT agent, amount FROM spark_ledger WHERE rt_id = ? AND category = 'refund'",
+                   rt_id)
+    assert sorted((r["agent"], r["amount"]) for r in refunds) == sorted((f["agent"], -f["amount"]) for f in fees)
+    balances = json.loads(after.stdout)["balances"]
+    assert {a: balances[a] for a in ("elena", "marcus")} == {a: before[a] for a in ("elena", "marcus")}
+    assert not Path(tmp_path / "ws" / "roundtable-server" / f"digest-{rt_id}.json").exists()
