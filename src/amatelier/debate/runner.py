@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.chat import faults
+from amatelier.chat import faults, roundtables
 from amatelier.chat import messages as msgs
-from amatelier.chat import roundtables
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.after import (  # noqa: F401
     RunResult,  # noqa: F401
