@@ -97,7 +97,7 @@ def _trip_breaker(conn: sqlite3.Connection, backend: LLMBackend, error: LLMCallE
     """Record a hold when this failure trips the breaker (never lets bookkeeping mask the error)."""
     from amatelier.backends.retry import RetryPolicy
 
-    policy = RetryPolicy.from_config(backend.config)
+    policy = RetryPolicy.from_config(getattr(backend, "config", None))
     now = time.time()
     try:
         recent = llm_holds.recent_transient_failures(conn, rt_id, agent, backend.name, model_id,

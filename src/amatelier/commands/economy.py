@@ -367,7 +367,14 @@ def venture_list(
     status: str = typer.Option(None, "--status", help="Only ventures with this status (open, succeeded, failed, skipped)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Ventures and their status."""
+    """Ventures and their status, with why one was skipped (e.g. too few sparks for its stake).
+
+    Workers pitch a venture in a roundtable with a \\[\\[venture:<tier>: <claim>]] tag (tiers: scout,
+    venture, moonshot); the stake is taken when it is pitched, and `amatelier venture resolve`
+    settles it.
+    """
+    from rich.markup import escape
+
     from amatelier.economy import ledger
 
     if status is not None and status not in VENTURE_STATUSES:
@@ -378,12 +385,14 @@ def venture_list(
         _print_json({"ventures": rows})
         return
     table = _table("Ventures", [("id", "left"), ("agent", "left"), ("tier", "left"), ("stake", "right"),
-                                ("x", "right"), ("status", "left"), ("rt", "left"), ("claim", "left")])
+                                ("x", "right"), ("status", "left"), ("why", "left"), ("rt", "left"),
+                                ("claim", "left")])
     for row in rows:
+        # claims and notes are the agents' own text: never read as rich markup
         table.add_row(row["id"], row["agent"], row["tier"], str(row["stake"]), f"{row['multiplier']:g}",
-                      row["status"], row["rt_id"] or "-", row["claim"])
+                      row["status"], escape(row.get("note") or "-"), row["rt_id"] or "-", escape(row["claim"]))
     _print(table, f"no {status} ventures" if status else
-           "no ventures yet (workers pitch them with [[venture:<tier>: <claim>]] in a roundtable)")
+           escape("no ventures yet (workers pitch them with [[venture:<tier>: <claim>]] in a roundtable)"))
 
 
 @venture_app.command("resolve")
