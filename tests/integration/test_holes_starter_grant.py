@@ -11,8 +11,7 @@ from tests.helpers.roundtable_run import roundtable_args, rows, rt_env, run_cli
 
 from amatelier.chat.db import open_db
 from amatelier.config import load_bundled_config
-from amatelier.economy import grants
-from amatelier.economy import ledger
+from amatelier.economy import grants, ledger
 
 pytestmark = pytest.mark.e2e
 
