@@ -76,3 +76,18 @@ def test_evolved_edited_and_current_are_told_apart_and_force_keeps_backups(bundl
         assert backup.read_bytes() == old  # the timestamped backup holds what was overwritten
         assert (paths.user_agent_dir(agent) / "CLAUDE.md").read_text(encoding="utf-8") == f"# {agent} rules v2\n"
     assert all("(already current)" in line for line in _refresh(capsys) if "CLAUDE.md" in line)
+
+
+def test_the_evolvers_writes_read_as_evolved_by_the_therapist(bundled, capsys):
+    from amatelier.learning import evolver
+
+    paths.ensure_user_data()
+    (bundled / "clare" / "CLAUDE.md").write_text("# clare rules v2\n", encoding="utf-8")
+    evolver.add_learned_behavior("clare", "name the rollback owner before proposing a split", rt_id="rt1")
+    lines = _refresh(capsys, "--agent", "clare")
+    assert "  [SKIP] clare/CLAUDE.md (evolved by the therapist; use --force to overwrite, keeping a backup)" in lines
+    # the user edits the evolved file: now it is theirs
+    path = paths.user_agent_dir("clare") / "CLAUDE.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nmy own note\n", encoding="utf-8")
+    lines = _refresh(capsys, "--agent", "clare")
+    assert "  [SKIP] clare/CLAUDE.md (edited by you; use --force to overwrite, keeping a backup)" in lines

@@ -19,7 +19,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from amatelier import paths
+from amatelier import paths, seed_hashes
 from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
 from amatelier.learning import agent_memory
 from amatelier.learning.text import best_match, clip, content_hash
@@ -65,8 +65,16 @@ def read_claude_md(agent: str) -> str:
 
 
 def write_claude_md(agent: str, text: str) -> None:
-    """Atomically replace the user-data persona (never the bundled seed)."""
-    write_text_atomic(claude_md_path(agent), text if text.endswith("\n") else text + "\n")
+    """Atomically replace the user-data persona (never the bundled seed).
+
+    The hash of what was written is recorded, so `refresh-seeds` can say the file was
+    "evolved by the therapist" rather than "edited by you".
+    """
+    body = text if text.endswith("\n") else text + "\n"
+    path = claude_md_path(agent)
+    write_text_atomic(path, body)
+    with contextlib.suppress(OSError, ValueError):  # the record is bookkeeping; the persona is written
+        seed_hashes.note_evolved(path.parent, path.name, body.encode("utf-8"))
 
 
 def _section_bounds(lines: list[str], heading: str) -> tuple[int, int] | None:
