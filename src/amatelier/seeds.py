@@ -3,7 +3,8 @@
 Upgrades never touch a user's persona files; `amatelier refresh-seeds` is the opt-in way
 to pull shipped changes. A file identical to the bundled copy is already current; a file
 that differs was edited (by the user or the therapist) and is kept unless `force`.
-MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are never touched.
+MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are never touched;
+a replaced persona file is kept in the agent's history (amatelier.learning.persona_history).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amatelier import paths
-from amatelier.atomicio import write_bytes_atomic
+from amatelier.learning.persona_history import write_persona_file
 
 WRITE = "write"
 CURRENT = "current"
@@ -88,12 +89,15 @@ def plan_refresh(agent: str | None = None, force: bool = False) -> list[SeedActi
 
 
 def apply_plan(actions: list[SeedAction]) -> int:
-    """Write every WRITE action atomically; returns the number of files written."""
+    """Write every WRITE action atomically; returns the number of files written.
+
+    An edited file that --force replaces is kept first as agents/<name>/history/<FILE>.<NNN>.
+    """
     written = 0
     for item in actions:
         if item.action != WRITE:
             continue
         # byte-exact, so a later comparison says "already current"
-        write_bytes_atomic(item.target, item.source.read_bytes())
+        write_persona_file(item.target.parent, item.target.name, item.source.read_bytes())
         written += 1
     return written

@@ -1,0 +1,1 @@
+"""The learning loop: memory, distillation, debriefs, persona evolution and its history."""
