@@ -120,8 +120,10 @@ def test_missing_and_oversized_suites(tmp_path: Path) -> None:
         load_suite(root)
 
 
-def test_a_frozen_copy_debates_the_same_cases(tmp_path: Path) -> None:
-    original = load_suite(STARTER)
+@pytest.mark.parametrize("source", ["starter", "minimal"])
+def test_a_frozen_copy_debates_the_same_cases(tmp_path: Path, source: str) -> None:
+    root = STARTER if source == "starter" else make_suite(tmp_path / "s", [case()])
+    original = load_suite(root)
     freeze(original, tmp_path / "copy")
     frozen = load_suite(tmp_path / "copy")
     assert frozen.cases == original.cases

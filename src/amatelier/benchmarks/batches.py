@@ -81,6 +81,7 @@ def create(req: BatchRequest, *, mode: str, known_workers: list[str]) -> str:
     batch_id = new_batch_id()
     specs = store.plan_runs([c.id for c in suite.cases], req.repeats, list(req.persona_sets))
     freeze(suite, store.suite_copy_dir(batch_id))
+    load_suite(store.suite_copy_dir(batch_id))  # the copy a resume will read must load too
     summary = suite.summary() | {"source": str(suite.root)}
     options = {"repeats": req.repeats, "parallel": req.parallel, "engine": req.engine,
                "persona_sets": list(req.persona_sets),

@@ -111,10 +111,6 @@ def _finish_record(batch_id: str, record: dict[str, Any], outcome: Outcome, *, a
         record["rt_id"] = outcome.result.get("rt_id")
     if adopted:
         record["adopted"] = True
-    if outcome.digest is not None:
-        from amatelier.atomicio import write_json_atomic
-
-        write_json_atomic(store.run_file(batch_id, record["key"], ".digest.json"), outcome.digest)
     store.write_run(batch_id, record)
     return record
 

@@ -99,4 +99,6 @@ def statement(numbers: dict[str, Any]) -> str:
         verdict = "the current personas score lower in this batch"
     else:
         verdict = "the interval includes 0, so this is not evidence of a difference"
-    return f"{head}; {span}: {verdict}."
+    rough = (" With fewer than 5 runs a side the interval itself is rough; add --repeats before trusting it."
+             if min(nb, ns) < 5 else "")
+    return f"{head}; {span}: {verdict}.{rough}"

@@ -79,7 +79,7 @@ class Suite:
 
 def _text(data: dict[str, Any], key: str, where: str, *, limit: int, required: bool = True) -> str:
     value = data.get(key)
-    if value is None and not required:
+    if not required and (value is None or value == ""):
         return ""
     if not isinstance(value, str) or not value.strip():
         raise SuiteError(f"{where}: '{key}' must be a non-empty string")
@@ -197,8 +197,10 @@ def freeze(suite: Suite, target: Path) -> None:
     """
     from amatelier.atomicio import write_text_atomic
 
-    manifest = {"name": suite.name, "version": suite.version, "description": suite.description,
-                "cases": [case.to_dict() for case in suite.cases]}
+    manifest: dict[str, Any] = {"name": suite.name, "version": suite.version}
+    if suite.description:
+        manifest["description"] = suite.description
+    manifest["cases"] = [case.to_dict() for case in suite.cases]
     for rel, text in suite.briefings.items():
         write_text_atomic(target / rel, text)
     write_text_atomic(target / SUITE_FILE, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

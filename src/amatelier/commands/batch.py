@@ -86,20 +86,19 @@ def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     sets = list((summary.get("options") or {}).get("persona_sets") or [])
     counts = summary["counts"]
     console.print(f"[bold]{summary['batch_id']}[/bold] · {summary['status']} · suite "
                   f"{(summary.get('suite') or {}).get('name')} · {counts['done']}/{counts['total']} done, "
                   f"{counts['failed']} failed · ${summary['cost_usd']:.4f}")
     table = Table(show_lines=False)
-    table.add_column("case")
-    table.add_column("kind")
+    table.add_column("case", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
     for name in sets:
-        table.add_column(f"{name} score", justify="right")
-        table.add_column(f"{name} runs", justify="right")
+        table.add_column(f"{name} score (runs)", justify="right", no_wrap=True)
     if len(sets) == 2:
-        table.add_column(f"{sets[1]} - {sets[0]}", justify="right")
+        table.add_column(f"{sets[1]} - {sets[0]}", justify="right", no_wrap=True)
     rows: dict[str, dict[str, Any]] = {}
     for row in summary["cases"]:
         rows.setdefault(row["case"], {"kind": row["kind"]})[row["persona_set"]] = row
@@ -109,8 +108,8 @@ def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
         for name in sets:
             row = by_set.get(name) or {}
             means.append(row.get("mean_score"))
-            runs = f"{row.get('done', 0)}/{row.get('runs', 0)}" + (f" ({row['failed']} failed)" if row.get("failed") else "")
-            cells += [_score(row.get("mean_score")), runs]
+            failed = f", {row['failed']} failed" if row.get("failed") else ""
+            cells.append(f"{_score(row.get('mean_score'))} ({row.get('done', 0)}/{row.get('runs', 0)}{failed})")
         if len(sets) == 2:
             cells.append(f"{means[1] - means[0]:+.3f}" if None not in means else "—")
         table.add_row(*cells)
@@ -118,10 +117,10 @@ def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     if summary.get("stopped"):
         console.print(f"stopped: {summary['stopped']}")
     if len(sets) == 2 or compare:
-        console.print(f"team: {summary['comparison']['statement']}")
+        print(f"team: {summary['comparison']['statement']}")
         if compare:
             for agent, numbers in summary.get("agents", {}).items():
-                console.print(f"{agent}: {numbers['statement']}")
+                print(f"{agent}: {numbers['statement']}")
     if summary["status"] in ("interrupted", "failed"):
         console.print(f"finish it with: amatelier batch resume {summary['batch_id']}")
 
@@ -140,8 +139,8 @@ def _drive(batch_id: str, opts: Any, as_json: bool) -> int:
               file=sys.stderr, flush=True)
         return 130
     summary = batches.summarise(batch_id)
-    summary["this_drive"] = {"started": len(report.started), "adopted": report.adopted,
-                             "skipped": len(report.skipped), "failed": report.failed}
+    summary["this_drive"] = {"started": report.started, "adopted": report.adopted,
+                             "skipped": report.skipped, "failed": report.failed}
     if as_json:
         _print_json(summary)
     else:

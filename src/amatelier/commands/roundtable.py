@@ -28,16 +28,33 @@ def roundtable(
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    benchmark: bool = typer.Option(False, "--benchmark",
+                                   help="A benchmark run: judged, but no fees, sparks, scores rows, distillation "
+                                        "or therapist (what `amatelier batch` runs)."),
+    batch_id: str | None = typer.Option(None, "--batch-id", metavar="ID", help="The batch this benchmark run belongs to."),
+    batch_run: str | None = typer.Option(None, "--batch-run", metavar="KEY", help="The run's key in its batch."),
+    persona_set: str = typer.Option("current", "--persona-set", metavar="current|seed",
+                                    help="With --benchmark: workers read their current personas or the bundled seeds."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
     from amatelier.engine import progress as progress_mod
     from amatelier.engine.digest import format_digest_summary
     from amatelier.engine.runner import RunOptions, parse_workers, run_roundtable
 
+    if (batch_id or batch_run or persona_set != "current") and not benchmark:
+        raise UserError("--batch-id, --batch-run and --persona-set need --benchmark")
+    if persona_set not in ("current", "seed"):
+        raise UserError(f"--persona-set must be current or seed (got {persona_set!r})")
+    if batch_id is not None:
+        from amatelier.benchmarks.ids import is_batch_id
+
+        if not is_batch_id(batch_id):
+            raise UserError(f"not a batch id: {batch_id!r}")
     opts = RunOptions(topic=topic, briefing=briefing, workers=parse_workers(workers),
                       max_rounds=max_rounds, skip_naomi=skip_naomi,
                       speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
-                      budget=budget, skip_post=skip_post)
+                      budget=budget, skip_post=skip_post, benchmark=benchmark, batch_id=batch_id,
+                      batch_run=batch_run, persona_set=persona_set)
     display = progress_mod.RunnerProgress(topic) if progress_mod.wanted() else None
     try:
         result = run_roundtable(opts, progress=display)
