@@ -37,9 +37,9 @@ def roundtable(
                                     help="With --benchmark: workers read their current personas or the bundled seeds."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
-    from amatelier.engine import progress as progress_mod
-    from amatelier.engine.digest import format_digest_summary
-    from amatelier.engine.runner import RunOptions, parse_workers, run_roundtable
+    from amatelier.debate import progress as progress_mod
+    from amatelier.debate.digest import format_digest_summary
+    from amatelier.debate.runner import RunOptions, parse_workers, run_roundtable
 
     if (batch_id or batch_run or persona_set != "current") and not benchmark:
         raise UserError("--batch-id, --batch-run and --persona-set need --benchmark")
