@@ -9,11 +9,12 @@ a replaced persona file is kept in the agent's history (amatelier.learning.perso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from amatelier import paths
-from amatelier.learning.persona_history import write_persona_file
 
 WRITE = "write"
 CURRENT = "current"
@@ -88,16 +89,18 @@ def plan_refresh(agent: str | None = None, force: bool = False) -> list[SeedActi
     return actions
 
 
-def apply_plan(actions: list[SeedAction]) -> int:
-    """Write every WRITE action atomically; returns the number of files written.
+def apply_plan(actions: list[SeedAction], *, write_file: Callable[[Path, str, bytes], Any]) -> int:
+    """Write every WRITE action with `write_file(agent_dir, filename, data)`; returns the count.
 
-    An edited file that --force replaces is kept first as agents/<name>/history/<FILE>.<NNN>.
+    The caller passes amatelier.learning.persona_history.write_persona_file, so an edited
+    file that --force replaces is kept first as agents/<name>/history/<FILE>.<NNN> (this
+    bottom-layer module cannot import the learning package itself).
     """
     written = 0
     for item in actions:
         if item.action != WRITE:
             continue
         # byte-exact, so a later comparison says "already current"
-        write_persona_file(item.target.parent, item.target.name, item.source.read_bytes())
+        write_file(item.target.parent, item.target.name, item.source.read_bytes())
         written += 1
     return written

@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.helpers.roundtable_run import AMATELIER, REPO, rows, rt_env, run_cli, wait_for
 
 from amatelier.benchmarks import stats
-from tests.helpers.roundtable_run import AMATELIER, REPO, rows, rt_env, run_cli, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The Judge's scoring axes, in the order the rubric names them.
-AXES = ("novelty", "accuracy", "impact", "challenge")
+from amatelier.judging.scale import AXES, GRAND_INSIGHT
+
 AXIS_TOP = 3
-GRAND_INSIGHT = 10
 METHODOLOGY = (
     "Each benchmark roundtable is scored by the Judge on novelty, accuracy, impact and challenge "
     "(0-3, 10 for a grand insight). An axis maps to value/3 (10 counts as 1.0); a run's "
