@@ -179,7 +179,6 @@ def test_batch_errors_are_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "ws" / "batches").exists() or not any((tmp_path / "ws" / "batches").iterdir())
 
 
-@pytest.mark.skipif(os.environ.get("AMATELIER_SKIP_RAY") == "1", reason="ray test disabled")
 def test_ray_engine_finishes_the_same_runs_as_the_local_engine(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     suite = tmp_path / "suite"
@@ -206,3 +205,27 @@ def test_ray_engine_finishes_the_same_runs_as_the_local_engine(tmp_path: Path) -
         assert all(r["result"]["agents"]["elena"]["scored"] for r in records.values())
     assert finished["ray"] == finished["local"] == {(c, s, 1) for c in ("event-bus", "free-tier")
                                                    for s in ("seed", "current")}
+
+
+def test_ctrl_c_stops_the_runners_and_resume_finishes(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    env = rt_env(workspace, AMATELIER_OFFLINE_DELAY_MS="40")
+    suite = tmp_path / "suite"
+    (suite / "briefings").mkdir(parents=True)
+    (suite / "briefings" / "b.md").write_text((STARTER / "briefings" / "free-tier.md").read_text(), encoding="utf-8")
+    cases = [{"id": f"c{i}", "topic": f"free tier {i}?", "briefing": "briefings/b.md", "rounds": 1,
+              "workers": ["elena", "marcus"]} for i in range(4)]
+    (suite / "suite.json").write_text(json.dumps({"name": "four", "version": "1", "cases": cases}), encoding="utf-8")
+    driver = subprocess.Popen([*AMATELIER, "batch", "run", str(suite), "--parallel", "2"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO))
+    batch_dir = wait_for(lambda: next((workspace / "batches").glob("batch-*"), None), 60, "batch folder")
+    wait_for(lambda: any(r.get("status") == "running" for r in run_records(workspace, batch_dir.name).values()),
+             60, "a run in flight")
+    os.kill(driver.pid, signal.SIGINT)
+    _, stderr = driver.communicate(timeout=60)
+    assert driver.returncode == 130, stderr
+    assert f"amatelier batch resume {batch_dir.name}" in stderr and "Traceback" not in stderr
+    assert wait_for(lambda: not live_runners(batch_dir.name), 30, "runners stopped")
+    resumed = run_cli(["batch", "resume", batch_dir.name, "--json"], env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads(resumed.stdout)["counts"]["done"] == 4

@@ -8,6 +8,7 @@ from a real batch.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,33 @@ def test_cli_mint_show_diff_restore_and_json_errors(workspace: Path) -> None:
     bad = amatelier("snapshot", "mint", "elena", "--batch", "../../etc")
     assert bad.returncode == 2 and bad.stderr.startswith("amatelier: error: not a batch id")
     assert "Traceback" not in bad.stderr + missing.stderr
+
+
+def test_a_debrief_and_refresh_seeds_keep_history_and_restore_brings_a_snapshot_back(workspace: Path) -> None:
+    seed_text = (paths.bundled_agent_dir("elena") / "CLAUDE.md").read_text(encoding="utf-8")
+    env = {**os.environ, "AMATELIER_MODE": "offline"}
+    debate = subprocess.run([sys.executable, "-m", "amatelier", "roundtable", "--topic", "split the monolith?",
+                             "--briefing", str(REPO / "examples" / "briefings" / "hello-world.md"),
+                             "--workers", "elena,marcus", "--max-rounds", "1"],
+                            capture_output=True, text=True, timeout=300, cwd=str(REPO), env=env)
+    assert debate.returncode == 0, debate.stderr[-2000:]
+    agent_dir = paths.user_agent_dir("elena")
+    evolved = (agent_dir / "CLAUDE.md").read_text(encoding="utf-8")
+    assert evolved != seed_text  # the therapist's debrief changed elena's persona ...
+    first = agent_dir / "history" / "CLAUDE.md.001"
+    assert first.read_text(encoding="utf-8") == seed_text  # ... and kept the text it replaced
+    kept_before = len(list((agent_dir / "history").glob("CLAUDE.md.*")))
+
+    minted = amatelier("snapshot", "mint", "elena", "--json")
+    assert minted.returncode == 0, minted.stderr
+    refreshed = amatelier("refresh-seeds", "--agent", "elena", "--force")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert (agent_dir / "CLAUDE.md").read_text(encoding="utf-8") == seed_text
+    newest = agent_dir / "history" / f"CLAUDE.md.{kept_before + 1:03d}"
+    assert newest.read_text(encoding="utf-8") == evolved
+
+    restored = amatelier("snapshot", "restore", "elena", "1")
+    assert restored.returncode == 0, restored.stderr
+    assert (agent_dir / "CLAUDE.md").read_text(encoding="utf-8") == evolved
+    assert (agent_dir / "history" / f"CLAUDE.md.{kept_before + 2:03d}").read_text(encoding="utf-8") == seed_text
+    assert first.read_text(encoding="utf-8") == seed_text  # never overwritten
