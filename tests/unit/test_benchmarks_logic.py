@@ -134,3 +134,21 @@ def test_statement_says_when_the_difference_may_be_noise() -> None:
                             {"persona_set": "current", "overall_score": 0.9}])
     assert "too few runs" in stats.statement(lonely)
     assert "No comparison" in stats.statement(stats.compare([{"persona_set": "current", "overall_score": 0.9}]))
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_progress_shows_done_total_failures_and_cost(live: bool) -> None:
+    import io
+
+    from amatelier.benchmarks.progress import BatchProgress
+
+    stream = io.StringIO()
+    display = BatchProgress("batch-1764000000000-abcdefghi", live=live, stream=stream)
+    display.begin(3, 1, 0.25)
+    display.finished("a.seed.1", True, 0.5, None)
+    display.finished("b.seed.1", False, 0.75, "runner killed by signal 9")
+    display.end()
+    text = stream.getvalue()
+    assert "1 of 3 runs already finished" in text
+    assert "3/3" in text and "1 failed" in text and "0.7500" in text
+    assert "b.seed.1" in text and "runner killed by signal 9" in text

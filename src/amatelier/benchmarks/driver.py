@@ -43,6 +43,7 @@ class DriveReport:
     skipped: list[str] = field(default_factory=list)
     stopped_reason: str | None = None
     cost_usd: float = 0.0
+    unpriced: int = 0  # finished runs whose cost is unknown (counted as 0 against the ceiling)
 
 
 class Progress:
@@ -202,6 +203,8 @@ def _run_all(batch_id: str, todo: list[store.RunSpec], jobs: dict[str, Job], run
                 runs[key] = record
                 cost = run_cost(record)
                 report.cost_usd += cost
+                if outcome.ok and ((record.get("result") or {}).get("telemetry") or {}).get("cost_usd") is None:
+                    report.unpriced += 1
                 if outcome.ok:
                     report.done.append(key)
                 else:

@@ -138,6 +138,9 @@ def _drive(batch_id: str, opts: Any, as_json: bool) -> int:
         print(f"amatelier: batch {batch_id} interrupted; finish it with: amatelier batch resume {batch_id}",
               file=sys.stderr, flush=True)
         return 130
+    if report.unpriced and opts.max_cost_usd is not None:
+        print(f"amatelier: warning: {report.unpriced} run(s) have no known price; --max-cost-usd counted "
+              "them as $0", file=sys.stderr, flush=True)
     summary = batches.summarise(batch_id)
     summary["this_drive"] = {"started": report.started, "adopted": report.adopted,
                              "skipped": report.skipped, "failed": report.failed}
