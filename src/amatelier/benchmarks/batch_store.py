@@ -198,13 +198,11 @@ def driver_lock(batch_id: str) -> Iterator[None]:
     target = batch_dir(batch_id) / ".driver.lock"
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(handle.fileno()):
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise BatchBusy(f"batch {batch_id} is being driven by {holder}; wait for it or stop it "
-                            "first") from None
+                            "first")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
@@ -213,6 +211,21 @@ def driver_lock(batch_id: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _try_lock(fd: int, attempts: int = 6) -> bool:
+    """Take the lock without blocking, retrying briefly: `is_driven` may hold it for a moment."""
+    delay = 0.01
+    for attempt in range(attempts):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt == attempts - 1:
+                return False
+            time.sleep(delay)  # a probe's hold lasts microseconds; a driver's lasts the whole batch
+            delay *= 2
+    return False
 
 
 def is_driven(batch_id: str) -> bool:
