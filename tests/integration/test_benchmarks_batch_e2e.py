@@ -42,6 +42,8 @@ def batch_id_of(stderr: str) -> str:
 def run_records(workspace: Path, batch_id: str) -> dict[str, dict]:
     found = {}
     for path in (workspace / "batches" / batch_id / "runs").glob("*.json"):
+        if path.name.endswith(".transcript.json"):
+            continue
         try:
             found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
@@ -203,6 +205,19 @@ def test_ray_engine_finishes_the_same_runs_as_the_local_engine(tmp_path: Path) -
         records = run_records(workspace, summary["batch_id"])
         assert {r["engine"] for r in records.values()} == {engine}
         assert all(r["result"]["agents"]["elena"]["scored"] for r in records.values())
+        # local or remote, the user's workspace records every roundtable of the batch and its calls
+        rts = rows(workspace, "SELECT id, status FROM roundtables WHERE batch_id = ?", summary["batch_id"])
+        assert {r["id"] for r in rts} == {r["rt_id"] for r in records.values()}
+        assert {r["status"] for r in rts} == {"closed"}
+        calls = rows(workspace, "SELECT COUNT(*) AS n FROM llm_calls WHERE rt_id IN (SELECT id FROM roundtables"
+                                " WHERE batch_id = ?)", summary["batch_id"])
+        assert calls[0]["n"] > 0
+        for record in records.values():
+            assert (workspace / "roundtable-server" / f"digest-{record['rt_id']}.json").is_file()
+            if engine == "ray":
+                transcript = json.loads((workspace / "batches" / summary["batch_id"] / "runs"
+                                         / f"{record['key']}.transcript.json").read_text())
+                assert any(m["kind"] == "briefing" for m in transcript)
     assert finished["ray"] == finished["local"] == {(c, s, 1) for c in ("event-bus", "free-tier")
                                                    for s in ("seed", "current")}
 

@@ -200,6 +200,8 @@ def _run_all(batch_id: str, todo: list[store.RunSpec], jobs: dict[str, Job], run
                 if engine.name != "local" and outcome.digest is not None:
                     _write_stdout_copy(batch_id, key, outcome)
                 record = _finish_record(batch_id, runs.get(key) or {"key": key}, outcome)
+                if engine.name != "local" and outcome.ok:
+                    _merge_home(batch_id, record, outcome)
                 runs[key] = record
                 cost = run_cost(record)
                 report.cost_usd += cost
@@ -217,6 +219,21 @@ def _run_all(batch_id: str, todo: list[store.RunSpec], jobs: dict[str, Job], run
         engine.close()
     if report.stopped_reason:
         store.note_drive(batch_id, {"at": store.now_iso(), "stopped": report.stopped_reason})
+
+
+def _merge_home(batch_id: str, record: dict[str, Any], outcome: Outcome) -> None:
+    """Record a remote run's roundtable and model calls in the user's workspace (never fatal)."""
+    import sqlite3
+
+    from amatelier.benchmarks.merge import import_run
+
+    if not outcome.export or outcome.digest is None:
+        return
+    try:
+        import_run(outcome.export, outcome.digest, store.run_file(batch_id, record["key"], ".transcript.json"))
+    except (OSError, sqlite3.Error) as exc:
+        record["merge_error"] = f"{type(exc).__name__}: {exc}"[:300]
+        store.write_run(batch_id, record)
 
 
 def _write_stdout_copy(batch_id: str, key: str, outcome: Outcome) -> None:

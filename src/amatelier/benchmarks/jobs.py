@@ -47,6 +47,7 @@ class Outcome:
     result: dict[str, Any] | None = None
     error: str | None = None
     host: str | None = None
+    export: dict[str, Any] | None = None  # a Ray run's database rows (benchmarks.merge)
 
 
 def runner_command(job: Job, briefing_path: str) -> list[str]:

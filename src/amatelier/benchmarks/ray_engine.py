@@ -72,7 +72,8 @@ def run_in_temp_workspace(job: dict[str, Any], state: dict[str, str], env_extra:
     import tempfile
     import time
 
-    from amatelier.benchmarks.jobs import Job, runner_command
+    from amatelier.benchmarks.jobs import Job, parse_stdout, runner_command
+    from amatelier.benchmarks.merge import export_run
 
     spec = Job(**{**job, "workers": tuple(job["workers"]) if job.get("workers") else None})
     root = Path(tempfile.mkdtemp(prefix="amatelier-ray-"))
@@ -92,9 +93,13 @@ def run_in_temp_workspace(job: dict[str, Any], state: dict[str, str], env_extra:
         started = time.monotonic()
         proc = subprocess.run(runner_command(spec, str(briefing)), env=env, capture_output=True,
                               text=True, stdin=subprocess.DEVNULL, cwd=str(root))
+        duration_ms = int((time.monotonic() - started) * 1000)
+        digest = parse_stdout(proc.stdout) or {}
+        db_rel = paths.user_db_path().relative_to(paths.user_data_dir())  # the workspace layout
+        exported = export_run(root / db_rel, str(digest.get("rt_id"))) if digest.get("rt_id") else None
         return {"key": spec.key, "exit_code": proc.returncode, "stdout": proc.stdout,
-                "stderr": proc.stderr[-4000:], "duration_ms": int((time.monotonic() - started) * 1000),
-                "host": socket.gethostname()}
+                "stderr": proc.stderr[-4000:], "duration_ms": duration_ms, "host": socket.gethostname(),
+                "export": exported}
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -151,8 +156,10 @@ class RayEngine:
                 finished.append((ref, Outcome(key=key, ok=False, exit_code=None, duration_ms=0,
                                               error=f"ray task failed: {type(exc).__name__}: {exc}"[:300])))
                 continue
-            finished.append((ref, outcome_from(raw["key"], raw["exit_code"], raw["stdout"], raw["stderr"],
-                                               raw["duration_ms"], host=raw.get("host"))))
+            outcome = outcome_from(raw["key"], raw["exit_code"], raw["stdout"], raw["stderr"],
+                                   raw["duration_ms"], host=raw.get("host"))
+            outcome.export = raw.get("export")
+            finished.append((ref, outcome))
         return finished
 
     def stop(self) -> None:
