@@ -7,6 +7,7 @@ from typing import Any
 
 from amatelier.benchmarks import batch_store as store
 from amatelier.benchmarks import stats
+from amatelier.benchmarks.driver import run_cost
 from amatelier.benchmarks.ids import new_batch_id
 from amatelier.benchmarks.suite import SuiteError, freeze, load_suite
 
@@ -158,7 +159,7 @@ def summarise(batch_id: str) -> dict[str, Any]:
             row["errors"].append(record.get("error"))
     for row in cases.values():
         row["mean_score"] = stats.mean(row.pop("scores"))
-    cost = [((r.get("result") or {}).get("telemetry") or {}).get("cost_usd") for r in runs.values()]
+    cost = [run_cost(r) for r in runs.values()]
     drives = batch.get("drives") or []
     stopped = next((d.get("stopped") for d in reversed(drives) if d.get("stopped")), None)
     numbers = stats.compare(team_runs(specs, runs))
@@ -171,7 +172,7 @@ def summarise(batch_id: str) -> dict[str, Any]:
         "suite": batch.get("suite"),
         "options": batch.get("options"),
         "counts": tally,
-        "cost_usd": round(sum(c for c in cost if isinstance(c, (int, float))), 6),
+        "cost_usd": round(sum(cost), 6),
         "stopped": stopped,
         "cases": list(cases.values()),
         "comparison": numbers | {"statement": stats.statement(numbers)},

@@ -55,8 +55,11 @@ class Progress:
 
 
 def run_cost(record: dict[str, Any]) -> float:
-    cost = ((record.get("result") or {}).get("telemetry") or {}).get("cost_usd")
-    return float(cost) if isinstance(cost, (int, float)) else 0.0
+    """What a run cost, finished or not (a cut roundtable's calls were paid for too)."""
+    cost = record.get("cost_usd")
+    if cost is None:
+        cost = ((record.get("result") or {}).get("telemetry") or {}).get("cost_usd")
+    return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else 0.0
 
 
 def reconcile(batch_id: str, specs: list[store.RunSpec], runs: dict[str, dict[str, Any]],
@@ -107,6 +110,9 @@ def _finish_record(batch_id: str, record: dict[str, Any], outcome: Outcome, *, a
                   exit_code=outcome.exit_code, duration_ms=outcome.duration_ms, error=outcome.error)
     if outcome.host:
         record["host"] = outcome.host
+    usage = (outcome.digest or {}).get("llm_usage")
+    cost = usage.get("cost_usd") if isinstance(usage, dict) else None
+    record["cost_usd"] = cost if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
     if outcome.ok and outcome.result is not None:
         record["result"] = outcome.result
         record["rt_id"] = outcome.result.get("rt_id")
@@ -156,7 +162,7 @@ def drive(batch_id: str, opts: DriveOptions, progress: Progress | None = None) -
         todo = reconcile(batch_id, specs, runs, report)
         suite = load_suite(store.suite_copy_dir(batch_id))
         jobs = jobs_for(batch_id, suite, todo, batch.get("options") or {})
-        report.cost_usd = sum(run_cost(r) for r in runs.values() if r.get("status") == store.DONE)
+        report.cost_usd = sum(run_cost(r) for r in runs.values())
         store.note_drive(batch_id, {"at": store.now_iso(), "pid": os.getpid(), "engine": opts.engine,
                                     "parallel": opts.parallel, "to_run": len(todo),
                                     "max_cost_usd": opts.max_cost_usd})
