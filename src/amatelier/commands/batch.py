@@ -55,6 +55,13 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def console() -> Any:
+    """A rich console for tables: the terminal's width, or wide enough not to cut ids in a pipe."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
 def _team() -> tuple[str, list[str]]:
     """The resolved backend mode (checked usable) and the known worker names."""
     from amatelier.config import load_config
@@ -83,13 +90,12 @@ def _score(value: Any) -> str:
 
 def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     """The per-case table, counts, cost and (when both persona sets ran) the comparison."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    out = console()
     sets = list((summary.get("options") or {}).get("persona_sets") or [])
     counts = summary["counts"]
-    console.print(f"[bold]{summary['batch_id']}[/bold] · {summary['status']} · suite "
+    out.print(f"[bold]{summary['batch_id']}[/bold] · {summary['status']} · suite "
                   f"{(summary.get('suite') or {}).get('name')} · {counts['done']}/{counts['total']} done, "
                   f"{counts['failed']} failed · ${summary['cost_usd']:.4f}")
     table = Table(show_lines=False)
@@ -113,16 +119,16 @@ def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
         if len(sets) == 2:
             cells.append(f"{means[1] - means[0]:+.3f}" if None not in means else "—")
         table.add_row(*cells)
-    console.print(table)
+    out.print(table)
     if summary.get("stopped"):
-        console.print(f"stopped: {summary['stopped']}")
+        out.print(f"stopped: {summary['stopped']}")
     if len(sets) == 2 or compare:
         print(f"team: {summary['comparison']['statement']}")
         if compare:
             for agent, numbers in summary.get("agents", {}).items():
                 print(f"{agent}: {numbers['statement']}")
     if summary["status"] in ("interrupted", "failed"):
-        console.print(f"finish it with: amatelier batch resume {summary['batch_id']}")
+        out.print(f"finish it with: amatelier batch resume {summary['batch_id']}")
 
 
 def _drive(batch_id: str, opts: Any, as_json: bool) -> int:
@@ -239,7 +245,6 @@ def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
     if not rows:
         print("No batches yet. Start one with: amatelier batch run SUITE")
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
@@ -250,7 +255,7 @@ def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
         table.add_row(row["batch_id"], str(row.get("suite") or ""), ",".join(row.get("persona_sets") or []),
                       row["status"], f"{counts.get('done', 0)}/{counts.get('total', 0)}",
                       str(counts.get("failed", 0)), f"${row.get('cost_usd', 0):.4f}")
-    Console().print(table)
+    console().print(table)
 
 
 def show(

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from amatelier.commands.batch import JSON_HELP, reported
+from amatelier.commands.batch import JSON_HELP, console, reported
 
 snapshot_app = typer.Typer(name="snapshot", no_args_is_help=True, add_completion=False,
                            help="Mint, compare and restore numbered snapshots of an agent's persona.")
@@ -78,7 +78,6 @@ def list_snapshots(
     if not rows:
         print("No snapshots yet. Mint one with: amatelier snapshot mint AGENT --batch BATCH_ID")
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
@@ -90,7 +89,7 @@ def list_snapshots(
                       str(row.get("runs", "?")),
                       f"{improvement:+.3f}" if isinstance(improvement, (int, float)) else "—",
                       str(row.get("problem") or row.get("notes") or "")[:40])
-    Console().print(table)
+    console().print(table)
 
 
 def show(
