@@ -244,3 +244,15 @@ def test_ctrl_c_stops_the_runners_and_resume_finishes(tmp_path: Path) -> None:
     resumed = run_cli(["batch", "resume", batch_dir.name, "--json"], env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads(resumed.stdout)["counts"]["done"] == 4
+
+
+def test_an_unwritable_batches_folder_is_one_line(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    env = rt_env(workspace)
+    assert run_cli(["config"], env).returncode == 0
+    (workspace / "batches").write_text("not a folder", encoding="utf-8")  # blocks it even for root
+    result = run_cli(["batch", "run", str(STARTER), "--json"], env)
+    assert result.returncode == 2 and result.stdout == ""
+    error = json.loads(result.stderr)
+    assert error["code"] == 2 and "batches" in error["error"]
+    assert (workspace / "batches").read_text(encoding="utf-8") == "not a folder"
