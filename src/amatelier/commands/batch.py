@@ -40,7 +40,8 @@ def reported(as_json: bool) -> Iterator[None]:
         code = getattr(exc, "exit_code", 2) if isinstance(exc, UserError) else 2
         fail(str(exc), as_json, code)
     except OSError as exc:
-        fail(f"{exc.strerror or type(exc).__name__}: {exc.filename or exc}", as_json, 2)
+        where = f"cannot use {exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}", as_json, 2)
 
 
 def fail(message: str, as_json: bool, code: int = 2) -> None:
