@@ -32,6 +32,7 @@ class RunOptions:
     batch_id: str | None = None
     batch_run: str | None = None
     persona_set: str = "current"   # seed: workers read the bundled personas
+    pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate
 
 
 @dataclass
