@@ -224,7 +224,7 @@ def test_ray_engine_finishes_the_same_runs_as_the_local_engine(tmp_path: Path) -
 
 def test_ctrl_c_stops_the_runners_and_resume_finishes(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
-    env = rt_env(workspace, AMATELIER_OFFLINE_DELAY_MS="40")
+    env = rt_env(workspace, AMATELIER_OFFLINE_DELAY_MS="150")  # each model call takes 150 ms
     suite = tmp_path / "suite"
     (suite / "briefings").mkdir(parents=True)
     (suite / "briefings" / "b.md").write_text((STARTER / "briefings" / "free-tier.md").read_text(), encoding="utf-8")
@@ -234,13 +234,17 @@ def test_ctrl_c_stops_the_runners_and_resume_finishes(tmp_path: Path) -> None:
     driver = subprocess.Popen([*AMATELIER, "batch", "run", str(suite), "--parallel", "2"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO))
     batch_dir = wait_for(lambda: next((workspace / "batches").glob("batch-*"), None), 60, "batch folder")
-    wait_for(lambda: any(r.get("status") == "running" for r in run_records(workspace, batch_dir.name).values()),
-             60, "a run in flight")
+    wait_for(lambda: rows(workspace, "SELECT id FROM roundtables WHERE batch_id = ? AND status = 'open'",
+                          batch_dir.name), 60, "a roundtable in flight")
     os.kill(driver.pid, signal.SIGINT)
     _, stderr = driver.communicate(timeout=60)
     assert driver.returncode == 130, stderr
     assert f"amatelier batch resume {batch_dir.name}" in stderr and "Traceback" not in stderr
     assert wait_for(lambda: not live_runners(batch_dir.name), 30, "runners stopped")
+    cut = rows(workspace, "SELECT id FROM roundtables WHERE batch_id = ? AND status = 'cut'", batch_dir.name)
+    assert cut, "the runner in flight cut its roundtable"
+    refused = run_cli(["roundtable", "--resume", cut[0]["id"]], env)
+    assert refused.returncode == 2 and "is a benchmark run" in refused.stderr
     resumed = run_cli(["batch", "resume", batch_dir.name, "--json"], env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads(resumed.stdout)["counts"]["done"] == 4
