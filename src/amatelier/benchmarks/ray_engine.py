@@ -31,6 +31,14 @@ class RayUnavailable(RuntimeError):
     """Ray is not installed or cannot be started; the message says how to fix it."""
 
 
+def require_ray() -> None:
+    """RayUnavailable (with the install line) unless Ray can be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise RayUnavailable("--engine ray needs Ray: pip install 'amatelier[ray]'")
+
+
 def persona_state() -> dict[str, str]:
     """{relative path: text} of every agent's current persona state (no sessions, no history)."""
     root = paths.user_agents_dir()

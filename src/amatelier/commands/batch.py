@@ -188,6 +188,10 @@ def run(
 
     with reported(as_json):
         sets = batches.parse_persona_sets(persona_set, compare)
+        if engine == "ray":
+            from amatelier.benchmarks.ray_engine import require_ray
+
+            require_ray()  # before the batch is created, not after
         mode, known = _team()
         request = batches.BatchRequest(suite=suite, repeats=repeats, parallel=parallel, engine=engine,
                                        persona_sets=sets, workers=parse_csv(workers), max_rounds=max_rounds,
