@@ -223,6 +223,10 @@ def resume(
         cost = max_cost_usd if max_cost_usd is not None else options.get("max_cost_usd")
         batches.check_request(batches.BatchRequest(suite="", parallel=parallel, engine=engine,
                                                    max_cost_usd=cost), [])
+        if engine == "ray":
+            from amatelier.benchmarks.ray_engine import require_ray
+
+            require_ray()
         _team()
         code = _drive(batch_id, DriveOptions(parallel=parallel, engine=engine, max_cost_usd=cost,
                                              ray_address=ray_address), as_json)
