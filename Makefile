@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@echo "setting up $(VENV): a first run installs every dependency (about a minute and a half)"
 	$(PYTHON) -m venv $(VENV)
 	@$(PYTHON) scripts/pip_progress.py $(BIN)/python --upgrade pip
-	@$(PYTHON) scripts/pip_progress.py $(BIN)/python -e '.[dev]'
+	@$(PYTHON) scripts/pip_progress.py $(BIN)/python -e '.[dev,ray]'
 	touch $(STAMP)
 
 ## Run a whole roundtable (offline backend unless a key or the claude CLI is present).
@@ -34,6 +34,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_startup.py
 	$(BIN)/python scripts/bench_roundtable.py
+	$(BIN)/python scripts/bench_batch.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

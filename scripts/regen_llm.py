@@ -97,6 +97,7 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("roundtable.transcript_recent_messages", "Messages a worker sees in full; older ones are summarised in an index."),
     ("roundtable.transcript_index_chars", "Character cap on the index of older messages."),
     ("roundtable.max_worker_restarts", "Restarts allowed per crashed worker before it is left out."),
+    ("roundtable.human_messages", "allow or deny: whether `amatelier say` (and MCP roundtable_say) may post a person's message into a live roundtable."),
     ("competition.entry_fees.*", "Sparks deducted per roundtable at open for a worker of this tier."),
     ("competition.starter_grant", "Sparks each worker gets once, at its first roundtable: \"auto\" = the "
                                   "cheapest store item + the highest entry fee, or a number (0 = off)."),
@@ -132,6 +133,7 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("distiller.transcript_cap_chars", "Transcript characters sent to the distiller at most."),
     ("distiller.min_skills", "Fewest skill candidates asked for per roundtable."),
     ("distiller.max_skills", "Most skill candidates kept per roundtable."),
+    ("benchmarks.ray_address", "Ray cluster address for `amatelier batch run --engine ray`; `--ray-address` and RAY_ADDRESS win over it; null with neither set starts a local Ray."),
 )
 
 

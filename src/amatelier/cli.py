@@ -10,6 +10,7 @@ against.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 
 from amatelier import __version__
@@ -28,7 +29,7 @@ def build_app():  # -> typer.Typer
     """Every command built eagerly (the reference the lazy app is checked against)."""
     import typer
 
-    from amatelier.commands import economy, learning, mcp, roundtable, setup
+    from amatelier.commands.lazy import AREAS
 
     app = typer.Typer(
         name="amatelier",
@@ -47,8 +48,8 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning, mcp):
-        area.register(app)
+    for area in AREAS:  # each command module registers its own commands, in this order
+        importlib.import_module(f"amatelier.commands.{area}").register(app)
     reflow_help(app)
     return app
 

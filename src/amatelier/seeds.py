@@ -5,20 +5,21 @@ to pull shipped changes. Each agent dir records the hash of every seed copied th
 of the therapist's last write (amatelier.seed_hashes), so each file is one of: current
 (identical to the shipped seed), unedited (the seed we copied, untouched: a newer one is
 written), evolved by the therapist, or edited by you. The last two are kept unless
-`force`, which keeps a timestamped backup of what it overwrites. MEMORY.md,
-behaviors.json, metrics.json and the rest of an agent's state are never touched.
+`force`; a file --force replaces is kept first in the agent's persona history
+(amatelier.learning.persona_history: agents/<name>/history/<FILE>.<NNN>) and the output
+says where. MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are
+never touched.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from amatelier import paths, seed_hashes
-from amatelier.atomicio import write_bytes_atomic
 
-BACKUP_DIR = "seed-backups"
 _WHO = {seed_hashes.EVOLVED: "evolved by the therapist", seed_hashes.EDITED: "edited by you"}
 
 WRITE = "write"
@@ -42,7 +43,7 @@ class SeedAction:
     source: Path
     target: Path
     origin: str = seed_hashes.MISSING  # seed_hashes.CURRENT / MISSING / UNEDITED / EVOLVED / EDITED
-    backup: Path | None = None         # where an overwritten edit was kept (after apply_plan)
+    backup: Path | None = None         # where the replaced file was kept (after apply_plan)
 
     @property
     def label(self) -> str:
@@ -108,34 +109,23 @@ def plan_refresh(agent: str | None = None, force: bool = False) -> list[SeedActi
     return actions
 
 
-def backup_path(item: SeedAction, stamp: str | None = None) -> Path:
-    """`<agent dir>/seed-backups/<file>.<YYYYmmdd-HHMMSS>`: where an overwritten edit is kept."""
-    when = stamp or time.strftime("%Y%m%d-%H%M%S")
-    folder = item.target.parent / BACKUP_DIR
-    candidate = folder / f"{item.filename}.{when}"
-    counter = 1
-    while candidate.exists():
-        counter += 1
-        candidate = folder / f"{item.filename}.{when}-{counter}"
-    return candidate
+def apply_plan(actions: list[SeedAction], *,
+               write_file: Callable[[Path, str, bytes], Any]) -> list[SeedAction]:
+    """Write every WRITE action with `write_file(agent_dir, filename, data)`.
 
-
-def apply_plan(actions: list[SeedAction]) -> list[SeedAction]:
-    """Write every WRITE action atomically (backing up an evolved or edited file first).
-
-    Returns the written actions, each with `backup` set when a copy of the old file was kept.
+    The caller passes amatelier.learning.persona_history.write_persona_file, so a file that
+    --force replaces is kept first as agents/<name>/history/<FILE>.<NNN> (this bottom-layer
+    module cannot import the learning package itself); its return value, the kept copy, is
+    the action's `backup`. Returns the written actions.
     """
     written: list[SeedAction] = []
     for item in actions:
         if item.action != WRITE:
             continue
-        backup = None
-        if item.origin in (seed_hashes.EVOLVED, seed_hashes.EDITED) and item.target.is_file():
-            backup = backup_path(item)
-            write_bytes_atomic(backup, item.target.read_bytes())
         data = item.source.read_bytes()
         # byte-exact, so a later comparison says "already current"
-        write_bytes_atomic(item.target, data)
+        kept = write_file(item.target.parent, item.target.name, data)
         seed_hashes.note_seeded(item.target.parent, item.filename, data)
+        backup = Path(kept) if isinstance(kept, str | Path) else None
         written.append(replace(item, backup=backup))
     return written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,12 @@ def test_the_table_lists_every_command_in_the_eager_order():
 def test_the_stored_root_help_is_what_typer_prints_to_a_pipe():
     assert ROOT_HELP_FILE.read_text(encoding="utf-8") == render_help(EAGER, []), \
         "run python scripts/regen_help.py"
+
+
+def test_the_stored_table_is_current():
+    script = Path(__file__).resolve().parents[2] / "scripts" / "regen_help.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("argv", _argvs(EAGER), ids=lambda a: " ".join(a) or "(root)")

@@ -10,7 +10,8 @@ a test renders both and compares them, so the surface cannot drift.
 `ROOT_HELP_FILE` holds `amatelier --help` exactly as typer renders it when stdout is not a
 terminal (80 columns, no colour); `cli.main` prints it directly in that case, so scripts
 and pipes get the help without importing typer or rich at all. `scripts/regen_help.py`
-rewrites it; the same test fails when it is stale.
+rewrites it and `commands_table.json` (the listing) from the eager app; a test fails when
+either is stale. A new command module: add it to `AREAS`, then run the script.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,35 +34,29 @@ RENDER_ENV = ("COLUMNS", "TERMINAL_WIDTH", "FORCE_COLOR", "PY_COLORS", "GITHUB_A
 
 @dataclass(frozen=True)
 class Entry:
-    """One top-level command: its name, the module that registers it, its one-line help."""
+    """One top-level command: its name, the module that registers it, its help as the listing shows it."""
 
     name: str
     area: str
     short_help: str
+    hidden: bool = False
 
 
-#: In the order the eager app lists them: each area's commands, then the command groups.
-COMMANDS: tuple[Entry, ...] = (
-    Entry("config", "setup", "Show the LLM backend that would be used, every mode, keys and paths."),
-    Entry("refresh-seeds", "setup", "Re-copy the bundled persona seeds (CLAUDE.md, IDENTITY.md) into your "
-                                    "user-data dir."),
-    Entry("docs", "setup", "List the bundled docs, or print one page (markdown) by TOPIC."),
-    Entry("roundtable", "roundtable", "Run a structured debate between persona agents and print its digest."),
-    Entry("watch", "roundtable", "Tail a roundtable live (read-only; costs no LLM calls). Ends when it closes."),
-    Entry("bench", "economy", "Bench an agent (it sits out and earns bench income each roundtable) or bring "
-                              "it back."),
-    Entry("leaderboard", "economy", "Rank the workers by spark balance, with their scoring record."),
-    Entry("sparks", "economy", "Spark balances (the sum of the ledger), or one agent's balance and history."),
-    Entry("award-outcome", "economy", "Pay the RT-outcome bonus (5 sparks) to an agent whose proposal you "
-                                      "implemented."),
-    Entry("therapist", "learning", "Debrief workers after a roundtable: a short private interview per agent."),
-    Entry("analytics", "learning", "Growth analytics: score trends, streaks, phase, budget, therapist, economy."),
-    Entry("mcp", "mcp", "Serve amatelier's roundtable tools to Claude Code over stdio (MCP)."),
-    Entry("store", "economy", "The spark store: catalog, purchases, inventory, bulletin board."),
-    Entry("venture", "economy", "Spark-staking ventures that workers pitch with \\[\\[venture:<tier>: "
-                                "<claim>]] tags in a roundtable."),
-)
-AREAS = ("setup", "roundtable", "economy", "learning", "mcp")
+#: The command modules, in the order they register (the eager app's order). A new area goes here.
+AREAS = ("setup", "roundtable", "economy", "learning", "mcp", "batch", "snapshot")
+TABLE_FILE = Path(__file__).with_name("commands_table.json")
+
+
+def load_commands() -> tuple[Entry, ...]:
+    """The top-level commands (written by scripts/regen_help.py from the eager app)."""
+    try:
+        rows = json.loads(TABLE_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    return tuple(Entry(row["name"], row["area"], row["help"], bool(row.get("hidden"))) for row in rows)
+
+
+COMMANDS: tuple[Entry, ...] = load_commands()
 
 
 def _typer_group_class() -> type:
@@ -76,7 +72,8 @@ def _typer_group_class() -> type:
             self._listing = False
             # Placeholders let click list commands and suggest "did you mean" without imports.
             for entry in COMMANDS:
-                self.commands.setdefault(entry.name, TyperCommand(name=entry.name, help=entry.short_help))
+                self.commands.setdefault(entry.name, TyperCommand(name=entry.name, help=entry.short_help,
+                                                                  hidden=entry.hidden))
 
         def format_help(self, ctx: Any, formatter: Any) -> None:
             self._listing = True

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths, seed_hashes
-from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
+from amatelier.atomicio import file_lock, read_json, write_json_atomic
 from amatelier.learning import agent_memory
+from amatelier.learning.persona_history import write_persona_file
 from amatelier.learning.text import best_match, clip, content_hash
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,13 @@ def read_claude_md(agent: str) -> str:
 def write_claude_md(agent: str, text: str) -> None:
     """Atomically replace the user-data persona (never the bundled seed).
 
-    The hash of what was written is recorded, so `refresh-seeds` can say the file was
-    "evolved by the therapist" rather than "edited by you".
+    The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first, and the hash
+    of what was written is recorded, so `refresh-seeds` can say the file was "evolved by the
+    therapist" rather than "edited by you".
     """
     body = text if text.endswith("\n") else text + "\n"
     path = claude_md_path(agent)
-    write_text_atomic(path, body)
+    write_persona_file(path.parent, "CLAUDE.md", body)
     with contextlib.suppress(OSError, ValueError):  # the record is bookkeeping; the persona is written
         seed_hashes.note_evolved(path.parent, path.name, body.encode("utf-8"))
 
