@@ -49,7 +49,7 @@ def test_bootstrap_records_the_hash_of_every_seed_it_copies(bundled):
                                 "IDENTITY.md": seed_hashes.sha256(b"# elena identity\n")}
 
 
-def test_evolved_edited_and_current_are_told_apart_and_force_keeps_backups(bundled, capsys):
+def test_evolved_edited_and_current_are_told_apart_and_force_keeps_the_old_text(bundled, capsys):
     paths.ensure_user_data()
     for name in ("elena", "marcus", "clare"):
         (bundled / name / "CLAUDE.md").write_text(f"# {name} rules v2\n", encoding="utf-8")
@@ -72,8 +72,8 @@ def test_evolved_edited_and_current_are_told_apart_and_force_keeps_backups(bundl
         line = written[f"{agent}/CLAUDE.md"]
         assert ("evolved by the therapist" if agent == "elena" else "edited by you") in line
         backup = Path(line.split("backup: ", 1)[1].rstrip(")"))
-        assert backup.parent == paths.user_agent_dir(agent) / "seed-backups"
-        assert backup.read_bytes() == old  # the timestamped backup holds what was overwritten
+        assert backup.parent == paths.user_agent_dir(agent) / "history"
+        assert backup.read_bytes() == old  # the kept copy holds what was overwritten
         assert (paths.user_agent_dir(agent) / "CLAUDE.md").read_text(encoding="utf-8") == f"# {agent} rules v2\n"
     assert all("(already current)" in line for line in _refresh(capsys) if "CLAUDE.md" in line)
 

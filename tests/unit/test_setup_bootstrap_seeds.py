@@ -156,7 +156,7 @@ def test_refresh_seeds_force_overwrites_persona_only(bundled: Path, capsys: pyte
     [line] = [line for line in out.splitlines() if "marcus/CLAUDE.md" in line]
     assert line.startswith("  [WRITE] marcus/CLAUDE.md (edited by you; backup: ")
     backup = Path(line.split("backup: ", 1)[1].rstrip(")"))
-    assert backup.parent == agent_dir / "seed-backups" and backup.read_text(encoding="utf-8") == "# my marcus\n"
+    assert backup.parent == agent_dir / "history" and backup.read_text(encoding="utf-8") == "# my marcus\n"
     code, out, _ = run_cli(capsys, "refresh-seeds", "--agent", " Marcus ", "--dry-run")
     assert code == 0 and "  [SKIP] marcus/CLAUDE.md (already current)" in out.splitlines()
     # a second run finds everything current
