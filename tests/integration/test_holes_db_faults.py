@@ -32,6 +32,9 @@ pytestmark = pytest.mark.e2e
 
 ROUNDTABLE = roundtable_args("faults?", "--workers", "elena", "--max-rounds", "1", "--skip-post")
 COMMANDS = {"sparks": ["sparks"], "watch": ["watch", "--once"], "roundtable": ROUNDTABLE}
+# the other read-only commands, checked on the read-only workspace too
+READS = {"leaderboard": ["leaderboard", "--json"], "store": ["store", "list", "--json"],
+         "ventures": ["venture", "list", "--json"], "analytics": ["analytics", "--json"]}
 
 
 @dataclass
@@ -64,16 +67,17 @@ def workspace(tmp_path_factory) -> Path:
     return base
 
 
-def _run_in_shell(setup: str, env: dict[str, str], results: Path, prefix: list[str] | None = None) -> dict[str, Outcome]:
+def _run_in_shell(setup: str, env: dict[str, str], results: Path, prefix: list[str] | None = None,
+                  commands: dict[str, list[str]] = COMMANDS) -> dict[str, Outcome]:
     """Run every command after `setup` (one shell, so mounts made by setup stay in force)."""
     lines = ["set -e", setup, "set +e", f"cd {shlex.quote(str(REPO))}"]
-    for name, args in COMMANDS.items():
+    for name, args in commands.items():
         command = shlex.join([sys.executable, "-m", "amatelier", *args])
         out, err, code = (shlex.quote(str(results / f"{name}.{kind}")) for kind in ("out", "err", "rc"))
         lines.append(f"{command} >{out} 2>{err}; echo $? >{code}")
     subprocess.run([*(prefix or []), "bash", "-c", "\n".join(lines)], env=env, check=True, timeout=600)
     return {name: Outcome(int((results / f"{name}.rc").read_text()), (results / f"{name}.out").read_text(),
-                          (results / f"{name}.err").read_text()) for name in COMMANDS}
+                          (results / f"{name}.err").read_text()) for name in commands}
 
 
 def _one_line_naming(outcome: Outcome, db_path: Path, *words: str) -> str:
@@ -104,7 +108,7 @@ def test_read_only_workspace(workspace, tmp_path):
         setup = f"mount --bind {quoted} {quoted} && mount -o remount,ro,bind {quoted}"
         results = tmp_path / "results"
         results.mkdir()
-        outcomes = _run_in_shell(setup, rt_env(ws), results, ["unshare", "-rm"])
+        outcomes = _run_in_shell(setup, rt_env(ws), results, ["unshare", "-rm"], {**COMMANDS, **READS})
     elif CAN_SETPRIV:
         shared = Path(tempfile.mkdtemp(prefix="amatelier-ro-"))
         try:
@@ -116,7 +120,8 @@ def test_read_only_workspace(workspace, tmp_path):
             results.chmod(0o777)
             env = rt_env(ws, HOME=str(shared))
             outcomes = _run_in_shell("true", env, results,
-                                     ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+                                     ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+                                     {**COMMANDS, **READS})
         finally:
             shutil.rmtree(shared, ignore_errors=True)
     else:
@@ -126,6 +131,9 @@ def test_read_only_workspace(workspace, tmp_path):
     assert "elena" in outcomes["sparks"].stdout
     _read_ok(outcomes["watch"])
     _one_line_naming(outcomes["roundtable"], db_path, "read-only")
+    for name in READS:
+        _read_ok(outcomes[name])
+        json.loads(outcomes[name].stdout)
 
 
 @pytest.mark.skipif(not CAN_MOUNT_TMPFS, reason="cannot mount a tmpfs in a user namespace here")
