@@ -172,3 +172,22 @@ def test_database_truncated_to_half(workspace, tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     error = json.loads(result.stderr)
     assert error["code"] == 2 and "damaged" in error["error"] and str(db_path) in error["error"]
+
+
+MCP_READS = ("import json\nfrom amatelier.mcp.server import Tools\ntools = Tools()\n"
+             "listed = tools.list(None)\nrt_id = listed['roundtables'][0]['rt_id']\n"
+             "print(json.dumps({'list': len(listed['roundtables']), 'status': tools.status(rt_id)['status'],"
+             " 'sparks': sorted(tools.sparks(None, None)['balances'])}))")
+
+
+@pytest.mark.skipif(not CAN_UNSHARE, reason="needs a user+mount namespace for a read-only bind mount")
+def test_mcp_reads_work_on_a_read_only_workspace(workspace, tmp_path):
+    ws = _copy(workspace, tmp_path / "ro-mcp")
+    quoted = shlex.quote(str(ws))
+    script = (f"mount --bind {quoted} {quoted} && mount -o remount,ro,bind {quoted} && "
+              f"{shlex.join([sys.executable, '-c', MCP_READS])}")
+    result = subprocess.run(["unshare", "-rm", "bash", "-c", script], env=rt_env(ws), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["list"] == 1 and data["status"] == "closed" and "elena" in data["sparks"]
