@@ -43,3 +43,21 @@ def errors(name: str, instance: Any) -> list[str]:
 def assert_valid(name: str, instance: Any) -> None:
     found = errors(name, instance)
     assert not found, f"{name} schema violations:\n" + "\n".join(found[:20])
+
+
+def openapi() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((SCHEMAS / "openapi.yaml").read_text(encoding="utf-8"))
+
+
+def openapi_errors(component: str, instance: Any) -> list[str]:
+    """Errors of `instance` against openapi.yaml's components/schemas/<component> (refs resolved)."""
+    from jsonschema import Draft202012Validator
+    from referencing.jsonschema import DRAFT202012
+
+    uri = BASE + "openapi.yaml"
+    reg = registry().with_resource(uri, DRAFT202012.create_resource(openapi()))
+    validator = Draft202012Validator({"$ref": f"{uri}#/components/schemas/{component}"}, registry=reg)
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
+            for e in validator.iter_errors(instance)]

@@ -7,6 +7,7 @@ that shapes them, so the schema and the writer cannot drift apart silently.
 
 from __future__ import annotations
 
+import builtins
 import time
 from typing import Any
 
@@ -68,7 +69,7 @@ def turn_payload(*, agent: str, phase: str, round: int, status: str, turn_id: in
     def ms(later: float | None, earlier: float | None) -> float | None:
         if later is None or earlier is None:
             return None
-        return round(max(0.0, (later - earlier) * 1000.0), 2)
+        return builtins.round(max(0.0, (later - earlier) * 1000.0), 2)
 
     return {"agent": agent, "phase": phase, "round": int(round), "status": status,
             "turn_id": turn_id, "message_id": message_id,
