@@ -10,6 +10,7 @@ ends with `event: end` once the job finished and everything it wrote was sent.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import json
 import sqlite3
 import time
@@ -61,14 +62,13 @@ def frame(event: str, data: Any, event_id: str | None = None) -> bytes:
 
 
 def _iso_epoch(stamp: Any) -> float:
+    """`2026-11-28T06:53:24.123Z` to unix seconds (0.0 when unreadable)."""
     if not isinstance(stamp, str):
         return 0.0
     try:
         whole = time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")
     except ValueError:
         return 0.0
-    import calendar
-
     fraction = 0.0
     if len(stamp) > 20 and stamp[19] == ".":
         try:
@@ -91,24 +91,23 @@ def read_batch(job_id: str, cursor: Cursor,
             messages = [dict(r) for r in rows]
         except sqlite3.Error:
             messages = []
-    merged: list[tuple[float, int, str, dict[str, Any], int]] = []
-    for order, (event, offset) in enumerate(lines):
-        merged.append((_iso_epoch(event.get("timestamp")), order, "telemetry", event, offset))
-    for order, message in enumerate(messages):
-        merged.append((float(message.get("created_ts") or 0.0), order, "message", message, int(message["id"])))
-    # Each source stays in its own order; between them, by time.
-    tele = [m for m in merged if m[2] == "telemetry"]
-    chat = [m for m in merged if m[2] == "message"]
+    # Each source stays in its own order; between them, the earlier one goes first.
+    tele = [(_iso_epoch(event.get("timestamp")), event, offset) for event, offset in lines]
+    chat = [(float(m.get("created_ts") or 0.0), m, int(m["id"])) for m in messages]
     out: list[tuple[str, dict[str, Any], Cursor]] = []
     position = cursor
-    while tele or chat:
-        take_tele = bool(tele) and (not chat or tele[0][0] <= chat[0][0])
-        item = tele.pop(0) if take_tele else chat.pop(0)
-        if item[2] == "telemetry":
-            position = Cursor(item[4], position.message)
+    t = c = 0
+    while t < len(tele) or c < len(chat):
+        if c >= len(chat) or (t < len(tele) and tele[t][0] <= chat[c][0]):
+            _, event, offset = tele[t]
+            t += 1
+            position = Cursor(offset, position.message)
+            out.append(("telemetry", event, position))
         else:
-            position = Cursor(position.telemetry, item[4])
-        out.append((item[2], item[3], position))
+            _, message, message_id = chat[c]
+            c += 1
+            position = Cursor(position.telemetry, message_id)
+            out.append(("message", message, position))
     return out
 
 
