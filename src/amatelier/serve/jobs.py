@@ -61,6 +61,11 @@ def last_error_line(log_path: Path) -> str | None:
     for line in reversed(lines):
         if line.startswith("amatelier: error:"):
             return line[len("amatelier: error:"):].strip()[:1000]
+    # a usage error is drawn in a box: take its last line of text
+    for line in reversed(lines):
+        text = line.strip().strip("│╭╮╰╯─ ").strip()
+        if text and not set(text) <= set("─╭╮╰╯│"):
+            return text[:1000]
     return None
 
 
