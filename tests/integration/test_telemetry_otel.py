@@ -78,5 +78,8 @@ def test_in_memory_exporter_sees_roundtable_turn_and_model_call_spans(tmp_path: 
         parent = next(t for t in turns if t["span_id"] == chat["parent"])
         assert chat["attributes"]["gen_ai.agent.name"] == parent["attributes"]["gen_ai.agent.name"]
         assert parent["start"] <= chat["start"] and chat["end"] <= parent["end"]
+    # the Judge's scoring call happens after the debate, inside the scoring stage's span
+    (stage,) = [s for s in spans if s["name"] == "amatelier.stage scoring"]
+    assert stage["parent"] == root["span_id"] and stage["attributes"]["amatelier.stage"] == "scoring"
     scoring = [c for c in chats if c["attributes"]["amatelier.role"] == "score"]
-    assert scoring and all(c["parent"] != root["span_id"] or True for c in scoring)
+    assert scoring and all(c["parent"] == stage["span_id"] for c in scoring)

@@ -30,6 +30,10 @@ class RunOptions:
     budget: int | None = None
     skip_post: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
+    rt_id: str | None = None                      # chosen by the caller (the jobs API), else generated
+    batch_id: str | None = None                   # recorded in the run manifest (else AMATELIER_BATCH_ID)
+    seed: int | None = None                       # the run seed (else AMATELIER_SEED, else random)
+    quality_targets: dict[str, Any] | None = None  # recorded in the run manifest
 
 
 @dataclass

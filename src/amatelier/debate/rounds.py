@@ -13,6 +13,7 @@ from typing import Any
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat import turns as turn_db
+from amatelier.debate import recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import build_digest, llm_usage, percentile
 from amatelier.debate.instructions import budget_status, instructions
@@ -55,6 +56,7 @@ class Runner:
         self.rounds_run = 0
         self.driver = TurnDriver(state.conn, state.rt_id, pool, plan.speaker_timeout,
                                  say=self.say, on_wait=self._tick)
+        self.recorder: Any = None  # the run's telemetry (debate.recording), when it could start
         state.notes["run_turn"] = self.run_turn
 
     # ------------------------------------------------------------------ small helpers
@@ -96,7 +98,9 @@ class Runner:
         text = instructions_text or instructions(phase, round=self.state.current_round,
                                                  max_rounds=self.state.max_rounds)
         self._show(agent)
+        timings_before = len(self.driver.timings)
         outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
+        recording.on_turn(self, outcome, timings_before)
         self.state.notes["last_outcome"] = outcome  # seams may need the posted message id
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
         return outcome
@@ -156,6 +160,7 @@ class Runner:
                   if a in now and a in before}
         if scores:
             self.state.stability_scores[round_no] = scores
+            recording.on_stability(self, round_no, scores)
 
     def rebuttal_phase(self, round_no: int) -> None:
         """REBUTTAL: every worker once, in reverse speaking order."""
@@ -310,6 +315,7 @@ class Runner:
         )
         if self.plan.warnings:
             digest["warnings"] = list(self.plan.warnings)
+        digest.update(recording.digest_fields(self))
         return digest
 
 

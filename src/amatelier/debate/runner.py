@@ -20,6 +20,7 @@ from typing import Any
 from amatelier import paths
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
+from amatelier.debate import recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.after import (  # noqa: F401
     RunResult,  # noqa: F401
@@ -117,7 +118,9 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
         warn(f"amatelier: note: roundtable {rt_id} was left open by a dead runner; marked cut ({reason})")
 
     participants = [*plan.workers, plan.judge]
-    rt_id = roundtables.open_roundtable(conn, opts.topic.strip(), participants, runner_pid=os.getpid())
+    recording.check_rt_id(opts.rt_id, lambda wanted: roundtables.get_roundtable(conn, wanted) is not None)
+    rt_id = roundtables.open_roundtable(conn, opts.topic.strip(), participants, runner_pid=os.getpid(),
+                                        rt_id=opts.rt_id)
     state = RoundtableState(
         rt_id=rt_id, topic=opts.topic.strip(), briefing_text=plan.briefing_text,
         briefing_path=plan.briefing_path, launch_dir=Path(opts.launch_dir), workers=list(plan.workers),
@@ -128,6 +131,8 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     pool = WorkerPool(rt_id, paths.user_logs_dir(),
                       max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)))
     runner = Runner(plan, opts, state, pool, progress=progress, warn=warn)
+    seed = recording.run_seed(opts.seed)
+    recording.open_recorder(runner, seed, worker_models(plan.config, plan.mode, plan.workers, plan.judge))
     announce = getattr(progress, "started", None)
     if announce is not None:
         announce(rt_id)
@@ -146,7 +151,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
             state.current_phase = "RESEARCH"
             runner.seam("steward_hooks.research_window", steward_hooks.research_window, state)
             order = list(state.workers)
-            random.shuffle(order)
+            random.Random(seed).shuffle(order)  # the recorded seed replays the same order
             ordered = runner.seam("economy_hooks.order_speakers", economy_hooks.order_speakers, state,
                                   list(order), default=order)
             if not isinstance(ordered, list) or sorted(ordered) != sorted(order):
@@ -178,6 +183,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
                 pool.stop_all()
             else:
                 pool.stop_all(grace=0.0)
+            recording.debate_ended(runner, cut_reason)
         # From here on SIGTERM is handled like Ctrl-C: the debate is kept, the extras stop.
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
