@@ -85,7 +85,11 @@ def test_a_cut_roundtable_records_where_it_stopped(tmp_path: Path) -> None:
     proc = start_cli(roundtable_args("split the monolith?", "--max-rounds", "3"),
                      rt_env(ws, AMATELIER_OFFLINE_DELAY_MS="200"))
     try:
-        wait_for(lambda: rows(ws, "SELECT id FROM messages WHERE kind = 'speech'"), 60, "a first speech")
+        (first,) = wait_for(lambda: rows(ws, "SELECT rt_id FROM messages WHERE kind = 'speech' LIMIT 1"),
+                            60, "a first speech")
+        live = json.loads((run_dir(ws, first["rt_id"]) / "manifest.json").read_text(encoding="utf-8"))
+        assert live["status"] == "running" and live["stages"]["debate"]["status"] == "running"
+        assert_valid("run_manifest", live)                  # written at start, whole at every moment
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
