@@ -155,3 +155,15 @@ def test_non_loopback_bind_needs_a_token_and_then_bearer_auth(tmp_path: Path) ->
             assert ok.status_code == 200 and ok.json() == {"jobs": []}
     finally:
         server.stop()
+
+
+def test_oversized_bodies_and_corrupt_job_records(server) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        big = client.post("/v1/jobs", content=b"{" + b" " * 1_000_001 + b"}",
+                          headers={"content-type": "application/json"})
+        assert big.status_code == 413 and big.json()["code"] == 413
+        record = server.workspace / "runs" / "c0ffee00" / "job.json"
+        record.parent.mkdir(parents=True)
+        record.write_text('{"id": "c0ffee00", "status": ', encoding="utf-8")   # torn or hand-edited
+        assert client.get("/v1/jobs/c0ffee00").status_code == 404
+        assert client.get("/v1/jobs").json() == {"jobs": []}

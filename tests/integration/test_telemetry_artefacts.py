@@ -139,3 +139,15 @@ def test_without_otel_nothing_of_opentelemetry_is_imported(tmp_path: Path) -> No
     imported = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
     assert any("amatelier.telemetry" in line for line in imported)    # telemetry itself ran
     assert not [line for line in imported if "opentelemetry" in line]
+
+
+def test_the_rt_id_option_refuses_unsafe_and_taken_ids(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    first = run_cli(roundtable_args("split?", "--workers", "elena", "--max-rounds", "1", "--skip-post",
+                                    "--rt-id", "job-0001"), rt_env(ws))
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["rt_id"] == "job-0001" and (run_dir(ws, "job-0001") / "manifest.json").exists()
+    for bad, words in (("job-0001", "already exists"), ("../../etc", "must be 1-64 letters")):
+        again = run_cli(roundtable_args("split?", "--workers", "elena", "--rt-id", bad), rt_env(ws))
+        assert again.returncode == 2 and words in again.stderr and "Traceback" not in again.stderr
+    assert not (ws / "etc").exists()

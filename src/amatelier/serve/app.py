@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from amatelier.serve.jobs import JobConflict, JobManager, JobNotFound
-from amatelier.serve.requests import BadRequest, decode_body, parse_job_request
+from amatelier.serve.requests import MAX_BODY_BYTES, BadRequest, decode_body, parse_job_request
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -51,6 +51,21 @@ def guard(request: Any, *, token: str | None, loopback: bool) -> Any:
             response.headers["WWW-Authenticate"] = 'Bearer realm="amatelier"'
             return response
     return None
+
+
+async def read_capped(request: Any) -> bytes:
+    """The request body, refused (413) as soon as it is larger than the cap, never read whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def build_app(manager: JobManager, *, token: str | None = None, loopback: bool = True) -> Any:
@@ -96,8 +111,8 @@ def build_app(manager: JobManager, *, token: str | None = None, loopback: bool =
         kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if kind != "application/json":
             return error("send the job as JSON (Content-Type: application/json)", 415)
-        raw = await request.body()
         try:
+            raw = await read_capped(request)
             job = parse_job_request(decode_body(raw))
             record = await run_in_threadpool(manager.submit, job)
         except BadRequest as exc:
