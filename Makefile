@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_startup.py
 	$(BIN)/python scripts/bench_roundtable.py
+	$(BIN)/python scripts/bench_telemetry.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
