@@ -31,13 +31,17 @@ def test_every_event_kind_validates_and_a_wrong_payload_does_not() -> None:
                                                    seen=11.002, message_id=9)),
         ev.envelope(ev.LLM_CALL, "r1", ev.llm_call_payload(ROW)),
         ev.envelope(ev.METRIC, "r1", ev.metric_payload("stability", 0.42, round=2, agent="elena")),
-        ev.envelope(ev.DECISION, "r1", ev.decision_payload({"decision": "split later", "confidence": 0.7})),
+        ev.envelope(ev.DECISION, "r1", ev.decision_payload({"recommendation": "split later", "confidence": 0.7,
+                                                            "outcome": "majority", "partial": False})),
+        ev.envelope(ev.DECISION, "r1", ev.decision_payload({"recommendation": 5, "confidence": True})),
     ]
     for event in samples:
         assert_valid("telemetry_event", event)
     assert len(samples[2]["payload"]["error"]) <= ev.MAX_TEXT
     turn = samples[3]["payload"]
     assert turn["claim_ms"] == pytest.approx(10.0, abs=0.01) and turn["handoff_ms"] == pytest.approx(2.0, abs=0.01)
+    assert samples[7]["payload"]["summary"] == "split later" and samples[7]["payload"]["outcome"] == "majority"
+    assert samples[8]["payload"]["summary"] is None and samples[8]["payload"]["confidence"] is None
     call = samples[4]["payload"]
     assert (call["input_tokens"], call["cache_read_tokens"], call["cost_usd"]) == (1200, 1000, 0.0042)
     # a field the schema does not describe, and a payload of the wrong variant, are both refused

@@ -123,14 +123,25 @@ def metric_payload(name: str, value: float | int | None, *, round: int | None = 
 
 
 def decision_payload(decision: dict[str, Any] | None, *, path: str | None = None) -> dict[str, Any]:
-    """The decision record landed: its summary fields (the full record is in the digest)."""
+    """The decision record landed: its headline fields (the full record is in the digest).
+
+    Reads the decision record's `recommendation` (else `decision` or `summary`), `outcome`,
+    `confidence`, `partial` and `synthesized`; a field of the wrong type is reported as null.
+    """
     record = decision if isinstance(decision, dict) else {}
-    summary = record.get("decision") if isinstance(record.get("decision"), str) else record.get("summary")
+    summary = next((record[k] for k in ("recommendation", "decision", "summary")
+                    if isinstance(record.get(k), str)), None)
     confidence = record.get("confidence")
+
+    def flag(key: str) -> bool | None:
+        return record[key] if isinstance(record.get(key), bool) else None
+
     return {
-        "summary": clip(summary, 1000) if isinstance(summary, str) else None,
+        "summary": clip(summary, 1000) if summary is not None else None,
+        "outcome": record["outcome"] if isinstance(record.get("outcome"), str) else None,
         "confidence": confidence if isinstance(confidence, int | float) and not isinstance(confidence, bool)
         else None,
-        "synthesized": record.get("synthesized") if isinstance(record.get("synthesized"), bool) else None,
+        "partial": flag("partial"),
+        "synthesized": flag("synthesized"),
         "path": path,
     }
