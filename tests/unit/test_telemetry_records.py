@@ -40,8 +40,8 @@ def test_every_event_kind_validates_and_a_wrong_payload_does_not() -> None:
     assert len(samples[2]["payload"]["error"]) <= ev.MAX_TEXT
     turn = samples[3]["payload"]
     assert turn["claim_ms"] == pytest.approx(10.0, abs=0.01) and turn["handoff_ms"] == pytest.approx(2.0, abs=0.01)
-    assert samples[7]["payload"]["summary"] == "split later" and samples[7]["payload"]["outcome"] == "majority"
-    assert samples[8]["payload"]["summary"] is None and samples[8]["payload"]["confidence"] is None
+    assert samples[6]["payload"]["summary"] == "split later" and samples[6]["payload"]["outcome"] == "majority"
+    assert samples[7]["payload"]["summary"] is None and samples[7]["payload"]["confidence"] is None
     call = samples[4]["payload"]
     assert (call["input_tokens"], call["cache_read_tokens"], call["cost_usd"]) == (1200, 1000, 0.0042)
     # a field the schema does not describe, and a payload of the wrong variant, are both refused
