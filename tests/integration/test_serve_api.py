@@ -167,3 +167,25 @@ def test_oversized_bodies_and_corrupt_job_records(server) -> None:
         record.write_text('{"id": "c0ffee00", "status": ', encoding="utf-8")   # torn or hand-edited
         assert client.get("/v1/jobs/c0ffee00").status_code == 404
         assert client.get("/v1/jobs").json() == {"jobs": []}
+
+
+def test_a_job_outlives_its_server_and_the_next_server_settles_it(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    first = start_server(ws, AMATELIER_OFFLINE_DELAY_MS="100")
+    try:
+        with httpx.Client(base_url=first.url, timeout=30) as client:
+            job = client.post("/v1/jobs", json=job_body()).json()
+            wait_for(lambda: rows(ws, "SELECT id FROM messages WHERE rt_id = ? AND kind = 'speech'", job["id"]),
+                     60, "the first speech")
+    finally:
+        first.stop()                                     # the runner is in its own session: it goes on
+    second = start_server(ws)
+    try:
+        with httpx.Client(base_url=second.url, timeout=30) as client:
+            assert client.get(f"/v1/jobs/{job['id']}").json()["status"] in ("running", "done")
+            done = wait_for(lambda: (lambda j: j if j["status"] != "running" else None)(
+                client.get(f"/v1/jobs/{job['id']}").json()), 90, "the runner to finish")
+            assert done["status"] == "done" and done["digest"]["status"] == "closed"
+            assert [j["id"] for j in client.get("/v1/jobs").json()["jobs"]] == [job["id"]]
+    finally:
+        second.stop()

@@ -149,3 +149,19 @@ def test_a_write_error_is_reported_once_and_never_raises(tmp_path: Path) -> None
         time.sleep(0.01)
     assert len(reports) == 1 and "cannot write" in reports[0]
     assert writer.failed and writer.written == 0
+
+
+def test_otel_is_off_unless_asked_and_the_env_wins_over_config(monkeypatch) -> None:
+    from amatelier.telemetry import otel
+
+    monkeypatch.delenv("AMATELIER_OTEL", raising=False)
+    assert otel.requested({}) is None
+    assert otel.requested({"telemetry": {"otel": None}}) is None
+    assert otel.requested({"telemetry": {"otel": "console"}}) == "console"
+    assert otel.requested({"telemetry": {"otel": "otlp"}}) == "otlp"
+    monkeypatch.setenv("AMATELIER_OTEL", "off")
+    assert otel.requested({"telemetry": {"otel": "otlp"}}) is None
+    monkeypatch.setenv("AMATELIER_OTEL", "1")
+    assert otel.requested({}) == "otlp"
+    assert [otel.provider_name(b) for b in ("claude-code", "openai-compat", "gemini", "offline")] == \
+        ["anthropic", "openai", "gcp.gemini", "amatelier.offline"]

@@ -127,12 +127,18 @@ class JobManager:
 
         if pid_alive(record.get("pid")):
             return record
+        try:
+            manifest = read_json(self.run_dir(record["id"]) / "manifest.json", None)
+        except ValueError:
+            manifest = None
+        finished = isinstance(manifest, dict) and manifest.get("status") == "done"
         digest = paths.user_digest_dir() / f"digest-{record['id']}.json"
-        status = outcome(0 if digest.exists() else None, cancel_requested=bool(record.get("cancel_requested")),
+        status = outcome(0 if finished else None, cancel_requested=bool(record.get("cancel_requested")),
                          digest_exists=digest.exists())
         record.update(status=status, ended_at=record.get("ended_at") or iso_now(),
-                      error=record.get("error") or (None if status == DONE else
-                                                    "the runner ended while no server watched it"))
+                      error=record.get("error") or (None if status != FAILED else
+                                                    last_error_line(Path(record["log_path"]))
+                                                    or "the runner ended while no server watched it"))
         self._save(record)
         return record
 
