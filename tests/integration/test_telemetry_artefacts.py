@@ -151,3 +151,19 @@ def test_the_rt_id_option_refuses_unsafe_and_taken_ids(tmp_path: Path) -> None:
         again = run_cli(roundtable_args("split?", "--workers", "elena", "--rt-id", bad), rt_env(ws))
         assert again.returncode == 2 and words in again.stderr and "Traceback" not in again.stderr
     assert not (ws / "etc").exists()
+
+
+def test_the_recorded_seed_replays_the_speaking_order(tmp_path: Path) -> None:
+    orders = []
+    for run in range(3):
+        ws = tmp_path / f"ws{run}"
+        seed = "13" if run < 2 else "12"
+        done = run_cli(roundtable_args("split?", "--workers", "elena,marcus,clare,simon", "--max-rounds", "1",
+                                       "--skip-post"), rt_env(ws, AMATELIER_SEED=seed))
+        assert done.returncode == 0, done.stderr
+        rt_id = json.loads(done.stdout)["rt_id"]
+        (line,) = rows(ws, "SELECT content FROM messages WHERE rt_id = ? AND content LIKE 'SPEAKING ORDER:%'", rt_id)
+        orders.append(line["content"])
+        assert json.loads((run_dir(ws, rt_id) / "manifest.json").read_text(encoding="utf-8"))["seed"] == int(seed)
+    assert orders[0] == orders[1]                   # same seed, same order
+    assert orders[2] != orders[0]                   # these two seeds shuffle the four differently
