@@ -83,3 +83,15 @@ def test_in_memory_exporter_sees_roundtable_turn_and_model_call_spans(tmp_path: 
     assert stage["parent"] == root["span_id"] and stage["attributes"]["amatelier.stage"] == "scoring"
     scoring = [c for c in chats if c["attributes"]["amatelier.role"] == "score"]
     assert scoring and all(c["parent"] == stage["span_id"] for c in scoring)
+
+
+def test_console_spans_go_to_stderr_and_leave_the_digest_json_alone(tmp_path: Path) -> None:
+    pytest.importorskip("opentelemetry.sdk", reason="the otel extra is not installed")
+    from tests.helpers.roundtable_run import roundtable_args, run_cli
+
+    done = run_cli(roundtable_args("split?", "--workers", "elena", "--max-rounds", "1", "--skip-post"),
+                   rt_env(tmp_path / "ws", AMATELIER_OTEL="console"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    digest = json.loads(done.stdout)
+    assert '"name": "invoke_workflow roundtable"' in done.stderr
+    assert f'"gen_ai.conversation.id": "{digest["rt_id"]}"' in done.stderr

@@ -16,11 +16,13 @@ the runner builds every span itself, after the fact, with explicit start and end
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 OTEL_ENV = "AMATELIER_OTEL"
 OFF_VALUES = ("", "0", "false", "no", "off")
 TRACER_NAME = "amatelier"
+EXPORT_TIMEOUT_S = 3
 
 #: amatelier backend names → gen_ai.provider.name (well-known values where one applies).
 PROVIDERS = {"claude-code": "anthropic", "anthropic-sdk": "anthropic", "openai-compat": "openai",
@@ -73,12 +75,13 @@ class OtelSpans:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
         provider = TracerProvider(resource=Resource.create({"service.name": "amatelier"}))
-        if exporter == "console":
-            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        if exporter == "console":  # stderr: stdout carries the digest JSON
+            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
         else:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            # a collector that is down costs the run at most a few seconds at exit
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(timeout=EXPORT_TIMEOUT_S)))
         trace.set_tracer_provider(provider)
         return provider
 
@@ -163,4 +166,4 @@ class OtelSpans:
             self.root.end(end_time=_ns(end))
             self.root = None
         if self._owned is not None:
-            self._owned.force_flush(timeout_millis=5000)
+            self._owned.force_flush(timeout_millis=EXPORT_TIMEOUT_S * 1000)
