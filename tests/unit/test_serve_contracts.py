@@ -90,3 +90,20 @@ def test_stream_cursor_round_trips_and_garbage_restarts() -> None:
 def test_error_bodies_match_the_published_error_schema() -> None:
     assert not openapi_errors("Error", {"error": "no job with id x", "code": 404})
     assert openapi_errors("Error", {"error": "x"})
+
+
+@pytest.mark.parametrize("topic", ["line one\nline two", "nul\x00byte", "bell\x07", "esc\x1b[31m"])
+def test_topics_with_control_characters_are_refused(topic: str) -> None:
+    with pytest.raises(BadRequest, match="control characters"):
+        parse_job_request({"topic": topic, "briefing": "b"})
+    assert parse_job_request({"topic": "tabs\tare fine", "briefing": "b\x01 is only text"}).topic
+
+
+def test_the_queue_is_bounded(tmp_path, monkeypatch) -> None:
+    from amatelier.serve.jobs import JobManager
+
+    monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path / "ws"))
+    with pytest.raises(BadRequest) as caught:
+        JobManager(max_queued=0).submit(parse_job_request({"topic": "t", "briefing": "b"}))
+    assert caught.value.status == 429
+    assert not (tmp_path / "ws" / "runs").exists()          # nothing written for a refused job

@@ -81,10 +81,11 @@ def outcome(exit_code: int | None, *, cancel_requested: bool, digest_exists: boo
 class JobManager:
     """Starts, tracks and cancels job runners; thread-safe."""
 
-    def __init__(self, *, max_jobs: int = 2, python: str | None = None,
+    def __init__(self, *, max_jobs: int = 2, max_queued: int = 100, python: str | None = None,
                  extra_env: dict[str, str] | None = None,
                  on_change: Callable[[str], None] | None = None) -> None:
         self.max_jobs = max(1, int(max_jobs))
+        self.max_queued = max(0, int(max_queued))
         self.python = python or sys.executable
         self.extra_env = dict(extra_env or {})
         self.on_change = on_change
@@ -170,6 +171,10 @@ class JobManager:
     def submit(self, request: JobRequest) -> dict[str, Any]:
         """Write the briefing and the job record, then start it (or leave it queued)."""
         self._check_workers(request)
+        with self._lock:
+            waiting = sum(1 for r in self.list(limit=100_000) if r.get("status") == QUEUED)
+        if waiting >= self.max_queued:
+            raise BadRequest(f"{waiting} jobs are already queued; try again when some have run", 429)
         job_id = self.new_id()
         directory = self.run_dir(job_id)
         directory.mkdir(parents=True, exist_ok=False)
@@ -218,7 +223,7 @@ class JobManager:
             process = subprocess.Popen([self.python, "-m", "amatelier", *record["args"]],
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                        cwd=str(self.run_dir(job_id)), env=env, start_new_session=True)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.close()
             record.update(status=FAILED, ended_at=iso_now(), error=f"could not start the runner: {exc}")
             self._save(record)

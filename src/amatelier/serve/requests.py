@@ -8,12 +8,14 @@ a typo never silently runs a different roundtable. openapi.yaml's JobRequest is 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_BODY_BYTES = 1_000_000
 MAX_BRIEFING_CHARS = 200_000
 AGENT_NAME = "^[a-z][a-z0-9_-]{0,31}$"
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a topic is one line of text (tabs allowed)
 
 JOB_REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -90,6 +92,10 @@ def parse_job_request(body: Any) -> JobRequest:
         first = problems[0]
         where = ".".join(str(p) for p in first.absolute_path)
         raise BadRequest(f"{where}: {first.message}" if where else first.message, 422)
+    if CONTROL.search(body["topic"]):
+        raise BadRequest("topic: control characters are not allowed", 422)
+    if "\x00" in body["briefing"]:
+        raise BadRequest("briefing: NUL characters are not allowed", 422)
     options = {k: v for k, v in body.items() if k not in ("topic", "briefing")}
     return JobRequest(topic=body["topic"].strip(), briefing=body["briefing"], options=options)
 
