@@ -28,7 +28,7 @@ def browser():
 
 
 def test_the_page_shows_a_live_offline_debate_as_it_happens(tmp_path: Path, browser) -> None:
-    server = start_server(tmp_path / "ws", AMATELIER_OFFLINE_DELAY_MS="250")
+    server = start_server(tmp_path / "ws", AMATELIER_OFFLINE_DELAY_MS="400")
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             job = client.post("/v1/jobs", json=job_body(max_rounds=2)).json()

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,13 +81,11 @@ class JobManager:
     """Starts, tracks and cancels job runners; thread-safe."""
 
     def __init__(self, *, max_jobs: int = 2, max_queued: int = 100, python: str | None = None,
-                 extra_env: dict[str, str] | None = None,
-                 on_change: Callable[[str], None] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None) -> None:
         self.max_jobs = max(1, int(max_jobs))
         self.max_queued = max(0, int(max_queued))
         self.python = python or sys.executable
         self.extra_env = dict(extra_env or {})
-        self.on_change = on_change
         self._lock = threading.RLock()
         self._running: dict[str, _Running] = {}
 
@@ -118,9 +115,6 @@ class JobManager:
 
     def _save(self, record: dict[str, Any]) -> None:
         write_json_atomic(self.record_path(record["id"]), record)
-        if self.on_change is not None:
-            with contextlib.suppress(Exception):
-                self.on_change(record["id"])
 
     def _settle_orphan(self, record: dict[str, Any]) -> dict[str, Any]:
         """A `running` job whose runner this server did not start (a previous server's)."""
