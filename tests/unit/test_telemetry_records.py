@@ -165,3 +165,24 @@ def test_otel_is_off_unless_asked_and_the_env_wins_over_config(monkeypatch) -> N
     assert otel.requested({}) == "otlp"
     assert [otel.provider_name(b) for b in ("claude-code", "openai-compat", "gemini", "offline")] == \
         ["anthropic", "openai", "gcp.gemini", "amatelier.offline"]
+
+
+def test_digest_schema_describes_the_ledgers_venture_rows(tmp_path: Path, monkeypatch) -> None:
+    """`ventures` in the digest are ledger rows: the schema must follow the table's columns."""
+    from tests.helpers.schemas import schema
+
+    from amatelier.chat.db import open_db
+    from amatelier.config import load_config
+    from amatelier.economy import ledger
+
+    monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path / "ws"))
+    conn = open_db()
+    try:
+        venture = ledger.pitch_venture(conn, "elena", "scout", "the split ships in a sprint", load_config())
+    finally:
+        conn.close()
+    item = schema("digest")["properties"]["ventures"]["items"]
+    assert set(venture) == set(item["properties"])
+    digest_part = {"ventures": [venture]}
+    found = [e for e in errors("digest", digest_part) if e.startswith("ventures")]
+    assert not found, found
