@@ -32,6 +32,7 @@ class RunOptions:
     batch_id: str | None = None                   # recorded in the run manifest (else AMATELIER_BATCH_ID)
     seed: int | None = None                       # the run seed (else AMATELIER_SEED, else random)
     quality_targets: dict[str, Any] | None = None  # recorded in the run manifest
+    pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate
 
 
 @dataclass

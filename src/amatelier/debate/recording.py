@@ -41,14 +41,19 @@ def run_params(plan: Any, opts: Any, models: dict[str, dict[str, str]]) -> dict[
             "ceilings": ceilings, "jury": jury if isinstance(jury, dict) else None}
 
 
-def open_recorder(runner: Any, seed: int, models: dict[str, dict[str, str]]) -> RunRecorder | None:
-    """Start the run's manifest, telemetry file and spans; the debate stage begins."""
+def open_recorder(runner: Any, seed: int | None, models: dict[str, dict[str, str]], *,
+                  resumed: bool = False) -> RunRecorder | None:
+    """Start the run's manifest, telemetry file and spans; the debate stage begins.
+
+    A resumed run keeps its manifest (and seed) and appends to its telemetry file.
+    """
     plan, opts, state = runner.plan, runner.opts, runner.state
     try:
         recorder = RunRecorder.open(
             run_id=state.rt_id, topic=state.topic, briefing_path=Path(plan.briefing_path),
             params=run_params(plan, opts, models), config=plan.config, batch_id=getattr(opts, "batch_id", None),
-            seed=seed, quality_targets=getattr(opts, "quality_targets", None), warn=runner.warn)
+            seed=seed, quality_targets=getattr(opts, "quality_targets", None), warn=runner.warn,
+            resumed=resumed)
     except Exception as exc:  # noqa: BLE001 - telemetry never stops a roundtable
         runner.warn(f"amatelier: warning: no telemetry for this roundtable: {type(exc).__name__}: {exc}")
         return None

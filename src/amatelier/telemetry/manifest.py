@@ -68,6 +68,20 @@ def new_manifest(*, run_id: str, topic: str, briefing_path: Path, params: dict[s
     }
 
 
+def resume_manifest(previous: dict[str, Any], *, params: dict[str, Any], runner_pid: int | None,
+                    now: float | None = None) -> dict[str, Any]:
+    """The manifest of a resumed run: the same run (id, created_at, seed), running again.
+
+    Every stage starts over as pending (the debate continues under a new runner; the steps after
+    it have not run for the whole debate yet).
+    """
+    data = dict(previous)
+    data.update(status="running", params=params, runner_pid=runner_pid, updated_at=iso_now(now),
+                stages={name: {"status": PENDING, "started_at": None, "ended_at": None, "error": None}
+                        for name in STAGES})
+    return data
+
+
 def start_stage(manifest: dict[str, Any], name: str, *, now: float | None = None) -> dict[str, Any]:
     """Mark `name` running (KeyError for a stage the schema does not know)."""
     stage = manifest["stages"][name]

@@ -76,16 +76,28 @@ class RunRecorder:
     def open(cls, *, run_id: str, topic: str, briefing_path: Path, params: dict[str, Any],
              config: dict[str, Any] | None = None, batch_id: str | None = None, seed: int | None = None,
              quality_targets: dict[str, Any] | None = None, run_dir: Path | None = None,
-             warn: Callable[[str], None] | None = None) -> RunRecorder:
-        """Create runs/<run_id>/, write the first manifest, start the event writer and spans."""
+             warn: Callable[[str], None] | None = None, resumed: bool = False) -> RunRecorder:
+        """Create runs/<run_id>/, write the first manifest, start the event writer and spans.
+
+        `resumed`: the run continues under a new runner; its manifest (id, created_at, seed) is
+        kept and its telemetry.jsonl goes on where it ended.
+        """
         from amatelier import __version__, paths
+        from amatelier.atomicio import read_json
 
         directory = Path(run_dir) if run_dir is not None else paths.user_run_dir(run_id)
         if batch_id is None:
             batch_id = os.environ.get(mf.BATCH_ENV, "").strip() or None
-        data = mf.new_manifest(run_id=run_id, topic=topic, briefing_path=briefing_path, params=params,
-                               output_dir=directory, version=__version__, batch_id=batch_id, seed=seed,
-                               quality_targets=quality_targets, runner_pid=os.getpid())
+        previous = None
+        if resumed:
+            with contextlib.suppress(OSError, ValueError):
+                previous = read_json(directory / "manifest.json", None)
+        if isinstance(previous, dict) and previous.get("run_id") == run_id and isinstance(previous.get("stages"), dict):
+            data = mf.resume_manifest(previous, params=params, runner_pid=os.getpid())
+        else:
+            data = mf.new_manifest(run_id=run_id, topic=topic, briefing_path=briefing_path, params=params,
+                                   output_dir=directory, version=__version__, batch_id=batch_id, seed=seed,
+                                   quality_targets=quality_targets, runner_pid=os.getpid())
         models = params.get("models") if isinstance(params.get("models"), dict) else {}
         recorder = cls(run_id, directory, data, warn=warn, models=models)
         recorder.manifest.save()
