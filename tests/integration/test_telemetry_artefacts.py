@@ -167,3 +167,27 @@ def test_the_recorded_seed_replays_the_speaking_order(tmp_path: Path) -> None:
         assert json.loads((run_dir(ws, rt_id) / "manifest.json").read_text(encoding="utf-8"))["seed"] == int(seed)
     assert orders[0] == orders[1]                   # same seed, same order
     assert orders[2] != orders[0]                   # these two seeds shuffle the four differently
+
+
+def test_a_resumed_run_keeps_its_manifest_and_continues_its_telemetry(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    proc = start_cli(roundtable_args("split?", "--workers", "elena,marcus", "--max-rounds", "3", "--skip-post"),
+                     rt_env(ws, AMATELIER_OFFLINE_DELAY_MS="150", AMATELIER_SEED="5"))
+    try:
+        wait_for(lambda: rows(ws, "SELECT 1 FROM turns WHERE round = 2 AND status = 'done'"), 90, "round 2")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    (rt,) = rows(ws, "SELECT id FROM roundtables")
+    rt_id = rt["id"]
+    before = json.loads((run_dir(ws, rt_id) / "manifest.json").read_text(encoding="utf-8"))
+    assert before["status"] == "running"                 # the killed runner never finished it
+    lines_before = len(telemetry(ws, rt_id))
+    done = run_cli(["roundtable", "--resume", rt_id], rt_env(ws), timeout=240)
+    assert done.returncode == 0, done.stderr
+    manifest, events, _ = check_all_valid(ws, rt_id)
+    assert manifest["status"] == "done" and manifest["stages"]["debate"]["status"] == "ok"
+    assert (manifest["created_at"], manifest["seed"]) == (before["created_at"], 5)
+    assert len(events) > lines_before                     # appended, not started over
+    turn_ids = [e["payload"]["turn_id"] for e in events if e["event_name"] == "turn"]
+    assert len(turn_ids) == len(set(turn_ids))            # no turn recorded twice across the two runners
