@@ -189,3 +189,27 @@ def test_a_job_outlives_its_server_and_the_next_server_settles_it(tmp_path: Path
             assert [j["id"] for j in client.get("/v1/jobs").json()["jobs"]] == [job["id"]]
     finally:
         second.stop()
+
+
+def test_a_person_speaks_into_a_running_job(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "ws", AMATELIER_OFFLINE_DELAY_MS="200")
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            job = client.post("/v1/jobs", json=job_body(max_rounds=2)).json()
+            wait_for(lambda: rows(server.workspace, "SELECT 1 FROM messages WHERE rt_id = ? AND kind = 'speech'",
+                                  job["id"]), 60, "the first speech")
+            for body, status in (({"text": "hi", "name": "elena"}, 422),      # an agent's name is not yours
+                                 ({"text": ""}, 422), ({"words": "hi"}, 422)):
+                refused = client.post(f"/v1/jobs/{job['id']}/say", json=body)
+                assert refused.status_code == status and refused.json()["code"] == status
+            said = client.post(f"/v1/jobs/{job['id']}/say", json={"text": "we tried Kafka in 2023", "name": "priya"})
+            assert said.status_code == 201, said.text
+            assert not openapi_errors("Said", said.json()) and said.json()["name"] == "priya"
+            frames = stream_all(client, job["id"])
+            human = [f["data"] for f in frames if f["event"] == "message" and f["data"]["kind"] == "human"]
+            assert [(m["agent"], m["content"]) for m in human] == [("priya", "we tried Kafka in 2023")]
+            late = client.post(f"/v1/jobs/{job['id']}/say", json={"text": "too late"})
+            assert late.status_code == 409 and "not running" in late.json()["error"]
+            assert client.post("/v1/jobs/deadbeef/say", json={"text": "x"}).status_code == 404
+    finally:
+        server.stop()

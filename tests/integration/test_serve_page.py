@@ -42,6 +42,13 @@ def test_the_page_shows_a_live_offline_debate_as_it_happens(tmp_path: Path, brow
         early = page.locator(".msg.speech").count()
         ended_early = page.evaluate("document.body.dataset.streamEnded || ''")
         assert ended_early == ""                      # the first speeches arrived while the debate still ran
+        # a person speaks from the page; the message comes back through the stream
+        page.fill("#say-name", "priya")
+        page.fill("#say-text", "<b>we tried Kafka</b> in 2023")
+        page.click("#say button")
+        page.wait_for_selector(".msg.human", timeout=30_000)
+        assert page.locator(".msg.human .text").inner_text() == "<b>we tried Kafka</b> in 2023"
+        assert page.locator(".msg.human .who").inner_text() == "priya"
         page.wait_for_selector("body[data-stream-ended]", timeout=120_000)
         assert page.evaluate("document.body.dataset.streamEnded") == "done"
         final = page.locator(".msg.speech").count()

@@ -13,7 +13,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from amatelier.serve.jobs import JobConflict, JobManager, JobNotFound
-from amatelier.serve.requests import MAX_BODY_BYTES, BadRequest, decode_body, parse_job_request
+from amatelier.serve.requests import (
+    MAX_BODY_BYTES,
+    BadRequest,
+    decode_body,
+    parse_job_request,
+    parse_say_request,
+)
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -150,6 +156,22 @@ def build_app(manager: JobManager, *, token: str | None = None, loopback: bool =
             return error(str(exc), 409)
         return JSONResponse(await run_in_threadpool(view_of, record, False), status_code=202)
 
+    async def say(request: Any) -> Any:
+        job_id = request.path_params["job_id"]
+        kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if kind != "application/json":
+            return error("send the message as JSON (Content-Type: application/json)", 415)
+        try:
+            text, name = parse_say_request(decode_body(await read_capped(request)))
+            posted = await run_in_threadpool(manager.say, job_id, text, name)
+        except BadRequest as exc:
+            return error(str(exc), exc.status)
+        except JobNotFound:
+            return error(f"no job with id {job_id}", 404)
+        except JobConflict as exc:
+            return error(str(exc), 409)
+        return JSONResponse(posted, status_code=201)
+
     async def stream_job(request: Any) -> Any:
         job_id = request.path_params["job_id"]
         try:
@@ -173,6 +195,7 @@ def build_app(manager: JobManager, *, token: str | None = None, loopback: bool =
         Route("/v1/jobs", list_jobs, methods=["GET"]),
         Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
         Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+        Route("/v1/jobs/{job_id}/say", say, methods=["POST"]),
         Route("/v1/jobs/{job_id}/stream", stream_job, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[Middleware(Guard)],

@@ -290,6 +290,29 @@ class JobManager:
         finally:
             conn.close()
 
+    def say(self, job_id: str, text: str, name: str) -> dict[str, Any]:
+        """Post a person's message into the job's live roundtable (JobConflict when it is not live)."""
+        from amatelier.chat import human, roundtables
+        from amatelier.chat.db import connect
+        from amatelier.config import load_config
+
+        self.load(job_id)
+        if not paths.user_db_path().exists():
+            raise JobConflict(f"job {job_id} has not started its roundtable yet")
+        conn = connect()
+        try:
+            rt = roundtables.get_roundtable(conn, job_id)
+            if rt is None or rt["status"] != roundtables.OPEN or roundtables.runner_gone(rt):
+                state = rt["status"] if rt else "not started"
+                raise JobConflict(f"job {job_id}'s roundtable is not running ({state}); "
+                                  "only a live roundtable takes messages")
+            try:
+                return human.say(conn, job_id, text, name=name, config=load_config())
+            except human.HumanMessageRefused as exc:
+                raise BadRequest(str(exc), 422) from None
+        finally:
+            conn.close()
+
     def running_ids(self) -> list[str]:
         with self._lock:
             return list(self._running)

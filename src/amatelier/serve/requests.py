@@ -40,12 +40,28 @@ JOB_REQUEST_SCHEMA: dict[str, Any] = {
                          "description": "cost ceiling (passed as --max-cost-usd)"},
         "max_tokens": {"type": "integer", "minimum": 1, "description": "token ceiling (--max-tokens)"},
         "max_minutes": {"type": "number", "exclusiveMinimum": 0, "description": "time ceiling (--max-minutes)"},
+        "pause_for_human": {"type": "number", "minimum": 0, "maximum": 3600,
+                            "description": "after each Judge gate, wait up to this many seconds for a person "
+                                           "to speak (POST /v1/jobs/{id}/say)"},
+    },
+}
+
+SAY_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text"],
+    "properties": {
+        "text": {"type": "string", "minLength": 1, "maxLength": 4000,
+                 "description": "what the person says (shown to every agent in its next prompt; never scored)"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 32,
+                 "description": "who says it (lower-case; default guest)"},
     },
 }
 
 #: snake_case field → the runner's flag, for the options passed through as they are.
 FLAGS = {"max_rounds": "--max-rounds", "budget": "--budget", "speaker_timeout": "--speaker-timeout",
-         "max_cost_usd": "--max-cost-usd", "max_tokens": "--max-tokens", "max_minutes": "--max-minutes"}
+         "max_cost_usd": "--max-cost-usd", "max_tokens": "--max-tokens", "max_minutes": "--max-minutes",
+         "pause_for_human": "--pause-for-human"}
 SWITCHES = {"skip_naomi": "--skip-naomi", "skip_post": "--skip-post"}
 
 
@@ -98,6 +114,18 @@ def parse_job_request(body: Any) -> JobRequest:
         raise BadRequest("briefing: NUL characters are not allowed", 422)
     options = {k: v for k, v in body.items() if k not in ("topic", "briefing")}
     return JobRequest(topic=body["topic"].strip(), briefing=body["briefing"], options=options)
+
+
+def parse_say_request(body: Any) -> tuple[str, str]:
+    """(text, name) from a decoded `say` body; BadRequest (422) names the first problem."""
+    from jsonschema import Draft202012Validator
+
+    problems = sorted(Draft202012Validator(SAY_REQUEST_SCHEMA).iter_errors(body),
+                      key=lambda e: (list(e.absolute_path), e.message))
+    if problems:
+        where = ".".join(str(p) for p in problems[0].absolute_path)
+        raise BadRequest(f"{where}: {problems[0].message}" if where else problems[0].message, 422)
+    return body["text"], body.get("name") or "guest"
 
 
 def runner_args(request: JobRequest, briefing_path: str, rt_id: str) -> list[str]:
