@@ -191,3 +191,6 @@ def test_a_resumed_run_keeps_its_manifest_and_continues_its_telemetry(tmp_path: 
     assert len(events) > lines_before                     # appended, not started over
     turn_ids = [e["payload"]["turn_id"] for e in events if e["event_name"] == "turn"]
     assert len(turn_ids) == len(set(turn_ids))            # no turn recorded twice across the two runners
+    call_ids = [e["payload"]["call_id"] for e in events if e["event_name"] == "llm_call"]
+    assert sorted(call_ids) == [c["id"] for c in rows(ws, "SELECT id FROM llm_calls WHERE rt_id = ? ORDER BY id",
+                                                       rt_id)]                # each call once

@@ -186,3 +186,19 @@ def test_digest_schema_describes_the_ledgers_venture_rows(tmp_path: Path, monkey
     digest_part = {"ventures": [venture]}
     found = [e for e in errors("digest", digest_part) if e.startswith("ventures")]
     assert not found, found
+
+
+def test_appending_after_a_torn_line_drops_the_torn_part(tmp_path: Path) -> None:
+    path = tmp_path / "telemetry.jsonl"
+    path.write_text('{"n": 1}\n{"n": 2}\n{"n": 3, "half', encoding="utf-8")   # a runner killed mid-write
+    writer = JsonlWriter(path)
+    writer.emit({"n": 4})
+    assert writer.close()
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == \
+        [{"n": 1}, {"n": 2}, {"n": 4}]
+    only_torn = tmp_path / "torn.jsonl"
+    only_torn.write_text('{"never finished', encoding="utf-8")
+    writer = JsonlWriter(only_torn)
+    writer.emit({"n": 1})
+    assert writer.close()
+    assert only_torn.read_text(encoding="utf-8") == '{"n":1}\n'

@@ -51,6 +51,18 @@ def _epoch(stamp: Any) -> float | None:
         return None
 
 
+def last_reported_call(path: Path) -> int:
+    """The highest llm_calls id an existing telemetry file already has an llm_call event for."""
+    from amatelier.telemetry.writer import read_events
+
+    found = 0
+    for event, _ in read_events(path):
+        if event.get("event_name") == ev.LLM_CALL and isinstance(event.get("payload"), dict):
+            with contextlib.suppress(TypeError, ValueError):
+                found = max(found, int(event["payload"].get("call_id") or 0))
+    return found
+
+
 class RunRecorder:
     """Manifest + telemetry.jsonl + spans for one run; all methods are failure-proof."""
 
@@ -100,6 +112,8 @@ class RunRecorder:
                                    quality_targets=quality_targets, runner_pid=os.getpid())
         models = params.get("models") if isinstance(params.get("models"), dict) else {}
         recorder = cls(run_id, directory, data, warn=warn, models=models)
+        if resumed:  # calls the earlier runner already reported are not reported again
+            recorder.last_call_id = last_reported_call(directory / "telemetry.jsonl")
         recorder.manifest.save()
         recorder.otel = recorder._start_otel(config, topic=topic, mode=str(params.get("mode") or ""))
         return recorder

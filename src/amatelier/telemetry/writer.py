@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -96,6 +97,7 @@ class JsonlWriter:
         try:
             if handle is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                drop_torn_tail(self.path)
                 handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held by the thread
             line = json.dumps(event, ensure_ascii=False, default=str, separators=(",", ":"))
             handle.write(line + "\n")
@@ -111,6 +113,35 @@ class JsonlWriter:
             if self._on_error is not None:
                 with contextlib.suppress(Exception):  # reporting must never kill the writer thread
                     self._on_error(f"telemetry stopped: cannot write {self.path}: {self.failed}")
+
+
+def drop_torn_tail(path: Path) -> None:
+    """Cut a half-written last line (a runner killed mid-write) so appending starts on a line of its own."""
+    try:
+        if os.stat(path).st_size == 0:
+            return
+        with open(path, "rb+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            keep = 0
+            block = 1 << 16
+            position = size
+            while position > 0:  # find the last newline, reading backwards
+                start = max(0, position - block)
+                handle.seek(start)
+                chunk = handle.read(position - start)
+                found = chunk.rfind(b"\n")
+                if found >= 0:
+                    keep = start + found + 1
+                    break
+                position = start
+            handle.truncate(keep)
+    except FileNotFoundError:
+        return
 
 
 def read_events(path: Path, *, offset: int = 0) -> list[tuple[dict[str, Any], int]]:
