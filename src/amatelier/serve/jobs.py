@@ -212,6 +212,7 @@ class JobManager:
     def _launch(self, record: dict[str, Any]) -> None:
         job_id = record["id"]
         env = dict(os.environ, PYTHONIOENCODING="utf-8", **self.extra_env)
+        env.pop("AMATELIER_SERVE_TOKEN", None)  # the runner, its workers and their tools never need it
         log = open(record["log_path"], "ab")  # noqa: SIM115 - closed when the runner exits
         try:
             process = subprocess.Popen([self.python, "-m", "amatelier", *record["args"]],
