@@ -65,3 +65,23 @@ def test_the_page_shows_a_live_offline_debate_as_it_happens(tmp_path: Path, brow
         assert page.locator(".msg .text script").count() == 0
     finally:
         server.stop()
+
+
+def test_the_page_works_behind_a_token(tmp_path: Path, browser) -> None:
+    token = "page-test-token-0123456789"
+    server = start_server(tmp_path / "ws", "--host", "0.0.0.0", AMATELIER_SERVE_TOKEN=token)
+    try:
+        url = f"http://127.0.0.1:{server.info['port']}"
+        with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
+            job = client.post("/v1/jobs", json=job_body(max_rounds=1)).json()
+        page = browser.new_page()
+        page.goto(f"{url}/#token={token}")
+        page.wait_for_selector(f"#jobs li[data-id='{job['id']}']", timeout=30_000)
+        page.wait_for_selector("body[data-stream-ended='done']", timeout=120_000)
+        assert page.locator(".msg.speech").count() >= 2
+        without = browser.new_page()                     # no token: the API refuses, the page says so
+        without.goto(f"{url}/")
+        without.wait_for_selector("#conn:has-text('bearer token')", timeout=30_000)
+        assert without.locator("#jobs li").count() == 0
+    finally:
+        server.stop()
