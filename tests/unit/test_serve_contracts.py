@@ -107,3 +107,15 @@ def test_the_queue_is_bounded(tmp_path, monkeypatch) -> None:
         JobManager(max_queued=0).submit(parse_job_request({"topic": "t", "briefing": "b"}))
     assert caught.value.status == 429
     assert not (tmp_path / "ws" / "runs").exists()          # nothing written for a refused job
+
+
+def test_a_workspace_that_cannot_be_written_refuses_the_job_cleanly(tmp_path, monkeypatch) -> None:
+    from amatelier.serve.jobs import JobManager
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "runs").write_text("a file where the runs directory should be", encoding="utf-8")
+    monkeypatch.setenv("AMATELIER_WORKSPACE", str(ws))
+    with pytest.raises(BadRequest) as caught:
+        JobManager().submit(parse_job_request({"topic": "t", "briefing": "b"}))
+    assert caught.value.status == 507 and "cannot write the job" in str(caught.value)

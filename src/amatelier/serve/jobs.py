@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -171,15 +172,24 @@ class JobManager:
             raise BadRequest(f"{waiting} jobs are already queued; try again when some have run", 429)
         job_id = self.new_id()
         directory = self.run_dir(job_id)
-        directory.mkdir(parents=True, exist_ok=False)
         briefing = directory / "briefing.md"
-        write_text_atomic(briefing, request.briefing.rstrip() + "\n")
+        try:
+            directory.mkdir(parents=True, exist_ok=False)
+            write_text_atomic(briefing, request.briefing.rstrip() + "\n")
+        except OSError as exc:  # a full or read-only disk: say so, leave nothing half-made
+            shutil.rmtree(directory, ignore_errors=True)
+            raise BadRequest(f"cannot write the job under {paths.user_runs_dir()}: "
+                             f"{exc.strerror or exc}", 507) from None
         record = {"id": job_id, "status": QUEUED, "created_at": iso_now(), "started_at": None,
                   "ended_at": None, "request": request.public(), "briefing_path": str(briefing),
                   "args": runner_args(request, str(briefing), job_id), "pid": None, "exit_code": None,
                   "cancel_requested": False, "error": None, "log_path": str(directory / "runner.log")}
         with self._lock:
-            self._save(record)
+            try:
+                self._save(record)
+            except OSError as exc:
+                shutil.rmtree(directory, ignore_errors=True)
+                raise BadRequest(f"cannot write the job record: {exc.strerror or exc}", 507) from None
             self._start_queued()
         return self.load(job_id)
 
