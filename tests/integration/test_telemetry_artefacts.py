@@ -194,3 +194,17 @@ def test_a_resumed_run_keeps_its_manifest_and_continues_its_telemetry(tmp_path: 
     call_ids = [e["payload"]["call_id"] for e in events if e["event_name"] == "llm_call"]
     assert sorted(call_ids) == [c["id"] for c in rows(ws, "SELECT id FROM llm_calls WHERE rt_id = ? ORDER BY id",
                                                        rt_id)]                # each call once
+
+
+def test_a_benchmark_run_records_its_batch_everywhere(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    batch = "batch-1732700000000-abcdefghi"
+    done = run_cli(roundtable_args("split?", "--workers", "elena,marcus", "--max-rounds", "1", "--benchmark",
+                                   "--batch-id", batch, "--batch-run", "case-1#1"), rt_env(ws))
+    assert done.returncode == 0, done.stderr
+    rt_id = json.loads(done.stdout)["rt_id"]
+    manifest, events, digest = check_all_valid(ws, rt_id)
+    assert manifest["batch_id"] == batch == digest["batch_id"] == digest["benchmark"]["batch_id"]
+    assert manifest["stages"]["scoring"]["status"] == "ok"
+    assert any(e["event_name"] == "llm_call" and e["payload"]["role"] == "score" and e["stage"] == "scoring"
+               for e in events)

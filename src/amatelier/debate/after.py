@@ -57,7 +57,7 @@ AFTER_CLOSE: tuple[Step, ...] = (
 # AFTER_CLOSE, and AFTER_DIGEST does not run.
 BENCHMARK_AFTER_CLOSE: tuple[Step, ...] = (
     Step("scoring", "judging.benchmark.score_only",           # scores kept in the digest only
-         lambda state, digest: benchmark_scoring.score_only(state, digest)),
+         lambda state, digest: benchmark_scoring.score_only(state, digest), record="scoring"),
 )
 AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-post
     Step("post", "learning_hooks.post",                       # therapist debriefs, memory, analytics
