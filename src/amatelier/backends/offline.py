@@ -29,6 +29,7 @@ TASK_MODULES: dict[str, str] = {
     "gate": "debate",
     "score": "scoring",
     "score-repair": "scoring",
+    "score-swap": "scoring",
     "distill": "learning",
     "distill-gate": "learning",
     "therapist": "learning",

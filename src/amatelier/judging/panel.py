@@ -1,0 +1,148 @@
+"""The scoring step with a jury: every seat scores, scores combine, the audits run.
+
+`run_jury` is what the post-debate scoring step calls. With the default single seat it
+makes exactly the calls a lone Judge made (plus the occasional sampled swap re-score).
+The `judging` dict it returns is the digest's `judging` section and is stored in the
+`judging_results` table for `amatelier reliability`:
+
+    {"seats": [{"seat": 1, "model": "sonnet", "backend": "offline", "model_id": "offline-sonnet",
+                "family": "anthropic", "order": ["clare", "elena", ...], "repaired": false,
+                "scores": {"elena": {"novelty": 1, ..., "total": 5} | {"unscored": "why"}}}],
+     "method": "single" | "median", "alpha": 0.62 | null,
+     "self_family": {"elena": [1, 2]}, "recusals": [{"seat": 1, "agent": "elena", "family": "anthropic"}],
+     "audit": {"audited": true, "reason": "--audit-judge" | "sampled" | null, "share": 0.2},
+     "swap": {"seat": 1, "order": [...], "scores": {...}, "changed": [...], "compared": 20} | null,
+     "flip_rate": 0.1 | null,
+     "length_score": {"words": {"elena": 230}, "totals": {"elena": 5}, "r": 0.41 | null}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from amatelier.engine.judge import WorkerScore
+from amatelier.judging import audit, jury
+from amatelier.judging.seat import score_seat
+
+log = logging.getLogger("amatelier.judging.panel")
+
+
+@dataclass
+class JuryOutcome:
+    """Final scores per worker and the digest's `judging` section."""
+
+    scores: dict[str, WorkerScore]
+    judging: dict[str, Any] = field(default_factory=dict)
+    repaired: bool = False
+
+
+def _seat_backend(seat: jury.Seat, judge: str, config: Mapping[str, Any]) -> Any:
+    from amatelier.llm_backend import backend_for_agent, make_backend
+
+    if seat.backend:
+        return make_backend(seat.backend, dict(config))
+    return backend_for_agent(judge, dict(config))
+
+
+def worker_families(workers: Sequence[str], config: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each worker's model family, from the model id its own backend resolves it to."""
+    from amatelier.config import worker_model
+    from amatelier.llm_backend import backend_for_agent
+
+    families: dict[str, str | None] = {}
+    for worker in workers:
+        model = worker_model(dict(config), worker)
+        with contextlib.suppress(Exception):  # an unavailable worker backend still has a model name
+            model = backend_for_agent(worker, dict(config)).resolve_model(model)
+        families[worker] = jury.model_family(model)
+    return families
+
+
+def _score_dicts(scores: Mapping[str, WorkerScore]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for agent, score in scores.items():
+        if score.scored:
+            out[agent] = {**{a: score.axes[a] for a in score.axes}, "total": score.total}
+        else:
+            out[agent] = {"unscored": score.unscored_reason}
+    return out
+
+
+def _seat_entry(result: jury.SeatResult, marks: Mapping[str, list[int]]) -> dict[str, Any]:
+    entry = {"seat": result.seat.number, "model": result.seat.model, "backend": result.backend,
+             "model_id": result.model_id, "family": result.family, "order": list(result.order),
+             "repaired": result.repaired, "scores": _score_dicts(result.scores)}
+    own = sorted(w for w, seats in marks.items() if result.seat.number in seats)
+    if own:
+        entry["self_family"] = own
+    if result.error:
+        entry["error"] = result.error
+    return entry
+
+
+def _run_seat(conn: sqlite3.Connection, rt_id: str, seat: jury.Seat, order: list[str], *,
+              backend_for: Callable[[jury.Seat], Any], config: Mapping[str, Any], topic: str, judge: str,
+              messages: Sequence[Mapping[str, Any]], role: str = "score") -> jury.SeatResult:
+    result = jury.SeatResult(seat=seat, order=order, backend=seat.backend or "")
+    try:
+        backend = backend_for(seat)
+    except Exception as exc:  # noqa: BLE001 - an unreachable seat leaves its workers to the others
+        result.error = f"no backend for seat {seat.number}: {exc}"
+        result.scores = {w: WorkerScore(agent=w, unscored_reason=result.error) for w in order}
+        return result
+    result.backend = getattr(backend, "name", result.backend)
+    try:
+        result.model_id = str(backend.resolve_model(seat.model))
+    except Exception:  # noqa: BLE001
+        result.model_id = seat.model
+    result.family = jury.model_family(result.model_id)
+    outcome = score_seat(conn, rt_id, order, backend=backend, model=seat.model, config=config, topic=topic,
+                         judge=judge, messages=messages, role=role)
+    result.scores = outcome.scores
+    result.repaired = outcome.repaired
+    return result
+
+
+def run_jury(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *, config: Mapping[str, Any],
+             topic: str = "", judge: str = "judge", messages: Sequence[Mapping[str, Any]] = (),
+             audit_forced: bool = False, backend_for: Callable[[jury.Seat], Any] | None = None,
+             families: Mapping[str, str | None] | None = None) -> JuryOutcome:
+    """Score `workers` with every seat, combine, measure agreement, run the audits."""
+    workers = list(workers)
+    seats = jury.seats_from_config(config)
+    backend_for = backend_for or (lambda seat: _seat_backend(seat, judge, config))
+    if families is None:
+        families = worker_families(workers, config)
+    results = [_run_seat(conn, rt_id, seat, audit.seat_order(rt_id, seat.number, workers), backend_for=backend_for,
+                         config=config, topic=topic, judge=judge, messages=messages) for seat in seats]
+    final, recusals = jury.combine(results, workers, families)
+    marks = jury.self_family_marks(results, families)
+    judging: dict[str, Any] = {
+        "seats": [_seat_entry(r, marks) for r in results],
+        "method": "single" if len(seats) == 1 else "median",
+        "alpha": jury.krippendorff_alpha(results, workers),
+        "self_family": marks,
+        "recusals": recusals,
+    }
+    share = audit.swap_share(config)
+    audited = audit.should_audit(rt_id, share, audit_forced)
+    judging["audit"] = {"audited": audited, "share": share,
+                        "reason": ("--audit-judge" if audit_forced else "sampled") if audited else None}
+    judging["swap"] = None
+    judging["flip_rate"] = None
+    if audited and results and workers:
+        first = results[0]
+        reversed_order = list(reversed(first.order))
+        swap = _run_seat(conn, rt_id, first.seat, reversed_order, backend_for=backend_for, config=config,
+                         topic=topic, judge=judge, messages=messages, role="score-swap")
+        rate, changed, compared = audit.flips(first.scores, swap.scores)
+        judging["swap"] = {"seat": first.seat.number, "order": reversed_order, "scores": _score_dicts(swap.scores),
+                           "changed": changed, "compared": compared}
+        judging["flip_rate"] = rate
+    judging["length_score"] = audit.length_score(audit.word_counts(messages, workers), final)
+    return JuryOutcome(scores=final, judging=judging, repaired=any(r.repaired for r in results))
