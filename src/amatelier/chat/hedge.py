@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -78,6 +79,22 @@ def latency_threshold(conn: sqlite3.Connection, backend: str, model: str, settin
     if len(values) < settings.min_samples:
         return None
     return nearest_rank(values, settings.percentile)
+
+
+def _start(fn: Callable[..., Completion], kwargs: Mapping[str, Any]) -> cf.Future:
+    """Run fn(**kwargs) on a daemon thread: an ignored request never keeps the process alive."""
+    future: cf.Future = cf.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(**kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True, name="amatelier-hedge").start()
+    return future
 
 
 @dataclass
@@ -153,8 +170,7 @@ def hedged_complete(conn: sqlite3.Connection, backend: LLMBackend, kwargs: dict[
 
     Raises the primary's exception when both requests fail (both are recorded).
     """
-    pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="hedge")
-    primary = _Attempt(backend, time.perf_counter(), pool.submit(backend.complete, **kwargs))
+    primary = _Attempt(backend, time.perf_counter(), _start(backend.complete, kwargs))
     try:
         primary.future.result(timeout=max(0.0, threshold_ms) / 1000.0)
     except cf.TimeoutError:
@@ -162,12 +178,10 @@ def hedged_complete(conn: sqlite3.Connection, backend: LLMBackend, kwargs: dict[
     except Exception:  # noqa: BLE001 - a fast failure is not hedged: the retry policy already ran
         pass
     if primary.future.done():
-        pool.shutdown(wait=False)
         return _settle_single(primary, kwargs, record_ok, record_error)
 
     second = hedge_backend or backend
-    hedge = _Attempt(second, time.perf_counter(), pool.submit(second.complete, **kwargs))
-    pool.shutdown(wait=False)
+    hedge = _Attempt(second, time.perf_counter(), _start(second.complete, kwargs))
     pending = {primary.future: "primary", hedge.future: "hedge"}
     winner: str | None = None
     failures: dict[str, BaseException] = {}

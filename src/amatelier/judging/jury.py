@@ -253,8 +253,9 @@ def krippendorff_alpha(results: Sequence[SeatResult], workers: Sequence[str]) ->
         return None
     data = data[:, pairable]
     try:
-        value = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal",
-                                   value_domain=list(ORDINAL_DOMAIN))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal",
+                                       value_domain=list(ORDINAL_DOMAIN))
     except (ValueError, ZeroDivisionError):
         return None
     value = float(value)

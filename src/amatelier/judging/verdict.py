@@ -22,7 +22,9 @@ VERDICTS = ("CONVERGED", "CONTINUE")
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 _SIGNAL = re.compile(r"^[\s>*_`#-]*(CONVERGED|CONTINUE)\s*[:—–-]\s*(.*)$", re.IGNORECASE)
 _GATE = re.compile(r"^[\s>*_`#-]*GATE\s*:\s*([A-Za-z][\w-]*)\s*(?:[—–:-]+\s*(.*))?$", re.IGNORECASE)
-_PROSE = re.compile(r"\b(?:verdict|decision)\b\W{0,6}\b(converged|continue)\b", re.IGNORECASE)
+# "my verdict: continue" - but not the instructions quoted back ("CONVERGED" | ..., "is CONVERGED when")
+_PROSE = re.compile(r"\b(?:verdict|decision)\b[\s:*_\"'-]{0,6}(?:is\s+)?\**\"?(converged|continue)\b"
+                    r"(?!\"?\s*(?:\||when\b|if\b|or\b))", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z][\w-]{0,63}$")
 MAX_REASON = 500
 MAX_GATES = 10
