@@ -50,7 +50,8 @@ def render(report: dict[str, Any]) -> None:
     console.print(f"[bold]Reliability[/bold] over {report['roundtables']} roundtable(s) ({scope})")
     calls = Table(title="Model calls", title_justify="left")
     for column in ("backend", "model", "calls", "p50 ms", "p95 ms", "p99 ms", "errors", "retries", "breaker"):
-        calls.add_column(column, no_wrap=True, justify="left" if column in ("backend", "model") else "right")
+        calls.add_column(column, no_wrap=column != "model", overflow="fold",
+                         justify="left" if column in ("backend", "model") else "right")
     for row in report["calls"]:
         lat = row["latency_ms"]
         calls.add_row(row["backend"], row["model"], str(row["calls"]), _num(lat["p50"], 1), _num(lat["p95"], 1),
