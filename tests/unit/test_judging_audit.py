@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from amatelier.engine.judge import WorkerScore
 from amatelier.judging import audit
+from amatelier.judging.scoring import WorkerScore
 
 
 def score(agent: str, *axes: int) -> WorkerScore:

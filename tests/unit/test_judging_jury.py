@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from amatelier.config import ConfigError
-from amatelier.engine.judge import WorkerScore
 from amatelier.judging import jury
 from amatelier.judging.jury import Seat, SeatResult
+from amatelier.judging.scoring import WorkerScore
 
 GI = {"axis": "impact", "quote": "drop the queue", "before": "a queue", "after": "no queue"}
 

@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from amatelier.engine.judge import WorkerScore
-from amatelier.engine.spark_rules import AXES
+from amatelier.judging.scale import AXES
+from amatelier.judging.scoring import WorkerScore
 
 DEFAULT_SWAP_SHARE = 0.2
 WORD = re.compile(r"\S+")

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amatelier.config import ConfigError
-from amatelier.engine.judge import WorkerScore
-from amatelier.engine.spark_rules import AXES, GRAND_INSIGHT, PENALTY_TYPES
+from amatelier.judging.scale import AXES, GRAND_INSIGHT, PENALTY_TYPES
+from amatelier.judging.scoring import WorkerScore
 
 JURY_KEY = "judging.jury"
 MAX_SEATS = 7

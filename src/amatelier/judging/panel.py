@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from amatelier.engine.judge import WorkerScore
 from amatelier.judging import audit, jury
+from amatelier.judging.scoring import WorkerScore
 from amatelier.judging.seat import score_seat
 
 log = logging.getLogger("amatelier.judging.panel")

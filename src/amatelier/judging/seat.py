@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from amatelier.engine.judge import ScoringOutcome, WorkerScore, parse_judge_output
 from amatelier.judging import prompts
+from amatelier.judging.scoring import ScoringOutcome, WorkerScore, parse_judge_output
 
 log = logging.getLogger("amatelier.judging.seat")
 
