@@ -30,6 +30,7 @@ TASK_MODULES: dict[str, str] = {
     "score": "scoring",
     "score-repair": "scoring",
     "score-swap": "scoring",
+    "score-swap-repair": "scoring",
     "distill": "learning",
     "distill-gate": "learning",
     "therapist": "learning",

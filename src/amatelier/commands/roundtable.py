@@ -27,6 +27,9 @@ def roundtable(
                                                                    "(default: roundtable.budget_per_agent, 3)."),
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
+    audit_judge: bool = typer.Option(False, "--audit-judge",
+                                     help="Always re-score once with the workers in reverse order and report the "
+                                          "Judge's flip rate (default: a sampled share, judging.swap_audit_share)."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
@@ -37,7 +40,7 @@ def roundtable(
     opts = RunOptions(topic=topic, briefing=briefing, workers=parse_workers(workers),
                       max_rounds=max_rounds, skip_naomi=skip_naomi,
                       speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
-                      budget=budget, skip_post=skip_post)
+                      budget=budget, skip_post=skip_post, audit_judge=audit_judge)
     display = progress_mod.RunnerProgress(topic) if progress_mod.wanted() else None
     try:
         result = run_roundtable(opts, progress=display)

@@ -21,6 +21,7 @@ from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
 from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
 from amatelier.economy import settle as economy_hooks
+from amatelier.judging import step as judging_step
 from amatelier.learning import debrief as learning_hooks
 
 
@@ -45,7 +46,9 @@ class Step:
 # The after-debate pipeline, in order. Each entry looks its function up at call time, so a
 # subsystem can be swapped (or a test can watch it) by replacing the module attribute.
 AFTER_CLOSE: tuple[Step, ...] = (
-    Step("scoring", "economy_hooks.after_close",              # judging scores, economy settles
+    Step("scoring", "judging.score",                          # the jury scores; audits; judging_results
+         lambda state, digest: judging_step.score(state, digest)),
+    Step("scoring", "economy_hooks.after_close",              # economy settles on the scores
          lambda state, digest: economy_hooks.after_close(state, digest)),
     Step("distilling", "learning_hooks.after_close",          # skills from the transcript
          lambda state, digest: learning_hooks.after_close(state, digest)),

@@ -29,6 +29,7 @@ class RunOptions:
     speaker_timeout: float | None = None
     budget: int | None = None
     skip_post: bool = False
+    audit_judge: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
 
 
@@ -141,6 +142,10 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
 
     mode = resolve_mode(cfg)
     make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
+    from amatelier.config import source_of
+    from amatelier.judging.panel import validate_jury
+
+    validate_jury(cfg, mode, str(source_of("judging.jury")))  # a bad seat: one line, nothing written
     warnings: list[str] = []
     from amatelier.economy import bench  # benched agents sit out the default roster (read-only)
 

@@ -112,14 +112,25 @@ class Worker:
             self._briefing = text.split("\n", 1)[1].strip() if text.startswith("BRIEFING:") else text
         return self._briefing
 
+    def judge_name(self) -> str:
+        return str(self.config.get("team", {}).get("judge", {}).get("name", "judge"))
+
     def kind(self) -> str:
         """Message kind for this agent's answers: judge for the Judge, else speech."""
-        judge = self.config.get("team", {}).get("judge", {}).get("name", "judge")
-        return "judge" if self.agent == judge else "speech"
+        return "judge" if self.agent == self.judge_name() else "speech"
+
+    def persona(self) -> str:
+        """The system prompt: the Judge's is its persona without output contracts (each task brings its own)."""
+        from amatelier.debate.context import build_system
+        from amatelier.judging.prompts import judge_system
+
+        if self.kind() == "judge":
+            return judge_system(self.agent)
+        return build_system(self.agent, self.config)
 
     def build(self, turn: dict[str, Any]) -> tuple[str, str]:
         """(system, prompt) for a turn; the persona part is built once per worker."""
-        from amatelier.debate.context import TurnContext, build_prompt, build_system
+        from amatelier.debate.context import TurnContext, build_prompt
 
         rt = self.roundtable() or {}
         settings = self.config.get("roundtable", {})
@@ -128,25 +139,24 @@ class Worker:
             msgs.set_cursor(self.conn, self.rt_id, self.agent, history[-1]["id"])
         ctx = TurnContext(
             agent=self.agent, round=int(turn["round"]), phase=str(turn["phase"]),
-            topic=str(rt.get("topic", "")), participants=list(rt.get("participants", [])),
+            topic=str(rt.get("topic", "")),
+            participants=[p for p in rt.get("participants", []) if p != self.judge_name()],
             briefing=self.briefing(), messages=history, instructions=str(turn["instructions"] or ""),
             recent_messages=int(settings.get("transcript_recent_messages", 24)),
             index_chars=int(settings.get("transcript_index_chars", 4000)),
         )
         if self._system is None:  # persona, memory and skills do not change during a roundtable
-            self._system = build_system(self.agent, self.config)
+            self._system = self.persona()
         return self._system, build_prompt(ctx)
 
     def warm_up(self) -> None:
         """While idle before the first turn: import what a turn needs and build the persona."""
         import importlib
 
-        from amatelier.debate.context import build_system
-
         importlib.import_module("amatelier.chat.llm_calls")
         with contextlib.suppress(Exception):
             if self._system is None:
-                self._system = build_system(self.agent, self.config)
+                self._system = self.persona()
             if self.backend.name == "offline":
                 importlib.import_module("amatelier.offline.debate")
 
@@ -202,6 +212,10 @@ class Worker:
         if not text:
             turns.fail(self.conn, turn["id"], "empty answer from the model")
             return None
+        if task == "gate":  # the transcript shows the verdict as readable lines, whatever form it came in
+            from amatelier.judging.verdict import readable_answer
+
+            text = readable_answer(text)
         message_id = turns.complete(self.conn, turn, text, kind=self.kind())
         if message_id is None:
             log(self.agent, f"turn {turn['id']} was closed before the answer arrived; answer dropped")

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amatelier.judging import audit, jury
-from amatelier.judging.scoring import WorkerScore
-from amatelier.judging.seat import score_seat
+from amatelier.judging.scoring import WorkerScore, judge_score
 
 log = logging.getLogger("amatelier.judging.panel")
 
@@ -42,11 +41,32 @@ class JuryOutcome:
 
 
 def _seat_backend(seat: jury.Seat, judge: str, config: Mapping[str, Any]) -> Any:
+    """The seat's backend: its own mode when it names one, else the Judge's; offline mode keeps every seat offline."""
     from amatelier.llm_backend import backend_for_agent, make_backend
 
-    if seat.backend:
+    default = backend_for_agent(judge, dict(config))
+    if seat.backend and default.name != "offline":
         return make_backend(seat.backend, dict(config))
-    return backend_for_agent(judge, dict(config))
+    return default
+
+
+def validate_jury(config: Mapping[str, Any], mode: str, source: str = "config") -> list[jury.Seat]:
+    """The seats, checked before a roundtable starts: a bad entry or a seat's unusable backend is one error.
+
+    Raises ConfigError (malformed seat) or BackendUnavailable (a seat's mode cannot run here).
+    """
+    from amatelier.backends.base import BackendUnavailable
+    from amatelier.llm_backend import BACKENDS
+
+    seats = jury.seats_from_config(config, source)
+    if mode == "offline":
+        return seats
+    for seat in seats:
+        if seat.backend:
+            available, how = BACKENDS[seat.backend].detect(dict(config))
+            if not available:
+                raise BackendUnavailable(f"{jury.JURY_KEY}[{seat.index}] uses {seat.backend}, which cannot run: {how}")
+    return seats
 
 
 def worker_families(workers: Sequence[str], config: Mapping[str, Any]) -> dict[str, str | None]:
@@ -101,8 +121,8 @@ def _run_seat(conn: sqlite3.Connection, rt_id: str, seat: jury.Seat, order: list
     except Exception:  # noqa: BLE001
         result.model_id = seat.model
     result.family = jury.model_family(result.model_id)
-    outcome = score_seat(conn, rt_id, order, backend=backend, model=seat.model, config=config, topic=topic,
-                         judge=judge, messages=messages, role=role)
+    outcome = judge_score(conn, rt_id, order, backend=backend, model=seat.model, config=config, topic=topic,
+                          judge=judge, messages=messages, role=role)
     result.scores = outcome.scores
     result.repaired = outcome.repaired
     return result

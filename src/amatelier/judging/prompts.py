@@ -24,7 +24,7 @@ DEFAULT_PERSONA = ("You are the Judge of an amatelier roundtable: an impartial r
                    "side, earns nothing, and judges every contribution by the same standard.")
 
 TASK_ROLE = ("You are given one task at a time: moderating the live debate at its gate, or scoring "
-             "it after it closes. The task tells you what to produce and in which form; follow it exactly.")
+             "a finished roundtable. The task tells you what to produce and in which form; follow it exactly.")
 
 RUBRIC = """\
 SCORING RUBRIC (per worker, four axes, each exactly one of 0, 1, 2, 3, 10 - never 4 to 9)
@@ -54,15 +54,16 @@ Include every worker listed under WORKERS, each axis an integer from {0, 1, 2, 3
 grand_insight is {"axis": "<axis>", "quote": "...", "before": "...", "after": "..."}.
 """
 
-# The example is deliberately not valid JSON (the `|`), so a model that quotes its
-# instructions back can never decide the gate by accident.
+# The example is deliberately not valid JSON, not even in part (the `|`, the unquoted
+# placeholders), so a model that quotes its instructions back can never decide the gate,
+# or hand a later JSON reader an object, by accident.
 GATE_FORMAT = """\
 Answer with ONE JSON object and nothing else, in this shape:
-{"verdict": "CONVERGED" | "CONTINUE", "reason": "<one sentence>", "gates": [{"agent": "<worker>", "reason": "<the specific contribution>"}]}
+{"verdict": "CONVERGED" | "CONTINUE", "reason": <one sentence>, "gates": [{"agent": <worker name>, "reason": <the specific contribution>}]}
 verdict is CONVERGED when positions have settled and another round would only repeat, CONTINUE
 when an open disagreement would change the outcome (the reason names it, so the next round aims
 at it). gates lists awards for a genuine breakthrough this round only: rare, most rounds have
-none, so it is usually []. Each award names one worker from the list above.
+none, so the list is usually empty. Each award names one worker from the list above.
 """
 
 # --------------------------------------------------------------------------- the persona

@@ -160,3 +160,9 @@ def render_verdict(verdict: GateVerdict) -> str:
         lines.append(f"{verdict.verdict}: {verdict.reason or 'no reason given'}")
     lines += [f"GATE: {award.agent} — {award.reason or 'a breakthrough this round'}" for award in verdict.gates]
     return "\n".join(lines)
+
+
+def readable_answer(text: str) -> str:
+    """A gate answer as the transcript shows it: a JSON verdict becomes its readable lines; other text stays."""
+    verdict = parse_verdict(text)
+    return render_verdict(verdict) if verdict.form == "json" else text
