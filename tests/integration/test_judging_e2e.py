@@ -90,6 +90,11 @@ def test_reliability_after_a_few_roundtables(tmp_path: Path) -> None:
     assert "r" in report["judging"]["length_score"] and "recusals" in report["judging"]
     assert report["hedges"]["hedged"] == 0 and "win_rate" in report["hedges"]
 
+    analytics = json.loads(run_cli(["analytics", "--json"], rt_env(tmp_path)).stdout)["judging"]
+    assert analytics["flip_rate"] == {"audited": 2, "mean": 0.0}
+    assert [r["audited"] for r in analytics["roundtables"]] == [False, True, True]
+    assert analytics["alpha"]["juried"] == 3
+
 
 def test_a_bad_jury_stops_before_the_debate_with_one_line(tmp_path: Path) -> None:
     write_config(tmp_path, {"judging": {"jury": [{"model": "sonnet", "backend": "carrier-pigeon"}]}})

@@ -66,3 +66,21 @@ def test_length_score_uses_scored_workers_only() -> None:
     result = audit.length_score({"elena": 300, "marcus": 100, "clare": 200, "simon": 50}, scores)
     assert result["totals"] == {"elena": 12, "marcus": 4, "clare": 8} and result["r"] == 1.0
     assert "simon" not in result["words"]
+
+
+def test_judging_trend_from_digests() -> None:
+    from amatelier.judging.history import judging_trend
+
+    digests = [
+        {"rt_id": "a", "judging": {"seats": [{}], "alpha": None, "flip_rate": None, "audit": {"audited": False}}},
+        {"rt_id": "b", "judging": {"seats": [{}, {}], "alpha": 0.5, "flip_rate": 0.2, "audit": {"audited": True}}},
+        {"rt_id": "c"},                                          # before juries existed
+        {"rt_id": "d", "judging": {"seats": [{}, {}], "alpha": 0.7, "flip_rate": 0.0, "audit": {"audited": True},
+                                   "length_score": {"r": 0.3}}},
+    ]
+    trend = judging_trend(digests)
+    assert [r["rt_id"] for r in trend["roundtables"]] == ["a", "b", "d"]
+    assert trend["flip_rate"] == {"audited": 2, "mean": 0.1} and trend["alpha"] == {"juried": 2, "mean": 0.6}
+    assert trend["roundtables"][-1]["length_score_r"] == 0.3
+    assert judging_trend([]) == {"roundtables": [], "flip_rate": {"audited": 0, "mean": None},
+                                 "alpha": {"juried": 0, "mean": None}}
