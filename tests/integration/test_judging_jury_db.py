@@ -143,3 +143,21 @@ def test_results_are_stored_once_for_the_report(rt) -> None:
     (row,) = store.judging_history(conn)
     assert row["seats"] == 2 and row["audited"] and row["flip_rate"] == 0.0 and row["self_family"] == 8
     assert store.flip_rate_trend(conn)["audited"] == 1
+
+
+def test_a_seat_whose_backend_cannot_run_is_refused_before_the_roundtable(monkeypatch) -> None:
+    from amatelier.backends.base import BackendUnavailable
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    cfg = config(jury=[{"model": "sonnet"}, {"model": "claude-opus-5-5", "backend": "anthropic-sdk"}])
+    with pytest.raises(BackendUnavailable, match=r"judging.jury\[1\] uses anthropic-sdk"):
+        panel.validate_jury(cfg, "openai-compat")
+    assert [s.model for s in panel.validate_jury(cfg, "offline")] == ["sonnet", "claude-opus-5-5"]
+
+
+def test_offline_mode_keeps_every_seat_offline(rt) -> None:
+    cfg = config(jury=[{"model": "sonnet"}, {"model": "gpt-4o", "backend": "openai-compat"}], swap_audit_share=0.0)
+    conn, rt_id, transcript = rt
+    outcome = panel.run_jury(conn, rt_id, WORKERS, config=cfg, messages=transcript)
+    assert [s["backend"] for s in outcome.judging["seats"]] == ["offline", "offline"]
+    assert outcome.judging["seats"][1]["model_id"] == "offline-gpt-4o"

@@ -145,8 +145,12 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     from amatelier.config import source_of
     from amatelier.judging.panel import validate_jury
 
-    validate_jury(cfg, mode, str(source_of("judging.jury")))  # a bad seat: one line, nothing written
+    seats = validate_jury(cfg, mode, str(source_of("judging.jury")))  # a bad seat: one line, nothing written
     warnings: list[str] = []
+    from amatelier.judging.jury import alpha_available
+
+    if len(seats) > 1 and not alpha_available():
+        warnings.append("the jury's agreement (alpha) needs the krippendorff package: pip install 'amatelier[jury]'")
     from amatelier.economy import bench  # benched agents sit out the default roster (read-only)
 
     workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)

@@ -227,6 +227,13 @@ def combine(results: Sequence[SeatResult], workers: Sequence[str],
 # --------------------------------------------------------------------------- agreement
 
 
+def alpha_available() -> bool:
+    """Whether the `krippendorff` package (extra `jury`) is installed; without it alpha is null."""
+    import importlib.util
+
+    return importlib.util.find_spec("krippendorff") is not None
+
+
 def reliability_matrix(results: Sequence[SeatResult], workers: Sequence[str]) -> list[list[float]]:
     """Rows = seats, columns = (worker, axis); NaN where a seat has no valid score."""
     rows = []
@@ -242,7 +249,7 @@ def reliability_matrix(results: Sequence[SeatResult], workers: Sequence[str]) ->
 
 def krippendorff_alpha(results: Sequence[SeatResult], workers: Sequence[str]) -> float | None:
     """Ordinal alpha over the seats' scores; None with fewer than two seats or nothing to compare."""
-    if len(results) < 2:
+    if len(results) < 2 or not alpha_available():
         return None
     import krippendorff
     import numpy as np
