@@ -152,3 +152,14 @@ def test_when_both_requests_fail_both_failures_are_recorded(conn: sqlite3.Connec
     assert backend.calls == 2
     assert [r["status"] for r in calls(conn)] == ["error", "error"]
     assert conn.execute("SELECT winner FROM hedged_calls").fetchone()[0] == "none"
+
+
+def test_a_dated_answer_id_counts_as_the_model_asked_but_a_sibling_model_does_not(conn: sqlite3.Connection) -> None:
+    settings = hedge.HedgeSettings(enabled=True, min_samples=3)
+    for model, ms in (("gpt-4o-2024-08-06", 100.0), ("gpt-4o-2024-08-06", 100.0), ("gpt-4o-mini", 9.0),
+                      ("gpt-4o-mini", 9.0), ("gpt-4o-mini", 9.0), ("gpt-4o", 300.0)):
+        conn.execute("INSERT INTO llm_calls (backend, model, latency_ms, status, created_at)"
+                     " VALUES ('openai-compat', ?, ?, 'ok', '2026-01-01T00:00:00Z')", (model, ms))
+    assert hedge.latency_threshold(conn, "openai-compat", "gpt-4o", settings) == 300.0
+    assert hedge.latency_threshold(conn, "openai-compat", "gpt-4o-mini", settings) == 9.0
+    assert hedge.latency_threshold(conn, "openai-compat", "gpt-4o[", settings) is None

@@ -71,10 +71,15 @@ def nearest_rank(values: list[float], pct: float) -> float | None:
 
 
 def latency_threshold(conn: sqlite3.Connection, backend: str, model: str, settings: HedgeSettings) -> float | None:
-    """The pN latency (ms) of recent successful calls of this backend and model; None below min_samples."""
+    """The pN latency (ms) of recent successful calls of this backend and model; None below min_samples.
+
+    A provider may answer with a dated id for the one asked (claude-x-5 -> claude-x-5-20260101);
+    those rows count as the same model.
+    """
+    dated = "".join(f"[{c}]" if c in "[]*?" else c for c in model) + "-[0-9]*"   # a date suffix, not -mini
     rows = conn.execute(
-        "SELECT latency_ms FROM llm_calls WHERE backend = ? AND model = ? AND status = 'ok'"
-        " ORDER BY id DESC LIMIT ?", (backend, model, SAMPLE_WINDOW)).fetchall()
+        "SELECT latency_ms FROM llm_calls WHERE backend = ? AND (model = ? OR model GLOB ?)"
+        " AND status = 'ok' ORDER BY id DESC LIMIT ?", (backend, model, dated, SAMPLE_WINDOW)).fetchall()
     values = [float(r[0]) for r in rows if r[0] is not None]
     if len(values) < settings.min_samples:
         return None
