@@ -102,6 +102,22 @@ def test_breaker_events_and_retries_are_read_when_recorded(tmp_path: Path) -> No
     assert offline["retries"] == 6 and offline["retry_rate"] == 0.1
     assert gemini["breaker_events"] == 1 and report["totals"]["breaker_events"] == 1
 
+    # With the breaker's own table, its trips are counted there and held calls apart from errors.
+    conn = sqlite3.connect(workspace / "roundtable-server" / "roundtable.db")
+    conn.execute("CREATE TABLE llm_holds (id INTEGER PRIMARY KEY, rt_id TEXT, agent TEXT, backend TEXT, model TEXT,"
+                 " until REAL, reason TEXT, created_at TEXT)")
+    conn.executemany("INSERT INTO llm_holds (rt_id, agent, backend, model, until, reason, created_at)"
+                     " VALUES (?, 'naomi', 'gemini', 'flash', 0, '429', '')", [("rt1",), ("rt3",)])
+    conn.execute("INSERT INTO llm_calls (rt_id, agent, role, backend, model, status, created_at)"
+                 " VALUES ('rt3', 'naomi', 'speak', 'gemini', 'flash', 'held', '2026-01-03T00:00:00Z')")
+    conn.commit()
+    conn.close()
+    report = json.loads(run_cli(["reliability", "--json"], rt_env(workspace)).stdout)
+    gemini = next(c for c in report["calls"] if c["backend"] == "gemini")
+    assert (gemini["breaker_events"], gemini["held"], gemini["errors"]) == (2, 1, 3)
+    last = json.loads(run_cli(["reliability", "--since", "1", "--json"], rt_env(workspace)).stdout)
+    assert last["totals"]["breaker_events"] == 1 and last["totals"]["held"] == 1
+
 
 @pytest.mark.parametrize("args", [["--since", "yesterday"], ["--since", "0"], ["--since", "-3"]])
 def test_bad_since_is_one_line_and_json_on_request(tmp_path: Path, args: list[str]) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from amatelier.judging import audit
 from amatelier.judging.store import judging_history
 
-BREAKER_STATUSES = ("breaker", "held", "skipped")
+HELD_STATUSES = ("held",)   # a call the circuit breaker skipped without a request
 _SINCE = re.compile(r"^\s*(\d{1,6})\s*([dh]?)\s*$", re.IGNORECASE)
 
 
@@ -127,7 +127,7 @@ def call_stats(rows: Iterable[Mapping[str, Any]], breaker_events: Mapping[tuple[
     for (backend, model), mine in sorted(groups.items()):
         ok = [float(r["latency_ms"] or 0.0) for r in mine if r["status"] == "ok"]
         errors = sum(1 for r in mine if r["status"] == "error")
-        held = sum(1 for r in mine if r["status"] in BREAKER_STATUSES)
+        held = sum(1 for r in mine if r["status"] in HELD_STATUSES)
         has_retries = "retries" in mine[0]
         retried = sum(1 for r in mine if has_retries and int(r["retries"] or 0) > 0)
         stats.append({
@@ -137,9 +137,26 @@ def call_stats(rows: Iterable[Mapping[str, Any]], breaker_events: Mapping[tuple[
             "retries": sum(int(r["retries"] or 0) for r in mine) if has_retries else None,
             "retry_rate": _rate(retried, len(mine)) if has_retries else None,
             "latency_ms": {"p50": percentile(ok, 50), "p95": percentile(ok, 95), "p99": percentile(ok, 99)},
-            "breaker_events": held + breaker_events.get((backend, model), 0),
+            "held": held,
+            "breaker_events": breaker_events.get((backend, model), 0),
         })
     return stats
+
+
+def holds_breaker_events(conn: sqlite3.Connection, rt_ids: list[str] | None) -> tuple[int, dict[tuple[str, str], int]] | None:
+    """Breaker trips recorded in `llm_holds` (when the database has it): total and per (backend, model)."""
+    if not _has_table(conn, "llm_holds"):
+        return None
+    query = "SELECT backend, model, COUNT(*) AS n FROM llm_holds"
+    params: list[Any] = []
+    if rt_ids is not None:
+        if not rt_ids:
+            return 0, {}
+        query += f" WHERE rt_id IN ({', '.join('?' for _ in rt_ids)})"
+        params = list(rt_ids)
+    per = {(str(r["backend"]), str(r["model"])): int(r["n"])
+           for r in conn.execute(query + " GROUP BY backend, model", params)}
+    return sum(per.values()), per
 
 
 def digest_breaker_events(digest_dir: Path, rt_ids: Iterable[str]) -> tuple[int, dict[tuple[str, str], int]]:
@@ -220,19 +237,20 @@ def build_report(conn: sqlite3.Connection, window: Window, digest_dir: Path, now
     """The whole reliability report as a JSON-ready dict."""
     rts = selected_roundtables(conn, window, now)
     rt_ids = [r["rt_id"] for r in rts]
-    breaker_total, breaker_per = digest_breaker_events(digest_dir, rt_ids)
+    windowed = window.roundtables is not None or window.hours is not None
+    from_holds = holds_breaker_events(conn, rt_ids if windowed else None)
+    breaker_total, breaker_per = from_holds if from_holds is not None else digest_breaker_events(digest_dir, rt_ids)
     calls = call_stats(_call_rows(conn, window, rt_ids, now), breaker_per)
     history = judging_history(conn, rt_ids) if _has_table(conn, "judging_results") else []
     alphas = [h["alpha"] for h in history if h["alpha"] is not None]
     flips = [h["flip_rate"] for h in history if h["audited"] and h["flip_rate"] is not None]
     per_rt = [h["length_score_r"] for h in history if h["length_score_r"] is not None]
-    windowed = window.roundtables is not None or window.hours is not None
     return {
         "since": window.describe(),
         "roundtables": len(rts),
         "calls": calls,
         "totals": {"calls": sum(c["calls"] for c in calls), "errors": sum(c["errors"] for c in calls),
-                   "breaker_events": max(breaker_total, sum(c["breaker_events"] for c in calls))},
+                   "held": sum(c["held"] for c in calls), "breaker_events": breaker_total},
         "judging": {
             "roundtables": history,
             "alpha": {"mean": _mean(alphas), "juried": len(alphas)},
