@@ -183,7 +183,7 @@ def hedged_complete(conn: sqlite3.Connection, backend: LLMBackend, kwargs: dict[
     except Exception:  # noqa: BLE001 - a fast failure is not hedged: the retry policy already ran
         pass
     if primary.future.done():
-        return _settle_single(primary, kwargs, record_ok, record_error)
+        return _settle_single(primary, record_ok, record_error)
 
     second = hedge_backend or backend
     hedge = _Attempt(second, time.perf_counter(), _start(second.complete, kwargs))
@@ -233,8 +233,9 @@ def hedged_complete(conn: sqlite3.Connection, backend: LLMBackend, kwargs: dict[
     return result
 
 
-def _settle_single(primary: _Attempt, kwargs: Mapping[str, Any], record_ok: Callable[[Completion], int],
+def _settle_single(primary: _Attempt, record_ok: Callable[[Completion], int],
                    record_error: Callable[..., int]) -> Completion:
+    """The primary answered (or failed) before the threshold: record it as an ordinary call."""
     error = primary.future.exception()
     if error is not None:
         record_error(primary.backend, error, (time.perf_counter() - primary.started) * 1000.0)
