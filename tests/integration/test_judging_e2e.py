@@ -41,8 +41,8 @@ def test_two_seat_jury_reports_seats_orders_alpha_and_scores_on_the_scale(tmp_pa
         final = digest["scores"][worker]
         assert {final[a] for a in ("novelty", "accuracy", "impact", "challenge")} <= SCALE
     assert judging["swap"] is None and judging["flip_rate"] is None
-    score_calls = rows(tmp_path, "SELECT model FROM llm_calls WHERE role = 'score' ORDER BY id")
-    assert [c["model"] for c in score_calls] == ["offline-sonnet", "offline-opus"]
+    score_calls = rows(tmp_path, "SELECT model FROM llm_calls WHERE role = 'score' ORDER BY model")
+    assert [c["model"] for c in score_calls] == ["offline-opus", "offline-sonnet"]
     stored = rows(tmp_path, "SELECT seats, alpha FROM judging_results WHERE rt_id = ?", digest["rt_id"])
     assert stored == [{"seats": 2, "alpha": judging["alpha"]}]
 

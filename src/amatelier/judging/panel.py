@@ -23,6 +23,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from amatelier.judging import audit, jury
@@ -128,6 +129,35 @@ def _run_seat(conn: sqlite3.Connection, rt_id: str, seat: jury.Seat, order: list
     return result
 
 
+def _db_file(conn: sqlite3.Connection) -> str | None:
+    for row in conn.execute("PRAGMA database_list"):
+        if row[1] == "main" and row[2]:
+            return str(row[2])
+    return None
+
+
+def _all_seats(conn: sqlite3.Connection, seats: Sequence[jury.Seat],
+               one: Callable[[jury.Seat, sqlite3.Connection], jury.SeatResult]) -> list[jury.SeatResult]:
+    """Every seat's result, in seat order. Two or more seats score at the same time, each on its own
+    connection (their calls are independent; a jury should cost no more wall time than its slowest seat)."""
+    path = _db_file(conn)
+    if len(seats) < 2 or path is None:
+        return [one(seat, conn) for seat in seats]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from amatelier.chat.db import connect
+
+    def run(seat: jury.Seat) -> jury.SeatResult:
+        seat_conn = connect(Path(path))
+        try:
+            return one(seat, seat_conn)
+        finally:
+            seat_conn.close()
+
+    with ThreadPoolExecutor(max_workers=min(len(seats), jury.MAX_SEATS), thread_name_prefix="jury") as pool:
+        return list(pool.map(run, seats))
+
+
 def run_jury(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *, config: Mapping[str, Any],
              topic: str = "", judge: str = "judge", messages: Sequence[Mapping[str, Any]] = (),
              audit_forced: bool = False, backend_for: Callable[[jury.Seat], Any] | None = None,
@@ -138,8 +168,11 @@ def run_jury(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *, co
     backend_for = backend_for or (lambda seat: _seat_backend(seat, judge, config))
     if families is None:
         families = worker_families(workers, config)
-    results = [_run_seat(conn, rt_id, seat, audit.seat_order(rt_id, seat.number, workers), backend_for=backend_for,
-                         config=config, topic=topic, judge=judge, messages=messages) for seat in seats]
+    def one(seat: jury.Seat, seat_conn: sqlite3.Connection) -> jury.SeatResult:
+        return _run_seat(seat_conn, rt_id, seat, audit.seat_order(rt_id, seat.number, workers),
+                         backend_for=backend_for, config=config, topic=topic, judge=judge, messages=messages)
+
+    results = _all_seats(conn, seats, one)
     final, recusals = jury.combine(results, workers, families)
     marks = jury.self_family_marks(results, families)
     judging: dict[str, Any] = {
