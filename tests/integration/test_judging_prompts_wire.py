@@ -49,7 +49,8 @@ def test_gate_and_scoring_prompts_as_sent(tmp_path, monkeypatch) -> None:
     with FakeOpenAI() as server:
         server.default = _answer
         write_config(tmp_path, {"llm": {"mode": "openai-compat", "openai_compat": {
-            "base_url": server.base_url, "api_key_env": "RT_FAKE_KEY"}}})
+            "base_url": server.base_url, "api_key_env": "RT_FAKE_KEY"}},
+            "judging": {"swap_audit_share": 0.0}})                   # one scoring call, never a sampled swap
         env = rt_env(tmp_path, AMATELIER_MODE="openai-compat", RT_FAKE_KEY="sk-fake")
         result = run_cli(roundtable_args("wire", "--workers", "elena,clare", "--max-rounds", "3", "--skip-post"),
                          env)
