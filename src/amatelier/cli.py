@@ -57,7 +57,16 @@ def _reflow_help(app) -> None:  # app: typer.Typer
 def build_app():  # -> typer.Typer
     import typer
 
-    from amatelier.commands import economy, learning, mcp, reliability, roundtable, setup
+    from amatelier.commands import (
+        batch,
+        economy,
+        learning,
+        mcp,
+        reliability,
+        roundtable,
+        setup,
+        snapshot,
+    )
 
     app = typer.Typer(
         name="amatelier",
@@ -76,7 +85,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning, reliability, mcp):
+    for area in (setup, roundtable, economy, learning, reliability, mcp, batch, snapshot):
         area.register(app)
     _reflow_help(app)
     return app
