@@ -1,8 +1,11 @@
 """Record every model call so cost, latency and retries can be reported per roundtable.
 
-Calls go through `call_and_record`, which is also where the circuit breaker acts: a
-backend+model held for this roundtable (amatelier.chat.llm_holds) is not called at all,
-and a failure that trips the breaker records the hold.
+With `llm.hedge` enabled, a call slower than its model's usual pN latency is hedged (see
+amatelier.chat.hedge): one duplicate request, the first answer wins, both are recorded.
+
+`call_and_record` is also where the circuit breaker acts: a backend+model held for this
+agent in this roundtable (amatelier.chat.llm_holds) is not called at all, and a failure
+that trips the breaker records the hold.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ def _now() -> str:
 
 
 def record_completion(conn: sqlite3.Connection, completion: Completion, *, rt_id: str | None,
-                      agent: str | None, role: str | None, tally: CallTally | None = None) -> None:
+                      agent: str | None, role: str | None, tally: CallTally | None = None) -> int:
+    """Insert one successful call (with its retries and seconds waited); returns its llm_calls id."""
     retries, wait_s = (tally.retries, round(tally.wait_s, 3)) if tally else (0, 0.0)
-    conn.execute(
+    cur = conn.execute(
         "INSERT INTO llm_calls (rt_id, agent, role, backend, model, input_tokens, output_tokens,"
         " cache_read_tokens, cache_write_tokens, latency_ms, cost_usd, status, error, created_at,"
         " retries, retry_wait_s)"
@@ -32,19 +36,22 @@ def record_completion(conn: sqlite3.Connection, completion: Completion, *, rt_id
          completion.output_tokens, completion.cache_read_tokens, completion.cache_write_tokens,
          completion.latency_ms, completion.cost_usd, _now(), retries, wait_s),
     )
+    return int(cur.lastrowid or 0)
 
 
 def record_failure(conn: sqlite3.Connection, *, rt_id: str | None, agent: str | None,
                    role: str | None, backend: str, model: str, error: str,
                    latency_ms: float = 0.0, kind: str | None = None,
-                   tally: CallTally | None = None, status: str = "error") -> None:
+                   tally: CallTally | None = None, status: str = "error") -> int:
+    """Insert one failed (or, with status 'held', skipped) call; returns its llm_calls id."""
     retries, wait_s = (tally.retries, round(tally.wait_s, 3)) if tally else (0, 0.0)
-    conn.execute(
+    cur = conn.execute(
         "INSERT INTO llm_calls (rt_id, agent, role, backend, model, latency_ms, status, error, created_at,"
         " error_kind, retries, retry_wait_s)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (rt_id, agent, role, backend, model, latency_ms, status, error[:2000], _now(), kind, retries, wait_s),
     )
+    return int(cur.lastrowid or 0)
 
 
 def _model_id(backend: LLMBackend, model: str) -> str:
@@ -52,6 +59,31 @@ def _model_id(backend: LLMBackend, model: str) -> str:
         return backend.resolve_model(model)
     except Exception:  # noqa: BLE001 - a backend that cannot map its model still gets called
         return model
+
+
+def _hedge_plan(conn: sqlite3.Connection, backend: LLMBackend, model: str) -> tuple[float, LLMBackend | None] | None:
+    """(threshold ms, duplicate's backend or None for the same) when this call should be hedged."""
+    from amatelier.chat import hedge
+
+    config = getattr(backend, "config", None) or {}  # a stand-in backend may carry no config
+    settings = hedge.hedge_settings(config)
+    if not settings.enabled:
+        return None
+    try:
+        threshold = hedge.latency_threshold(conn, backend.name, backend.resolve_model(model), settings)
+    except sqlite3.Error:
+        return None
+    if threshold is None:
+        return None
+    other: LLMBackend | None = None
+    if settings.backend and settings.backend != backend.name:
+        try:
+            from amatelier.llm_backend import make_backend
+
+            other = make_backend(settings.backend, config)
+        except Exception:  # noqa: BLE001 - an unusable fallback hedges on the same backend
+            other = None
+    return threshold, other
 
 
 def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str | None,
@@ -63,23 +95,38 @@ def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str
     """
     kwargs.setdefault("task", role)
     kwargs.setdefault("agent", agent)
-    model = str(kwargs.get("model", "sonnet"))
-    model_id = _model_id(backend, model)
+    model = str(kwargs.get("model", ""))
+    model_id = _model_id(backend, model or "sonnet")
     hold = llm_holds.active(conn, rt_id, agent, backend.name, model_id)
     if hold is not None:
         record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=backend.name, model=model_id,
                        error=hold.line(), kind="held", status="held")
         raise LLMCallError(hold.line(), kind="held", backend=backend.name, model=model_id)
+
+    def record_ok(completion: Completion) -> int:
+        return record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role, tally=tally)
+
+    def record_error(which: LLMBackend, exc: BaseException, elapsed_ms: float) -> int:
+        return record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=which.name,
+                              model=_model_id(which, model or "sonnet"), error=str(exc), latency_ms=elapsed_ms,
+                              kind=getattr(exc, "kind", None), tally=tally)
+
+    plan = _hedge_plan(conn, backend, model) if model else None
     started = time.perf_counter()
     with tally_call() as tally:
         try:
+            if plan is not None:
+                from amatelier.chat.hedge import hedged_complete
+
+                return hedged_complete(conn, backend, kwargs, threshold_ms=plan[0], hedge_backend=plan[1],
+                                       rt_id=rt_id, agent=agent, role=role, record_ok=record_ok,
+                                       record_error=record_error, now=_now)
             completion = backend.complete(**kwargs)
         except Exception as exc:
-            elapsed = (time.perf_counter() - started) * 1000.0
-            error = exc if isinstance(exc, LLMCallError) else LLMCallError(
-                str(exc), backend=backend.name, model=model)
-            record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=backend.name,
-                           model=model_id, error=str(exc), latency_ms=elapsed, kind=error.kind, tally=tally)
+            if plan is None:
+                record_error(backend, exc, (time.perf_counter() - started) * 1000.0)
+            error = exc if isinstance(exc, LLMCallError) else LLMCallError(str(exc), backend=backend.name,
+                                                                             model=model)
             tripped = _trip_breaker(conn, backend, error, rt_id=rt_id, agent=agent, model_id=model_id)
             if tripped is not None:
                 error = LLMCallError(f"{error} — {tripped.backend} (model {tripped.model}) held until "
@@ -88,7 +135,7 @@ def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str
             if error is exc:
                 raise
             raise error from exc
-    record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role, tally=tally)
+    record_ok(completion)
     return completion
 
 
