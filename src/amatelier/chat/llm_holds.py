@@ -100,8 +100,9 @@ def hold_after_failure(*, hold_s: float | None, kind: str, recent_failures: int,
 def events(conn: sqlite3.Connection, rt_id: str) -> list[dict[str, Any]]:
     """The roundtable's holds as digest events.
 
-    Shape: {"event": "breaker", "agent", "at" (epoch s), "backend", "model", "until" (epoch s),
-    "until_local" (HH:MM:SS), "reason"}, like the runner's other engine events.
+    Shape: {"event": "breaker", "kind": "breaker", "agent", "at" (epoch s), "backend", "model",
+    "until" (epoch s), "until_local" (HH:MM:SS), "reason"}: `event` like the runner's other
+    engine events, `kind` as readers of the digest look for it.
     """
     try:
         rows = conn.execute(
@@ -109,7 +110,7 @@ def events(conn: sqlite3.Connection, rt_id: str) -> list[dict[str, Any]]:
             " ORDER BY id", (rt_id,)).fetchall()
     except sqlite3.OperationalError:
         return []
-    return [{"event": "breaker", "agent": r[0], "at": _epoch(r[5]), "backend": r[1], "model": r[2],
+    return [{"event": "breaker", "kind": "breaker", "agent": r[0], "at": _epoch(r[5]), "backend": r[1], "model": r[2],
              "until": float(r[3]), "until_local": clock(float(r[3])), "reason": r[4]} for r in rows]
 
 
