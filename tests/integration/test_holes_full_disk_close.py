@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from tests.helpers.roundtable_run import roundtable_args, rows, rt_env, run_cli
+from tests.helpers.schemas import assert_valid
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +54,7 @@ def test_a_full_disk_at_close_prints_the_digest_and_the_next_command_settles(tmp
     assert "Traceback" not in result.stderr
     digest = json.loads(result.stdout)  # the digest JSON is printed in full
     assert digest["pending_cut"] is True and digest["final_positions"]
+    assert_valid("digest", digest)  # the keys this adds are described by the schema
     rt_id = digest["rt_id"]
     note = [line for line in result.stderr.splitlines() if "could not be marked" in line]
     assert len(note) == 1 and "disk" in note[0] and "refunded by the next amatelier command" in note[0]

@@ -24,6 +24,7 @@ from tests.helpers.roundtable_run import (
     run_cli,
     write_config,
 )
+from tests.helpers.schemas import assert_valid
 from tests.helpers.ux_scripted_replies import anthropic_reply, turn_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.wire]
@@ -90,3 +91,4 @@ def test_a_long_retry_after_holds_the_agent_instead_of_sleeping(tmp_path):
     assert "retry cap" in silent[0]
     assert all("cooling down until" in line for line in silent[1:]) and len(silent) >= 2
     assert digest["final_positions"].get("elena")
+    assert_valid("digest", digest)  # the keys this adds are described by the schema

@@ -16,6 +16,7 @@ import pytest
 from tests.helpers.backends_config import FAST_RETRY
 from tests.helpers.fake_llm_servers import FakeAnthropic, RecordedRequest, Reply
 from tests.helpers.roundtable_run import messages, rt_env, write_config
+from tests.helpers.schemas import assert_valid
 from tests.helpers.ux_scripted_replies import anthropic_reply, turn_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.wire]
@@ -72,6 +73,7 @@ def test_a_200kb_briefing_is_announced_cut_and_readable_through_the_steward(tmp_
     assert any(w.startswith("briefing truncated") for w in warnings)
     assert any(w.startswith("topic truncated") for w in warnings)
     assert digest["steward_missing"] == ["metrics.json"]
+    assert_valid("digest", digest)
 
     # Every prompt says where the briefing stopped and how to read on; none carries the tail.
     assert turns and all("briefing truncated: this prompt shows lines 1-" in t for t in turns)

@@ -110,8 +110,9 @@ def events(conn: sqlite3.Connection, rt_id: str) -> list[dict[str, Any]]:
             " ORDER BY id", (rt_id,)).fetchall()
     except sqlite3.OperationalError:
         return []
-    return [{"event": "breaker", "kind": "breaker", "agent": r[0], "at": _epoch(r[5]), "backend": r[1], "model": r[2],
-             "until": float(r[3]), "until_local": clock(float(r[3])), "reason": r[4]} for r in rows]
+    return [{"event": "breaker", "kind": "breaker", "agent": r[0] or "", "at": _epoch(r[5]) or float(r[3]),
+             "backend": r[1], "model": r[2], "until": float(r[3]), "until_local": clock(float(r[3])),
+             "reason": r[4]} for r in rows]
 
 
 def _epoch(stamp: str) -> float | None:
