@@ -200,10 +200,14 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
         cut_reason = str(exc)
         exit_code = 1
     except Exception as exc:  # noqa: BLE001 - a runner bug must still cut cleanly and keep the transcript
-        cut_reason = f"runner error: {type(exc).__name__}: {exc}"
         exit_code = 1
-        _log_traceback(rt_id)
-        warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
+        if faults.is_fault(exc):  # a full disk or a lost workspace mid-debate: say that, in one line
+            cut_reason = faults.describe(exc, paths.user_db_path())
+            warn(f"amatelier: error: {cut_reason}")
+        else:
+            cut_reason = f"runner error: {type(exc).__name__}: {exc}"
+            _log_traceback(rt_id)
+            warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
     finally:
         runner.stage("closing")
         with _held_signals() as held_at_close:  # closing and stopping workers always finish
