@@ -1,0 +1,1 @@
+"""The debate: runner, turns, positions and the decision record."""
