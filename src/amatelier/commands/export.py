@@ -82,7 +82,7 @@ def export(
     fmt: str = typer.Option("html", "--format", "-f", metavar="html|md|json",
                             help="html: one self-contained page with charts; md: the same without charts; "
                                  "json: the data."),
-    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE",
+    output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
                                        help="Write to FILE (atomically) instead of printing."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object about what was written."),
 ) -> None:
@@ -94,7 +94,7 @@ def export(
     from amatelier.atomicio import write_text_atomic
 
     try:
-        target = _check_output(output) if output is not None else None
+        target = _check_output(Path(output)) if output is not None else None
         rt, text = render(rt_id, fmt.lower().strip())
         if target is not None:
             try:

@@ -25,6 +25,9 @@ _DECOR = r"[\s>*_`#\-•]*"
 _KEY_POSITION = re.compile(rf"^{_DECOR}(?:final\s+)?position{_DECOR}\s*[:=\-–—]\s*(.*)$", re.I)
 _KEY_FIELD = re.compile(rf"^{_DECOR}(?:(confidence|conf)\b{_DECOR}\s*[:=\-–—]|(moved[\s_\-]*by)\b{_DECOR}\s*[:=\-–—]?)"
                         r"\s*(.*)$", re.I)
+# Inside a `|`-separated POSITION line the separator after a key may be missing too.
+_PART_FIELD = re.compile(rf"^{_DECOR}(?:(confidence|conf)\b{_DECOR}\s*[:=\-–—]?|(moved[\s_\-]*by)\b{_DECOR}\s*[:=\-–—]?)"
+                         r"\s*(.*)$", re.I)
 _NONE_WORDS = frozenset({"none", "nobody", "no one", "noone", "n/a", "na", "-", "—", "nothing", "no",
                          "null", "self", "myself", "unchanged", "not moved", "no change"})
 _WORD = re.compile(r"[a-z][a-z0-9_-]*")
@@ -123,8 +126,8 @@ def parse_position(text: str, participants: list[str] | None = None) -> tuple[Po
     stance_bits: list[str] = []
     confidence: int | None = None
     moved: tuple[str | None, int | None] = (None, None)
-    for part in parts:
-        field = _KEY_FIELD.match(part)
+    for index, part in enumerate(parts):
+        field = _PART_FIELD.match(part) if index else None  # the first part is always the stance
         if field:
             if field.group(1):
                 confidence = parse_confidence(field.group(3))
