@@ -222,3 +222,12 @@ def load_positions(conn: sqlite3.Connection, rt_id: str) -> list[dict[str, Any]]
         " FROM positions WHERE rt_id = ? ORDER BY message_id", (rt_id,))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+#: The sentence every SPEAK, REBUTTAL and FLOOR instruction ends with (see runner.instructions).
+#: The reply form stays mid-sentence, so a model quoting its instructions never posts it by accident.
+POSITION_INSTRUCTION = (
+    "End your message with one last line in the form `POSITION: <your answer to the topic in one "
+    "sentence> | CONFIDENCE: <0-100> | MOVED BY: <agent #message-id that changed your mind, or none>`.")
+FLOOR_POSITION_INSTRUCTION = "If you speak, " + POSITION_INSTRUCTION[0].lower() + POSITION_INSTRUCTION[1:] \
+    + " A PASS needs no such line."

@@ -1,0 +1,42 @@
+"""The decide step of the after-debate pipeline: write the record, then the digest fields.
+
+The runner calls decide() once the debate is over or cut (Ctrl-C, SIGTERM, health audit,
+round limit, cost ceilings); digest_fields() gives the keys the digest carries. Both read
+the positions from the database, so they work for any roundtable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from amatelier.debate import position_changes
+from amatelier.debate.decision import write_decision
+from amatelier.debate.positions import load_positions
+
+CTRL_C_NOTE = "writing the decision from what was said (Ctrl-C again to skip)"
+
+
+def positions_fields(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any]:
+    """`position_changes`, `positions` and `positions_missing` for the digest."""
+    try:
+        rows = load_positions(conn, rt_id)
+    except sqlite3.OperationalError:
+        rows = []
+    summary = position_changes.summary(rows)
+    return {"position_changes": summary["changes"], "positions": summary,
+            "positions_missing": summary["missing"]}
+
+
+def decide(state: Any, *, stop_reason: str, partial: bool, warn: Callable[[str], None] | None = None,
+           backend: Any = None) -> dict[str, Any]:
+    """Write the decision record and return every digest key this step adds.
+
+    `partial` and a Ctrl-C stop print the note that a second Ctrl-C skips the chair.
+    """
+    if warn is not None and stop_reason == "keyboard interrupt":
+        warn(f"amatelier: {CTRL_C_NOTE}")
+    record = write_decision(state, stop_reason, partial, backend=backend,
+                            log=(lambda text: warn(f"amatelier: {text}")) if warn else None)
+    return {"decision": record, **positions_fields(state.conn, state.rt_id)}
