@@ -101,6 +101,7 @@ def test_a_failing_or_interrupted_chair_still_gives_a_record(failure):
     record = write_decision(seed.state(), "keyboard interrupt", True, backend=ScriptedChair(failure))
     _valid(record, seed)
     assert record["synthesized"] is False and record["partial"] is True
+    assert record["chair"]["interrupted"] is isinstance(failure, KeyboardInterrupt)
     assert load_decision(seed.conn, seed.rt_id)["synthesized"] is False
 
 

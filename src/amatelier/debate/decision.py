@@ -159,7 +159,7 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
     chair = chair_name(config)
     model = worker_model(config, chair)
     meta: dict[str, Any] = {"agent": chair, "model": None, "backend": None, "repaired": False,
-                            "fallback_reason": None}
+                            "fallback_reason": None, "interrupted": False}
     ids = inputs.message_ids()
     agents = {a.lower() for a in [*inputs.workers, inputs.judge]}
     reason = "no valid answer"
@@ -193,6 +193,7 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
         if isinstance(exc, (SystemExit, GeneratorExit)):
             raise
         reason = "the chair was skipped (interrupted)"
+        meta["interrupted"] = True  # the caller stops the steps after this one, as the user asked
     meta["fallback_reason"] = reason
     if log:
         log(f"decision record built from the declared positions ({reason})")
