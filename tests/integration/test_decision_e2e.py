@@ -6,8 +6,6 @@ import json
 import signal
 
 from jsonschema import Draft202012Validator
-
-from amatelier.debate.decision_check import cited_ids, load_schema
 from tests.helpers.roundtable_run import (
     digest_file,
     messages,
@@ -18,6 +16,8 @@ from tests.helpers.roundtable_run import (
     start_cli,
     wait_for,
 )
+
+from amatelier.debate.decision_check import cited_ids, load_schema
 
 POSITION_PHASES = ("SPEAK", "REBUTTAL", "FLOOR")
 

@@ -145,14 +145,18 @@ def _ask(conn: sqlite3.Connection, backend: Any, inputs: DecisionInputs, *, chai
 
 
 def _chair_system(chair: str, config: dict[str, Any]) -> str:
-    from amatelier.engine.context import build_system
+    from amatelier.debate.context import build_system
 
     return build_system(chair, config)
 
 
 def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[str, Any], *,
-               backend: Any = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Ask the chair, validate, repair once, else fall back. Returns a valid record."""
+               backend: Any = None, log: Callable[[str], None] | None = None,
+               ask_chair: bool = True) -> dict[str, Any]:
+    """Ask the chair, validate, repair once, else fall back. Returns a valid record.
+
+    `ask_chair=False` builds the deterministic record straight away (no model call).
+    """
     from amatelier.config import worker_model
 
     change_list = changes(inputs.positions)
@@ -164,6 +168,8 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
     agents = {a.lower() for a in [*inputs.workers, inputs.judge]}
     reason = "no valid answer"
     try:
+        if not ask_chair:
+            raise _Skipped
         if backend is None:
             from amatelier.llm_backend import backend_for_agent
 
@@ -187,6 +193,9 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
         if not again:
             return record
         reason = f"the chair's answer was invalid after one repair: {again[0]}"
+    except _Skipped:
+        reason = "the chair was skipped (interrupted)"
+        meta["interrupted"] = True
     except Exception as exc:  # noqa: BLE001 - any chair failure ends in the deterministic record
         reason = f"the chair could not answer: {type(exc).__name__}: {str(exc)[:200]}"
     except BaseException as exc:  # Ctrl-C again (or SIGTERM) while the chair writes: skip it
@@ -201,6 +210,10 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
                     synthesized=False, chair=meta)
 
 
+class _Skipped(Exception):
+    """The caller asked for the deterministic record without the chair."""
+
+
 def _checked(answer: str, inputs: DecisionInputs, change_list: list[dict[str, Any]], meta: dict[str, Any],
              ids: set[int], agents: set[str]) -> tuple[dict[str, Any], list[str]]:
     parsed = decision_prompt.extract_json(answer)
@@ -211,7 +224,7 @@ def _checked(answer: str, inputs: DecisionInputs, change_list: list[dict[str, An
 
 
 def write_decision(state: Any, stop_reason: str, partial: bool, *, backend: Any = None,
-                   log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                   log: Callable[[str], None] | None = None, ask_chair: bool = True) -> dict[str, Any]:
     """Write a roundtable's decision record (stored in `decisions`) and return it.
 
     `state` is the runner's RoundtableState (conn, rt_id, topic, briefing_text, workers,
@@ -222,7 +235,7 @@ def write_decision(state: Any, stop_reason: str, partial: bool, *, backend: Any 
     inputs = inputs_from_db(state.conn, state.rt_id, workers=list(state.workers), judge=state.judge,
                             topic=state.topic, briefing=getattr(state, "briefing_text", "") or "",
                             stop_reason=stop_reason, partial=partial)
-    record = synthesize(state.conn, inputs, state.config, backend=backend, log=log)
+    record = synthesize(state.conn, inputs, state.config, backend=backend, log=log, ask_chair=ask_chair)
     try:
         with transaction(state.conn):
             save_decision(state.conn, record)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from amatelier.debate import position_changes
-from amatelier.debate.decision import write_decision
+from amatelier.debate.decision import stop_reason_for, write_decision
 from amatelier.debate.positions import load_positions
 
 CTRL_C_NOTE = "writing the decision from what was said (Ctrl-C again to skip)"
@@ -30,13 +30,27 @@ def positions_fields(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any]:
 
 
 def decide(state: Any, *, stop_reason: str, partial: bool, warn: Callable[[str], None] | None = None,
-           backend: Any = None) -> dict[str, Any]:
+           backend: Any = None, ask_chair: bool = True) -> dict[str, Any]:
     """Write the decision record and return every digest key this step adds.
 
-    `partial` and a Ctrl-C stop print the note that a second Ctrl-C skips the chair.
+    After Ctrl-C it first prints the note that a second Ctrl-C skips the chair.
     """
-    if warn is not None and stop_reason == "keyboard interrupt":
+    if warn is not None and stop_reason == "keyboard interrupt" and ask_chair:
         warn(f"amatelier: {CTRL_C_NOTE}")
-    record = write_decision(state, stop_reason, partial, backend=backend,
+    record = write_decision(state, stop_reason, partial, backend=backend, ask_chair=ask_chair,
                             log=(lambda text: warn(f"amatelier: {text}")) if warn else None)
     return {"decision": record, **positions_fields(state.conn, state.rt_id)}
+
+
+def after_debate(state: Any, *, rounds_run: int, cut_reason: str | None,
+                 warn: Callable[[str], None] | None = None, ask_chair: bool = True) -> dict[str, Any]:
+    """The runner's decide step: the stop reason from how the debate ended, then decide()."""
+    reason = stop_reason_for(converged=bool(state.converged), rounds_run=rounds_run,
+                             max_rounds=int(state.max_rounds), cut_reason=cut_reason)
+    return decide(state, stop_reason=reason, partial=cut_reason is not None, warn=warn, ask_chair=ask_chair)
+
+
+def was_interrupted(fields: dict[str, Any]) -> bool:
+    """Whether Ctrl-C or SIGTERM arrived while the chair wrote (the later steps are then skipped)."""
+    decision = fields.get("decision") if isinstance(fields, dict) else None
+    return bool(isinstance(decision, dict) and (decision.get("chair") or {}).get("interrupted"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from amatelier.debate.positions import FLOOR_POSITION_INSTRUCTION, POSITION_INSTRUCTION
+
 # One paragraph per phase, for a real model: what to do, how long, and the exact reply form
 # where the runner parses it. `{where}` is "Round r of n".
 PHASE_TEXT: dict[str, str] = {
@@ -21,7 +23,7 @@ PHASE_TEXT: dict[str, str] = {
              "`GATE: <agent> — <the specific contribution>`. Nothing else."),
     "FLOOR": ("{where} · OPEN FLOOR. Speak only if you add something new that would change the "
               "decision (a missed risk, a fact, a better option), in at most ~100 words; it costs 1 "
-              "budget. Otherwise reply with exactly one word: PASS"),
+              "budget. " + FLOOR_POSITION_INSTRUCTION + " Otherwise reply with exactly one word: PASS"),
     "RESEARCH": ("Research window before the debate: give a short opening statement and, if you need "
                  "facts from the registered files, ask with [[request: ...]] tags."),
 }
@@ -36,6 +38,8 @@ def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None
             extra.append("Say whether your position moved since your last speech, and why.")
         if last and max_rounds > 1:
             extra.append("This is the last round: end with your final position in one sentence.")
+    if phase in ("SPEAK", "REBUTTAL"):
+        extra.append(POSITION_INSTRUCTION)
     elif phase == "GATE":
         if agents:
             extra.append(f"Participants: {', '.join(agents)}.")

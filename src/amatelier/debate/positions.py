@@ -229,5 +229,4 @@ def load_positions(conn: sqlite3.Connection, rt_id: str) -> list[dict[str, Any]]
 POSITION_INSTRUCTION = (
     "End your message with one last line in the form `POSITION: <your answer to the topic in one "
     "sentence> | CONFIDENCE: <0-100> | MOVED BY: <agent #message-id that changed your mind, or none>`.")
-FLOOR_POSITION_INSTRUCTION = "If you speak, " + POSITION_INSTRUCTION[0].lower() + POSITION_INSTRUCTION[1:] \
-    + " A PASS needs no such line."
+FLOOR_POSITION_INSTRUCTION = "If you speak, " + POSITION_INSTRUCTION[0].lower() + POSITION_INSTRUCTION[1:]
