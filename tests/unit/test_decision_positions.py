@@ -115,3 +115,17 @@ def test_position_dataclass_is_plain_data():
 def test_a_stance_that_starts_like_a_key_is_still_the_stance():
     position, _ = parse_position("POSITION: confidence intervals first | CONFIDENCE: 60")
     assert (position.stance, position.confidence) == ("confidence intervals first", 60)
+
+
+def test_a_moved_by_id_from_another_roundtable_is_dropped_but_the_credit_kept():
+    from amatelier.debate.positions import record_turn_position
+
+    other = seed_roundtable()
+    seed = seed_roundtable()
+    foreign = other.ids["elena1"]
+    message_id = seed.conn.execute("SELECT MAX(id) FROM messages WHERE rt_id = ?", (seed.rt_id,)).fetchone()[0]
+    seed.conn.execute("DELETE FROM positions WHERE message_id = ?", (message_id,))
+    stored = record_turn_position(seed.conn, rt_id=seed.rt_id, message_id=message_id, agent="elena", round_no=2,
+                                  phase="SPEAK", text=f"POSITION: new view | MOVED BY: marcus #{foreign}",
+                                  participants=PEOPLE)
+    assert (stored.moved_by, stored.moved_by_message) == ("marcus", None)

@@ -159,12 +159,12 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
     """
     from amatelier.config import worker_model
 
-    change_list = changes(inputs.positions)
+    ids = inputs.message_ids()
+    change_list = _known_cites(changes(inputs.positions), ids)
     chair = chair_name(config)
     model = worker_model(config, chair)
     meta: dict[str, Any] = {"agent": chair, "model": None, "backend": None, "repaired": False,
                             "fallback_reason": None, "interrupted": False}
-    ids = inputs.message_ids()
     agents = {a.lower() for a in [*inputs.workers, inputs.judge]}
     reason = "no valid answer"
     try:
@@ -208,6 +208,18 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
         log(f"decision record built from the declared positions ({reason})")
     return assemble(fallback_record(inputs, change_list, reason), inputs, change_list,
                     synthesized=False, chair=meta)
+
+
+def _known_cites(change_list: list[dict[str, Any]], ids: set[int]) -> list[dict[str, Any]]:
+    """Position changes citing only messages of this roundtable (stored rows could predate a check)."""
+    kept = []
+    for change in change_list:
+        cites = [c for c in change["cites"] if c in ids]
+        if not cites:
+            continue
+        moved = change.get("moved_by_message")
+        kept.append({**change, "cites": cites, "moved_by_message": moved if moved in ids else None})
+    return kept
 
 
 class _Skipped(Exception):

@@ -204,10 +204,12 @@ def record_turn_position(conn: sqlite3.Connection, *, rt_id: str, message_id: in
     if (phase or "").upper() == "FLOOR" and re.sub(r"^\[offline\]\s*", "", body).upper().startswith("PASS"):
         return None
     position, _ = parse_position(body, participants)
-    if position is not None and position.moved_by is None and position.moved_by_message is not None:
+    if position is not None and position.moved_by_message is not None:
         row = conn.execute("SELECT agent FROM messages WHERE id = ? AND rt_id = ?",
                            (position.moved_by_message, rt_id)).fetchone()
-        if row is not None:
+        if row is None:  # not a message of this roundtable: keep the credit, drop the bad id
+            position = Position(position.stance, position.confidence, position.moved_by, None, position.raw)
+        elif position.moved_by is None:  # `MOVED BY: #41`: the author of message 41
             position = Position(position.stance, position.confidence, str(row[0]),
                                 position.moved_by_message, position.raw)
     store_position(conn, rt_id=rt_id, message_id=message_id, agent=agent, round_no=round_no,
