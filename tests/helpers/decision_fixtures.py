@@ -58,7 +58,10 @@ def seed_roundtable(*, close: bool = True, cut_reason: str | None = None) -> See
           "clare1")
     msgs.post(conn, rt_id, "judge", "CONTINUE: the rollback plan is still open", kind="judge", round=1, phase="GATE")
     msgs.post(conn, rt_id, "runner", "[Research result for clare] request: key p95 in metrics.json\n"
-              "OK · path: examples/grounded/service-metrics.json · 120 bytes read · 0.01s\n412",
+              "ANSWER · path: examples/grounded/service-metrics.json · 120 bytes read · 0.01s\n412",
+              kind="steward", round=1, phase="SPEAK")
+    msgs.post(conn, rt_id, "runner", "[Research result for elena] request: read /etc/passwd\n"
+              "REFUSED (out of scope) · path: /etc/passwd · 0.00s\nnot a registered file",
               kind="steward", round=1, phase="SPEAK")
     msgs.post(conn, rt_id, "runner", "ROUND 2: begin", kind="phase", round=2, phase="ROUND")
     _turn(seed, "elena", 2, "SPEAK", f"Still the same.\nPOSITION: {SPLIT} | CONFIDENCE: 75 | MOVED BY: none", "elena2")

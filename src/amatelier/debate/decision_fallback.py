@@ -83,17 +83,20 @@ def _judge_lines(inputs: DecisionInputs, signal: str) -> list[str]:
 
 def evidence_from_messages(inputs: DecisionInputs) -> list[dict[str, Any]]:
     """Steward results posted in the debate: what was asked, which file, which message."""
-    found = []
+    found: list[dict[str, Any]] = []
+    seen: set[tuple[str, str | None]] = set()
     for message in inputs.messages:
         if message.get("kind") != "steward":
             continue
-        text = message.get("content", "")
-        request = re.search(r"request:\s*(.+)", text)
-        path = re.search(r"path:\s*([^·\n]+)", text)
-        if request:
-            found.append({"lookup": request.group(1).strip()[:300],
-                          "path": path.group(1).strip() if path else None,
-                          "cites": [int(message["id"])]})
+        lines = str(message.get("content", "")).splitlines()
+        request = re.search(r"request:\s*(.+)", lines[0]) if lines else None
+        if not request or len(lines) < 2 or not lines[1].startswith("ANSWER"):
+            continue  # a refused, missing or failed lookup is no evidence
+        path = re.search(r"path:\s*([^·\n]+)", lines[1])
+        key = (request.group(1).strip()[:300], path.group(1).strip() if path else None)
+        if key not in seen:
+            seen.add(key)
+            found.append({"lookup": key[0], "path": key[1], "cites": [int(message["id"])]})
     return found
 
 

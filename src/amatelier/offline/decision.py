@@ -115,13 +115,18 @@ def build_record(prompt: str) -> dict[str, object]:
     if partial:
         questions.append(f"The debate stopped early ({markers.get('STOP REASON', 'cut')}); "
                          "what would the remaining rounds have settled?")
-    evidence = []
-    for line in transcript:
-        request = re.search(r"request:\s*(.+?)(?:\s+[A-Z][A-Z ]+\b|\s+·|$)", line.text)
-        if line.agent == "runner" and line.text.startswith("[Research result") and request:
-            path = re.search(r"path:\s*([^\s·]+)", line.text)
-            evidence.append({"lookup": request.group(1).strip()[:200], "path": path.group(1) if path else None,
-                             "cites": [line.id]})
+    evidence: list[dict[str, object]] = []
+    seen: set[tuple[str, str | None]] = set()
+    for line in transcript:  # Steward answers only: a refused or failed lookup is no evidence
+        found = re.search(r"request:\s*(.+?)\s+(ANSWER|REFUSED|NOT FOUND|TIMEOUT|ERROR|DENIED)\b", line.text)
+        if line.agent != "runner" or not line.text.startswith("[Research result") or not found \
+                or found.group(2) != "ANSWER":
+            continue
+        path = re.search(r"path:\s*([^\s·]+)", line.text)
+        key = (found.group(1).strip()[:200], path.group(1) if path else None)
+        if key not in seen:
+            seen.add(key)
+            evidence.append({"lookup": key[0], "path": key[1], "cites": [line.id]})
     held = ", ".join(lead) if lead else "nobody"
     if lead_stance:
         recommendation = lead_stance[0].upper() + lead_stance[1:].rstrip(".") + "."
