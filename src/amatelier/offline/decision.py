@@ -54,7 +54,8 @@ def _markers(prompt: str) -> dict[str, str]:
 def _claim(text: str, words: int = 24) -> str:
     body = re.sub(r"\[offline\]\s*", "", text).split(" POSITION:")[0].strip()
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", body) if len(s.split()) >= 4]
-    chosen = max(sentences or [body], key=lambda s: len(s.split()))
+    stance = [s for s in sentences if re.search(r"\b[Oo]n [\w-]+, ", s) and '"' not in s]
+    chosen = (stance or [max(sentences or [body], key=lambda s: len(s.split()))])[0]
     cut = chosen.split()
     return " ".join(cut[:words]).rstrip(".,;:") + ("…" if len(cut) > words else "")
 
