@@ -104,6 +104,8 @@ def test_interrupt_cuts_with_reason_and_leaves_no_worker(tmp_path, sig, reason):
     rt = rows(tmp_path, "SELECT status, cut_reason FROM roundtables")[0]
     assert rt == {"status": "cut", "cut_reason": reason}
     assert json.loads(out)["cut_reason"] == reason
+    decision = json.loads(out)["decision"]  # a cut debate still gets its (partial) decision record
+    assert decision["partial"] is True and decision["stop_reason"] == reason
     wait_for(lambda: not any(alive(pid) for pid in workers), timeout=10, what="workers to be gone")
     open_turns = rows(tmp_path, "SELECT * FROM turns WHERE status IN ('pending', 'claimed')")
     assert open_turns == []
