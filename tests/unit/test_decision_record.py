@@ -151,3 +151,17 @@ def test_a_roundtable_with_no_positions_gets_a_no_decision_record():
     record = write_decision(seed.state(), "keyboard interrupt", True, backend=ScriptedChair(KeyboardInterrupt()))
     Draft202012Validator(decision_check.load_schema()).validate(record)
     assert record["outcome"] == "no_decision" and record["arguments"] == [] and record["confidence"] == 0.0
+
+
+def test_a_person_who_spoke_may_be_credited_and_the_chair_sees_them():
+    from amatelier.chat import messages as msgs
+
+    seed = seed_roundtable()
+    said = msgs.post(seed.conn, seed.rt_id, "dana", "Billing has a compliance deadline in May.", kind="human",
+                     round=2, phase="FLOOR")
+    chair = ScriptedChair(_answer(seed, arguments=[
+        {"claim": "deadline", "side": "for", "by": "dana", "cites": [said]},
+        {"claim": "boundary", "side": "for", "by": "elena", "cites": [seed.ids["elena1"]]}]))
+    record = write_decision(seed.state(), "converged", False, backend=chair)
+    assert record["synthesized"] is True and record["arguments"][0]["by"] == "dana"
+    assert f"[#{said} r2 FLOOR] dana: Billing has a compliance deadline" in chair.asked[0]["prompt"]

@@ -165,7 +165,7 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
     model = worker_model(config, chair)
     meta: dict[str, Any] = {"agent": chair, "model": None, "backend": None, "repaired": False,
                             "fallback_reason": None, "interrupted": False}
-    agents = {a.lower() for a in [*inputs.workers, inputs.judge]}
+    agents = inputs.speakers()
     reason = "no valid answer"
     try:
         if not ask_chair:

@@ -17,7 +17,7 @@ from typing import Any
 from amatelier.debate.position_changes import who_moved_line
 
 SECTION = "=== {} ==="
-CITABLE_KINDS = ("speech", "judge", "steward")
+CITABLE_KINDS = ("speech", "judge", "steward", "human")  # human: a person's seat (`amatelier say`)
 CAPS = {"briefing": 4000, "message": 1200, "transcript": 60000, "older_line": 160}
 MODEL_FIELDS = ("recommendation", "outcome", "confidence", "rationale", "arguments", "dissent",
                 "open_questions", "risks", "evidence", "next_steps")
@@ -74,8 +74,13 @@ class DecisionInputs:
         """Ids of every message of the roundtable (what a citation may point at)."""
         return {int(m["id"]) for m in self.messages}
 
+    def speakers(self) -> set[str]:
+        """Who may be credited with an argument: the workers, the Judge, any person who spoke."""
+        people = {str(m["agent"]) for m in self.messages if m.get("kind") == "human"}
+        return {a.lower() for a in [*self.workers, self.judge, *people]}
+
     def citable(self) -> list[dict[str, Any]]:
-        """The contributions the chair reads: speeches, the Judge, Steward results."""
+        """The contributions the chair reads: speeches, the Judge, Steward results, people."""
         return [m for m in self.messages if m.get("kind") in CITABLE_KINDS]
 
 
