@@ -155,8 +155,8 @@ def human_note(prompt: str, agent: str) -> str:
     for who, phase, text in transcript_speakers(prompt):
         if phase == "HUMAN":
             unanswered = f'{who.split(" ", 1)[0]} told us "{" ".join(text.split()[:8])}"'
-        elif who == agent:
-            unanswered = ""
+        elif who == agent and "told us" in text:  # answered (a turn already in flight when the
+            unanswered = ""                        # person spoke did not hear them)
     return f"Noting that {unanswered}, which I take into account." if unanswered else ""
 
 
@@ -281,7 +281,11 @@ def respond(request: OfflineRequest) -> str:
     text = handler(request, markers)
     note = human_note(request.prompt, request.agent or markers.get("AGENT", "")) if task != "gate" else ""
     if note:  # a PASS would ignore the person, so speak up instead
-        text = note if is_pass_text(text) else f"{text} {note}"
+        if is_pass_text(text):
+            text = note
+        else:  # before the POSITION line, which stays the last line
+            body, sep, position = text.rpartition("\nPOSITION:")
+            text = f"{body} {note}{sep}{position}" if sep else f"{text} {note}"
     return text
 
 
