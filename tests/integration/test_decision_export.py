@@ -152,3 +152,11 @@ def test_no_database_yet_is_a_clear_error(tmp_path):
     env = {**export_env(), "AMATELIER_WORKSPACE": str(tmp_path / "empty")}
     result = run_cli(["export"], env)
     assert result.returncode == 2 and "no roundtable database" in result.stderr
+
+
+def test_a_corrupt_stored_record_is_replaced_by_one_built_from_positions(exported):
+    exported.conn.execute("UPDATE decisions SET record = '{not json' WHERE rt_id = ?", (exported.rt_id,))
+    result = run_cli(["export", exported.rt_id, "--format", "json"], export_env())
+    assert result.returncode == 0, result.stderr
+    decision = json.loads(result.stdout)["decision"]
+    assert decision["synthesized"] is False and decision["recommendation"]

@@ -165,3 +165,15 @@ def test_a_person_who_spoke_may_be_credited_and_the_chair_sees_them():
     record = write_decision(seed.state(), "converged", False, backend=chair)
     assert record["synthesized"] is True and record["arguments"][0]["by"] == "dana"
     assert f"[#{said} r2 FLOOR] dana: Billing has a compliance deadline" in chair.asked[0]["prompt"]
+
+
+def test_the_chair_prompt_stays_bounded_however_long_the_debate():
+    from amatelier.debate.decision_prompt import CAPS, DecisionInputs, build_chair_prompt
+
+    said = [{"id": i, "agent": "elena", "kind": "speech", "round": 1 + i // 100, "phase": "SPEAK",
+             "content": "word " * 2000} for i in range(1, 2001)]
+    prompt = build_chair_prompt(DecisionInputs(rt_id="r", topic="t" * 5000, messages=said, positions=[],
+                                               workers=WORKERS, briefing="b" * 100000), [])
+    assert len(prompt) < CAPS["transcript"] + CAPS["older"] + CAPS["briefing"] + 6000
+    assert "[#2000 r21 SPEAK] elena: " + "word " * 100 in prompt      # the newest in full
+    assert "earlier messages not shown)" in prompt and "[#1 r1 SPEAK]" not in prompt

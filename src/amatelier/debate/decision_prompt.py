@@ -18,7 +18,7 @@ from amatelier.debate.position_changes import who_moved_line
 
 SECTION = "=== {} ==="
 CITABLE_KINDS = ("speech", "judge", "steward", "human")  # human: a person's seat (`amatelier say`)
-CAPS = {"briefing": 4000, "message": 1200, "transcript": 60000, "older_line": 160}
+CAPS = {"briefing": 4000, "message": 1200, "transcript": 60000, "older_line": 160, "older": 20000}
 MODEL_FIELDS = ("recommendation", "outcome", "confidence", "rationale", "arguments", "dissent",
                 "open_questions", "risks", "evidence", "next_steps")
 
@@ -101,22 +101,33 @@ def line_for(message: dict[str, Any], limit: int) -> str:
     return f"[{' '.join(where)}] {message['agent']}: {text}"
 
 
-def transcript_lines(messages: list[dict[str, Any]], budget: int = CAPS["transcript"]) -> list[str]:
-    """Newest lines in full (capped each); older ones shortened once the budget is spent."""
+def transcript_lines(messages: list[dict[str, Any]], budget: int = CAPS["transcript"],
+                     older_budget: int = CAPS["older"]) -> list[str]:
+    """Newest lines in full (capped each), older ones shortened, the oldest left out past both budgets."""
     lines: list[str] = []
-    used = 0
-    for message in reversed(messages):
+    used = older_used = 0
+    for index, message in enumerate(reversed(messages)):
         full = line_for(message, CAPS["message"])
-        line = full if used + len(full) <= budget else line_for(message, CAPS["older_line"])
-        used += len(line) + 1
+        if used + len(full) <= budget:
+            line = full
+            used += len(line) + 1
+        else:
+            line = line_for(message, CAPS["older_line"])
+            older_used += len(line) + 1
+            if older_used > older_budget:
+                lines.append(f"(… {len(messages) - index} earlier messages not shown)")
+                break
         lines.append(line)
     return list(reversed(lines))
 
 
-def position_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """One line per stored position: `[#id rN PHASE] agent: stance (confidence N, moved by X #id)`."""
-    lines = []
-    for row in rows:
+def position_lines(rows: list[dict[str, Any]], limit: int = 200) -> list[str]:
+    """One line per stored position: `[#id rN PHASE] agent: stance (confidence N, moved by X #id)`.
+
+    The newest `limit` rows; older ones are counted, not listed (the prompt stays bounded).
+    """
+    lines = [f"(… {len(rows) - limit} earlier positions not shown)"] if len(rows) > limit else []
+    for row in rows[-limit:]:
         head = f"[#{row['message_id']} r{row.get('round')} {row.get('phase') or ''}".rstrip() + "]"
         if row.get("missing"):
             lines.append(f"{head} {row['agent']}: (no POSITION line; previous position stands)")
