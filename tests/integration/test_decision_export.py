@@ -15,7 +15,8 @@ from amatelier.backends.offline import OfflineBackend
 from amatelier.chat import messages as msgs
 from amatelier.debate.decision import write_decision
 
-HOSTILE = '<script>alert(1)</script><img src="https://evil.example/x.png"> and a link to #1 and &amp;'
+HOSTILE = ('<script>alert(1)</script><img src="https://evil.example/x.png"> and a link to #999999 '
+           'and &amp; and #1 priority')
 
 
 def export_env() -> dict[str, str]:
@@ -79,6 +80,7 @@ def test_html_is_self_contained_with_charts_and_an_anchor_per_message(exported, 
     assert anchors == {f"msg-{i}" for i in message_ids(exported)}
     links = {attrs["href"][1:] for tag, attrs in tags if tag == "a" and (attrs.get("href") or "").startswith("#msg-")}
     assert links and links <= anchors
+    assert "#999999" in html and 'href="#msg-999999"' not in html  # no link to a message not on the page
     decision_links = html.split('<section id="decision">', 1)[1].split("</section>", 1)[0]
     assert f'href="#msg-{exported.ids["clare1"]}"' in decision_links
     # Hostile message text is shown as text, never as markup.

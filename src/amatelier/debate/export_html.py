@@ -136,7 +136,7 @@ def charts_section(data: ExportData) -> str:
     ])
 
 
-def _message(message: dict[str, Any], positions: dict[int, dict[str, Any]]) -> str:
+def _message(message: dict[str, Any], positions: dict[int, dict[str, Any]], known: set[int]) -> str:
     mid = int(message["id"])
     where = " ".join(x for x in (f"r{message['round']}" if message.get("round") is not None else "",
                                  str(message.get("phase") or ""), f"#{mid}") if x)
@@ -146,7 +146,7 @@ def _message(message: dict[str, Any], positions: dict[int, dict[str, Any]]) -> s
     text = visible_text(str(message.get("content") or ""))
     block = (f'<div class="msg" id="msg-{mid}"><span class="who">{escape(str(message["agent"]))}</span>'
              f'<span class="where">{escape(where)} · {escape(str(message.get("kind")))}</span>'
-             f'<div class="body">{_linkify(escape(text))}</div>')
+             f'<div class="body">{_linkify(escape(text), known)}</div>')
     position = positions.get(mid)
     if position is not None and not position.get("missing"):
         extra = f" · confidence {position['confidence']}" if position.get("confidence") is not None else ""
@@ -160,14 +160,19 @@ def _message(message: dict[str, Any], positions: dict[int, dict[str, Any]]) -> s
     return block + "</div>"
 
 
-def _linkify(escaped: str) -> str:
-    """`#41` in a message becomes a link to message 41's anchor."""
-    return re.sub(r"(?<![\w&#])#(\d{1,9})\b", r'<a class="cite" href="#msg-\1">#\1</a>', escaped)
+def _linkify(escaped: str, known: set[int]) -> str:
+    """`#41` in a message becomes a link to message 41's anchor (only when 41 is on the page)."""
+    def link(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return f'<a class="cite" href="#msg-{number}">#{number}</a>' if number in known else match.group(0)
+
+    return re.sub(r"(?<![\w&#])#(\d{1,9})\b", link, escaped)
 
 
 def transcript_section(data: ExportData) -> str:
     """The full transcript, one collapsible block per round, an anchor per message."""
     positions = {int(p["message_id"]): p for p in data.positions}
+    known = {int(m["id"]) for m in data.messages}
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     for message in data.messages:
         title = f"Round {message['round']}" if message.get("round") else "Before the debate"
@@ -177,7 +182,7 @@ def transcript_section(data: ExportData) -> str:
     parts = ['<section id="transcript"><h2>Transcript</h2>']
     for title, messages in groups:
         parts.append(f'<details class="round" open><summary>{escape(title)} ({len(messages)} messages)</summary>')
-        parts += [_message(m, positions) for m in messages]
+        parts += [_message(m, positions, known) for m in messages]
         parts.append("</details>")
     parts.append("</section>")
     return "\n".join(parts)
