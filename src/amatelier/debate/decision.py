@@ -240,7 +240,8 @@ def write_decision(state: Any, stop_reason: str, partial: bool, *, backend: Any 
     """Write a roundtable's decision record (stored in `decisions`) and return it.
 
     `state` is the runner's RoundtableState (conn, rt_id, topic, briefing_text, workers,
-    judge, config). Never raises; the fallback record is used whenever the chair fails.
+    judge, config). A failing, invalid or interrupted chair never raises: the fallback record
+    is used. Only a database that cannot be read raises (the runner records it as a step error).
     """
     from amatelier.chat.db import transaction
 
