@@ -35,10 +35,9 @@ def decision_lines(decision: dict[str, Any] | None) -> list[str]:
     conf_text = f"{confidence:.2f}" if isinstance(confidence, (int, float)) else "?"
     lines = [f"RECOMMENDATION: {_short(decision.get('recommendation'), 400)}",
              f"OUTCOME: {decision.get('outcome')} · CONFIDENCE: {conf_text}"]
-    how = "synthesized by the chair" if decision.get("synthesized") else "built from the declared positions"
-    chair = (decision.get("chair") or {}).get("agent")
-    stopped = decision.get("stop_reason")
-    note = f"({how}{f' ({chair})' if chair and decision.get('synthesized') else ''}; stopped: {stopped}"
+    chair = (decision.get("chair") or {}).get("agent") or "the chair"
+    how = f"written by {chair}" if decision.get("synthesized") else "built from the declared positions"
+    note = f"({how}; stopped: {decision.get('stop_reason')}"
     lines.append(note + ("; PARTIAL: the debate was cut short)" if decision.get("partial") else ")"))
     arguments = decision.get("arguments") or []
     if arguments:
