@@ -162,3 +162,18 @@ def test_a_corrupt_stored_record_is_replaced_by_one_built_from_positions(exporte
     assert result.returncode == 0, result.stderr
     decision = json.loads(result.stdout)["decision"]
     assert decision["synthesized"] is False and decision["recommendation"]
+
+
+def test_an_empty_roundtable_still_exports(tmp_path):
+    from amatelier.chat import roundtables
+    from amatelier.chat.db import open_db
+
+    conn = open_db()
+    rt_id = roundtables.open_roundtable(conn, "nothing said yet", ["elena", "judge"])
+    for fmt in ("html", "md", "json"):
+        result = run_cli(["export", rt_id, "--format", fmt], export_env())
+        assert result.returncode == 0, result.stderr
+    html = run_cli(["export", rt_id], export_env()).stdout
+    assert "<svg" in html and "no positions were declared" in html
+    decision = json.loads(run_cli(["export", rt_id, "--format", "json"], export_env()).stdout)["decision"]
+    assert decision["outcome"] == "no_decision" and decision["partial"] is True
