@@ -177,3 +177,19 @@ def test_the_chair_prompt_stays_bounded_however_long_the_debate():
     assert len(prompt) < CAPS["transcript"] + CAPS["older"] + CAPS["briefing"] + 6000
     assert "[#2000 r21 SPEAK] elena: " + "word " * 100 in prompt      # the newest in full
     assert "earlier messages not shown)" in prompt and "[#1 r1 SPEAK]" not in prompt
+
+
+def test_a_seed_benchmark_chair_reads_the_bundled_persona_not_the_evolved_one():
+    from amatelier import paths
+
+    seed = seed_roundtable()
+    own = paths.user_agent_dir("opus-admin")
+    own.mkdir(parents=True, exist_ok=True)
+    (own / "CLAUDE.md").write_text("EVOLVED ADMIN RULES", encoding="utf-8")
+    normal = ScriptedChair(_answer(seed))
+    write_decision(seed.state(), "converged", False, backend=normal)
+    assert "EVOLVED ADMIN RULES" in normal.asked[0]["system"]
+    seed.conn.execute("UPDATE roundtables SET persona_set = 'seed' WHERE id = ?", (seed.rt_id,))
+    bench = ScriptedChair(_answer(seed))
+    write_decision(seed.state(), "converged", False, backend=bench)
+    assert "EVOLVED ADMIN RULES" not in bench.asked[0]["system"] and "Opus Admin" in bench.asked[0]["system"]

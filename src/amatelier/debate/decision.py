@@ -144,10 +144,17 @@ def _ask(conn: sqlite3.Connection, backend: Any, inputs: DecisionInputs, *, chai
     return completion.text or ""
 
 
-def _chair_system(chair: str, config: dict[str, Any]) -> str:
+def _chair_system(conn: sqlite3.Connection, rt_id: str, chair: str, config: dict[str, Any]) -> str:
+    """The chair's persona: its own, or the bundled seed on a `seed` benchmark run (no agent state)."""
+    from amatelier import paths
     from amatelier.debate.context import build_system
 
-    return build_system(chair, config)
+    try:
+        row = conn.execute("SELECT persona_set FROM roundtables WHERE id = ?", (rt_id,)).fetchone()
+    except sqlite3.OperationalError:  # a database from before benchmarks
+        row = None
+    seed = bool(row) and row[0] == "seed"
+    return build_system(chair, config, agent_dir=paths.bundled_agent_dir(chair) if seed else None)
 
 
 def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[str, Any], *,
@@ -176,7 +183,7 @@ def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[st
             backend = backend_for_agent(chair, config)
         meta["backend"] = getattr(backend, "name", None)
         meta["model"] = backend.resolve_model(model) if hasattr(backend, "resolve_model") else model
-        system = _chair_system(chair, config)
+        system = _chair_system(conn, inputs.rt_id, chair, config)
         prompt = decision_prompt.build_chair_prompt(inputs, change_list)
         answer = _ask(conn, backend, inputs, chair=chair, role="decision", system=system, prompt=prompt,
                       model=model, config=config)
