@@ -57,7 +57,16 @@ def _reflow_help(app) -> None:  # app: typer.Typer
 def build_app():  # -> typer.Typer
     import typer
 
-    from amatelier.commands import batch, economy, export, learning, mcp, roundtable, setup, snapshot
+    from amatelier.commands import (
+        batch,
+        economy,
+        export,
+        learning,
+        mcp,
+        roundtable,
+        setup,
+        snapshot,
+    )
 
     app = typer.Typer(
         name="amatelier",
