@@ -96,3 +96,39 @@ def test_a_roundtable_cut_by_ctrl_c_after_round_one_still_has_a_partial_decision
     _assert_cited_record(decision, tmp_path, digest["rt_id"])
     assert rows(tmp_path, "SELECT partial, stop_reason FROM decisions") == [
         {"partial": 1, "stop_reason": "keyboard interrupt"}]
+
+
+def test_a_second_ctrl_c_skips_the_chair_and_still_writes_a_record(tmp_path):
+    import threading
+
+    env = rt_env(tmp_path, AMATELIER_OFFLINE_DELAY_MS="1500")  # the chair's call takes 1.5 s
+    proc = start_cli(roundtable_args("cut me twice", "--workers", "elena", "--max-rounds", "2"), env)
+    lines: list[str] = []
+    noted = threading.Event()
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if "Ctrl-C again to skip" in line:
+                noted.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: rows(tmp_path, "SELECT 1 FROM messages WHERE kind = 'phase' AND content LIKE 'ROUND 1:%'"),
+                 timeout=60, what="round 1 to begin")
+        proc.send_signal(signal.SIGINT)
+        assert noted.wait(60), "".join(lines)
+        proc.send_signal(signal.SIGINT)  # while the chair writes
+        out = proc.stdout.read()
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, "".join(lines)
+    assert "Traceback" not in "".join(lines)
+    decision = json.loads(out)["decision"]
+    assert decision["synthesized"] is False and decision["chair"]["interrupted"] is True
+    assert decision["partial"] is True and decision["stop_reason"] == "keyboard interrupt"
+    Draft202012Validator(load_schema()).validate(decision)
