@@ -64,6 +64,7 @@ def build_app():  # -> typer.Typer
         learning,
         mcp,
         roundtable,
+        serve,
         setup,
         snapshot,
     )
@@ -85,7 +86,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, export, economy, learning, mcp, batch, snapshot):
+    for area in (setup, roundtable, export, economy, learning, mcp, serve, batch, snapshot):
         area.register(app)
     _reflow_help(app)
     return app

@@ -14,6 +14,8 @@ from typing import Any
 from amatelier.debate.signals import is_pass, judge_signal_lines
 
 CONTRIBUTION_KINDS = ("speech", "judge")
+#: The version of docs/schemas/digest.schema.json this digest follows (additive within 1.x).
+DIGEST_SCHEMA_VERSION = "1.0"
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -112,6 +114,7 @@ def build_digest(*, rt: dict[str, Any], messages: list[dict[str, Any]], calls: l
     ended = ended_at or rt.get("closed_at")
     start_s, end_s = _iso_to_epoch(started_at), _iso_to_epoch(ended)
     digest: dict[str, Any] = {
+        "schema_version": DIGEST_SCHEMA_VERSION,
         "topic": rt.get("topic"),
         "rt_id": rt.get("id"),
         "status": rt.get("status"),

@@ -28,8 +28,11 @@ class RunOptions:
     budget: int | None = None
     skip_post: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
+    rt_id: str | None = None                      # chosen by the caller (the jobs API), else generated
+    seed: int | None = None                       # the run seed (else AMATELIER_SEED, else random)
+    quality_targets: dict[str, Any] | None = None  # recorded in the run manifest
     benchmark: bool = False        # judged, but changes no agent state (judging.benchmark)
-    batch_id: str | None = None
+    batch_id: str | None = None    # recorded in the run manifest (else AMATELIER_BATCH_ID)
     batch_run: str | None = None
     persona_set: str = "current"   # seed: workers read the bundled personas
     pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate

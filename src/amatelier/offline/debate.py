@@ -155,8 +155,8 @@ def human_note(prompt: str, agent: str) -> str:
     for who, phase, text in transcript_speakers(prompt):
         if phase == "HUMAN":
             unanswered = f'{who.split(" ", 1)[0]} told us "{" ".join(text.split()[:8])}"'
-        elif who == agent and "told us" in text:  # answered (a turn already in flight when the
-            unanswered = ""                        # person spoke did not hear them)
+        elif who == agent and unanswered and unanswered in text:
+            unanswered = ""  # acknowledged (a speech prompted before the person spoke does not count)
     return f"Noting that {unanswered}, which I take into account." if unanswered else ""
 
 
