@@ -56,6 +56,10 @@ def test_offline_roundtable_digest_has_a_valid_cited_decision_and_positions(tmp_
     assert digest_file(tmp_path, rt_id)["decision"] == decision
     calls = rows(tmp_path, "SELECT agent, role FROM llm_calls WHERE rt_id = ? AND role LIKE 'decision%'", rt_id)
     assert calls == [{"agent": "opus-admin", "role": "decision"}]
+    # The digest contract describes every key the decision step adds.
+    from tests.helpers.schemas import errors
+
+    assert errors("digest", digest) == []
 
 
 def test_summary_and_latest_result_open_with_the_decision(tmp_path):

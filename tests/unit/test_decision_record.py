@@ -40,7 +40,7 @@ def _answer(seed, **overrides) -> str:
 def test_the_schema_is_2020_12_and_versioned():
     schema = decision_check.load_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["schema_version"] == 1 and schema["properties"]["schema_version"] == {"const": 1}
+    assert schema["schema_version"] == "1.0" and schema["properties"]["schema_version"] == {"const": "1.0"}
     Draft202012Validator.check_schema(schema)
 
 

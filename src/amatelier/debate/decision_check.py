@@ -14,7 +14,7 @@ from typing import Any
 
 from amatelier import paths
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = "1.0"
 
 
 def schema_path() -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amatelier.debate import position_changes
+from amatelier.debate.decision_check import SCHEMA_VERSION
 from amatelier.debate.decision_fallback import fallback_record
 from amatelier.debate.decision_prompt import DecisionInputs
 from amatelier.debate.decision_store import load_decision
@@ -137,7 +138,7 @@ def load_export(conn: sqlite3.Connection, rt: dict[str, Any], *, judge: str = "j
                                 positions=positions, workers=workers, judge=judge, stop_reason=stop,
                                 partial=rt.get("status") != "closed")
         change_list = position_changes.changes(positions)
-        decision = {"schema_version": 1, "rt_id": rt_id, "question": inputs.topic or "(no topic)",
+        decision = {"schema_version": SCHEMA_VERSION, "rt_id": rt_id, "question": inputs.topic or "(no topic)",
                     **fallback_record(inputs, change_list, "no decision record was stored"),
                     "partial": inputs.partial, "stop_reason": stop, "synthesized": False}
     return ExportData(rt=rt, messages=messages,
