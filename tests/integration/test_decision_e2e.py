@@ -60,6 +60,11 @@ def test_offline_roundtable_digest_has_a_valid_cited_decision_and_positions(tmp_
     from tests.helpers.schemas import errors
 
     assert errors("digest", digest) == []
+    # ... and the page a person reads was written next to it.
+    page = digest["export"]
+    assert page.endswith(f"export-{rt_id}.html")
+    html = open(page, encoding="utf-8").read()
+    assert "<svg" in html and f'id="msg-{change["moved_by_message"]}"' in html
 
 
 def test_summary_and_latest_result_open_with_the_decision(tmp_path):

@@ -181,6 +181,10 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
     if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
         with _held_signals():  # everything is done; a signal now has nothing left to stop
+            page = runner.seam("decision_step.export_page", decision_step.export_page, state, default=None)
+            if isinstance(page, str):  # the page a person reads (amatelier export writes the same)
+                digest["export"] = page
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
             write_latest_result(digest, digest_path)
     with _held_signals():
         recording.finish(runner, digest, digest_path, cut=cut_reason is not None, interrupted=interrupted)

@@ -54,3 +54,19 @@ def was_interrupted(fields: dict[str, Any]) -> bool:
     """Whether Ctrl-C or SIGTERM arrived while the chair wrote (the later steps are then skipped)."""
     decision = fields.get("decision") if isinstance(fields, dict) else None
     return bool(isinstance(decision, dict) and (decision.get("chair") or {}).get("interrupted"))
+
+
+def export_page(state: Any) -> str:
+    """Write `export-<rt_id>.html` (the self-contained page) next to the digest; returns its path."""
+    from amatelier import paths
+    from amatelier.atomicio import write_text_atomic
+    from amatelier.chat import roundtables
+    from amatelier.debate.export_data import load_export
+    from amatelier.debate.export_html import render_html
+
+    rt = roundtables.get_roundtable(state.conn, state.rt_id)
+    if rt is None:
+        raise LookupError(f"no roundtable {state.rt_id}")
+    path = paths.user_digest_dir() / f"export-{state.rt_id}.html"
+    write_text_atomic(path, render_html(load_export(state.conn, rt, judge=state.judge)))
+    return str(path)

@@ -143,6 +143,8 @@ def format_summary(digest: dict[str, Any], digest_path: str | None = None) -> st
     tail = []
     if digest.get("hook_errors"):
         tail.append(f"SEAM ERRORS: {len(digest['hook_errors'])} (see digest hook_errors)")
+    if digest.get("export"):
+        tail.append(f"PAGE: {digest['export']}")
     if digest_path:
         tail.append(f"DIGEST: {digest_path}")
     if tail:
