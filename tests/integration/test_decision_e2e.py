@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from tests.helpers.roundtable_run import (
@@ -63,7 +64,7 @@ def test_offline_roundtable_digest_has_a_valid_cited_decision_and_positions(tmp_
     # ... and the page a person reads was written next to it.
     page = digest["export"]
     assert page.endswith(f"export-{rt_id}.html")
-    html = open(page, encoding="utf-8").read()
+    html = Path(page).read_text(encoding="utf-8")
     assert "<svg" in html and f'id="msg-{change["moved_by_message"]}"' in html
 
 

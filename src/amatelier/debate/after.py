@@ -138,7 +138,8 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
             default={})
 
     try:
-        decided = decide(ask_chair=not interrupted)
+        with recording.stage(runner, "decision"):
+            decided = decide(ask_chair=not interrupted)
     except (KeyboardInterrupt, RoundtableInterrupted):  # outside the chair call: no chair, then
         interrupted = interrupted or cut_reason is None
         with _held_signals():
