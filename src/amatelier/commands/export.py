@@ -78,7 +78,7 @@ def render(rt_id: str | None, fmt: str) -> tuple[str, str]:
 
 
 def export(
-    rt_id: str | None = typer.Argument(None, metavar="[RT_ID]", help="Roundtable id (default: the latest)."),
+    rt_id: str | None = typer.Argument(None, metavar="RT_ID", help="Roundtable id (default: the latest)."),
     fmt: str = typer.Option("html", "--format", "-f", metavar="html|md|json",
                             help="html: one self-contained page with charts; md: the same without charts; "
                                  "json: the data."),
