@@ -63,6 +63,7 @@ def build_app():  # -> typer.Typer
         export,
         learning,
         mcp,
+        reliability,
         roundtable,
         serve,
         setup,
@@ -86,7 +87,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, export, economy, learning, mcp, serve, batch, snapshot):
+    for area in (setup, roundtable, export, economy, learning, reliability, mcp, serve, batch, snapshot):
         area.register(app)
     _reflow_help(app)
     return app

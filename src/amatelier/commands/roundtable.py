@@ -28,6 +28,9 @@ def roundtable(
                                                                    "(default: roundtable.budget_per_agent, 3)."),
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
+    audit_judge: bool = typer.Option(False, "--audit-judge",
+                                     help="Always re-score once with the workers in reverse order and report the "
+                                          "Judge's flip rate (default: a sampled share, judging.swap_audit_share)."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
     rt_id: str | None = typer.Option(None, "--rt-id", metavar="ID", hidden=True,
                                      help="Use this roundtable id (the jobs API picks it before starting)."),
@@ -86,7 +89,7 @@ def roundtable(
                               budget=budget, skip_post=skip_post, pause_for_human=pause_for_human,
                               benchmark=benchmark, batch_id=batch_id, batch_run=batch_run,
                               persona_set=persona_set,
-                              rt_id=rt_id)
+                              rt_id=rt_id, audit_judge=audit_judge)
             result = run_roundtable(opts, progress=display)
     finally:
         if display is not None:

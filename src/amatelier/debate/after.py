@@ -23,6 +23,7 @@ from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
 from amatelier.economy import settle as economy_hooks
 from amatelier.judging import benchmark as benchmark_scoring
+from amatelier.judging import step as judging_step
 from amatelier.learning import debrief as learning_hooks
 
 
@@ -48,8 +49,10 @@ class Step:
 # The after-debate pipeline, in order. Each entry looks its function up at call time, so a
 # subsystem can be swapped (or a test can watch it) by replacing the module attribute.
 AFTER_CLOSE: tuple[Step, ...] = (
-    Step("scoring", "economy_hooks.after_close",              # judging scores, economy settles
-         lambda state, digest: economy_hooks.after_close(state, digest), record="scoring"),
+    Step("scoring", "judging.score",                          # the jury scores; audits; judging_results
+         lambda state, digest: judging_step.score(state, digest), record="scoring"),
+    Step("scoring", "economy_hooks.after_close",              # economy settles on the scores
+         lambda state, digest: economy_hooks.after_close(state, digest), record="settlement"),
     Step("distilling", "learning_hooks.after_close",          # skills from the transcript
          lambda state, digest: learning_hooks.after_close(state, digest), record="distillation"),
 )
@@ -63,7 +66,7 @@ AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-po
     Step("post", "learning_hooks.post",                       # therapist debriefs, memory, analytics
          lambda state, digest: learning_hooks.post(state, digest), record="debrief"),
     Step("post", "economy_hooks.after_post",                  # boosts consumed, variance flags
-         lambda state, digest: economy_hooks.after_post(state, digest), record="settlement"),
+         lambda state, digest: economy_hooks.after_post(state, digest)),
 )
 
 

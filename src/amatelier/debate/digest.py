@@ -46,7 +46,7 @@ def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
         "calls": len(rows),
-        "errors": sum(1 for r in rows if r.get("status") != "ok"),
+        "errors": sum(1 for r in rows if r.get("status") == "error"),  # a hedge's ignored twin is not one
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),

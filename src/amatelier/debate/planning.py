@@ -27,6 +27,7 @@ class RunOptions:
     speaker_timeout: float | None = None
     budget: int | None = None
     skip_post: bool = False
+    audit_judge: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
     rt_id: str | None = None                      # chosen by the caller (the jobs API), else generated
     seed: int | None = None                       # the run seed (else AMATELIER_SEED, else random)
@@ -147,7 +148,15 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
 
     mode = resolve_mode(cfg)
     make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
+    from amatelier.config import source_of
+    from amatelier.judging.panel import validate_jury
+
+    seats = validate_jury(cfg, mode, str(source_of("judging.jury")))  # a bad seat: one line, nothing written
     warnings: list[str] = []
+    from amatelier.judging.jury import alpha_available
+
+    if len(seats) > 1 and not alpha_available():
+        warnings.append("the jury's agreement (alpha) needs the krippendorff package: pip install 'amatelier[jury]'")
     from amatelier.economy import bench  # benched agents sit out the default roster (read-only)
 
     workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)

@@ -72,7 +72,7 @@ def _new_state(plan: Plan, opts: RunOptions, conn: Any, rt_id: str) -> Roundtabl
         briefing_path=plan.briefing_path, launch_dir=Path(opts.launch_dir), workers=list(plan.workers),
         judge=plan.judge, config=plan.config, conn=conn, mode=plan.mode, max_rounds=plan.max_rounds,
         budget_per_agent=plan.budget, skip_post=opts.skip_post, speaker_timeout_s=plan.speaker_timeout,
-        budgets={w: plan.budget for w in plan.workers},
+        audit_judge=opts.audit_judge, budgets={w: plan.budget for w in plan.workers},
     )
 
 

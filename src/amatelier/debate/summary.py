@@ -120,6 +120,16 @@ def economy_lines(digest: dict[str, Any]) -> list[str]:
         parts = [f"{a}: {s.get('total')}" if isinstance(s, dict) and "total" in s else f"{a}: unscored"
                  for a, s in scores.items()]
         lines.append("SCORES: " + ", ".join(parts))
+    judging = digest.get("judging")
+    if isinstance(judging, dict) and judging.get("seats"):
+        parts = [f"{len(judging['seats'])} seat(s)"]
+        if judging.get("alpha") is not None:
+            parts.append(f"alpha {judging['alpha']:.2f}")
+        if judging.get("flip_rate") is not None:
+            parts.append(f"order-swap flip rate {100 * judging['flip_rate']:.0f}%")
+        if judging.get("recusals"):
+            parts.append(f"{len(judging['recusals'])} recusal(s)")
+        lines.append("JUDGING: " + ", ".join(parts))
     sparks = digest.get("sparks_earned")
     if isinstance(sparks, dict) and sparks:
         lines.append("SPARKS: " + ", ".join(f"{a}: {n:+}" if isinstance(n, int) else f"{a}: {n}"
