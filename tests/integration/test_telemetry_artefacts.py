@@ -67,7 +67,7 @@ def test_a_full_offline_roundtable_validates_everywhere(tmp_path: Path) -> None:
     starts = [e["payload"]["name"] for e in events if e["event_name"] == "stage_start"]
     stops = [e["payload"]["name"] for e in events if e["event_name"] == "stage_stop"]
     # the decision is written first after the debate (a cut debate needs it most), then the steps
-    assert starts == ["debate", "decision", "scoring", "distillation", "debrief", "settlement"] and starts == stops
+    assert starts == ["debate", "decision", "scoring", "settlement", "distillation", "debrief"] and starts == stops
     stamps = [e["timestamp"] for e in events]
     assert stamps == sorted(stamps)
     # one llm_call per recorded call, one turn event per turn row, nothing missing or doubled
