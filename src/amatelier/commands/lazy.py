@@ -43,7 +43,8 @@ class Entry:
 
 
 #: The command modules, in the order they register (the eager app's order). A new area goes here.
-AREAS = ("setup", "roundtable", "economy", "learning", "reliability", "mcp", "serve", "batch", "snapshot")
+AREAS = ("setup", "roundtable", "export", "economy", "learning", "reliability", "mcp", "serve", "batch",
+         "snapshot")
 TABLE_FILE = Path(__file__).with_name("commands_table.json")
 
 
