@@ -9,6 +9,7 @@ database is waited on (busy_timeout) rather than failing half-way.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
 import sqlite3
 import time
@@ -19,7 +20,7 @@ from amatelier import paths
 from amatelier.atomicio import file_lock
 
 BUSY_TIMEOUT_MS = 15000
-_MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.(sql|py)$")
 
 
 def connect(db_path: Path | None = None, *, readonly: bool = False) -> sqlite3.Connection:
@@ -94,7 +95,7 @@ def _begin_immediate(conn: sqlite3.Connection, attempts: int = 5) -> None:
 def available_migrations(directory: Path | None = None) -> list[tuple[int, str, Path]]:
     directory = directory or paths.bundled_migrations_dir()
     found = []
-    for path in sorted(directory.glob("*.sql")):
+    for path in sorted(directory.iterdir()):
         match = _MIGRATION_NAME.match(path.name)
         if match:
             found.append((int(match.group(1)), match.group(2), path))
@@ -121,15 +122,32 @@ def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[int]:
         for version, name, sql_path in available_migrations():
             if version in done:
                 continue
-            sql = sql_path.read_text(encoding="utf-8")
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            conn.executescript(
-                "BEGIN IMMEDIATE;\n" + sql + "\n;"
-                f"INSERT INTO schema_migrations(version, name, applied_at) VALUES ({version}, '{name}', '{stamp}');\n"
-                "COMMIT;"
-            )
+            record = (f"INSERT INTO schema_migrations(version, name, applied_at)"
+                      f" VALUES ({version}, '{name}', '{stamp}')")
+            if sql_path.suffix == ".py":
+                _run_python_migration(conn, sql_path, record)
+            else:
+                sql = sql_path.read_text(encoding="utf-8")
+                conn.executescript("BEGIN IMMEDIATE;\n" + sql + "\n;" + record + ";\nCOMMIT;")
             applied.append(version)
     return applied
+
+
+def _run_python_migration(conn: sqlite3.Connection, path: Path, record: str) -> None:
+    """Run a `NNN_name.py` migration's upgrade(conn) and record it, in one transaction.
+
+    For schema that a library builds (the search index through sqlite-utils); the file
+    is bundled with the package like the .sql ones and loaded by path.
+    """
+    spec = importlib.util.spec_from_file_location(f"amatelier.migrations.m{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load migration {path.name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with transaction(conn):
+        module.upgrade(conn)
+        conn.execute(record)
 
 
 def open_db(db_path: Path | None = None) -> sqlite3.Connection:
