@@ -1,0 +1,148 @@
+"""The FTS5 index through sqlite-utils: built by migration 010, kept current by triggers,
+existing databases backfilled once with progress."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from amatelier.chat import db as chatdb
+from amatelier.chat.messages import post
+from amatelier.chat.roundtables import open_roundtable
+from amatelier.search import index, query
+from amatelier.search.precedents import (
+    HEADING,
+    Precedent,
+    annotate,
+    find_precedents,
+    precedent_query,
+    precedents_block,
+    stance,
+)
+
+
+def _old_database(path: Path) -> sqlite3.Connection:
+    """A database as it was before migration 010 (every .sql migration below 010 applied)."""
+    conn = chatdb.connect(path)
+    chatdb.applied_versions(conn)
+    for version, name, file in chatdb.available_migrations():
+        if version < 10 and file.suffix == ".sql":
+            conn.executescript(file.read_text(encoding="utf-8"))
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 'then')", (version, name))
+    return conn
+
+
+def _decisions_table(conn: sqlite3.Connection) -> None:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'decisions'").fetchone():
+        conn.execute("CREATE TABLE decisions (rt_id TEXT PRIMARY KEY, record TEXT NOT NULL, created_at TEXT)")
+
+
+def test_the_builder_uses_sqlite_utils() -> None:
+    assert index.sqlite_utils is sys.modules["sqlite_utils"]
+    conn = sqlite3.connect(":memory:")
+    assert isinstance(index.utils_db(conn), sys.modules["sqlite_utils"].Database)
+
+
+def test_an_existing_database_is_backfilled_once_with_progress(tmp_path: Path, monkeypatch) -> None:
+    conn = _old_database(tmp_path / "old.db")
+    rt = open_roundtable(conn, "adopt Kafka for events?", ["elena"])
+    post(conn, rt, "runner", "BRIEFING:\n\nWe publish order events to three consumers.", kind="briefing")
+    for i in range(30):
+        post(conn, rt, "elena", f"message {i} about partitions", kind="speech", round=1, phase="SPEAK")
+    post(conn, rt, "runner", "YOUR TURN: elena — SPEAK kafka", kind="turn")
+    monkeypatch.setattr(index, "BATCH", 7)
+    seen: list[tuple[int, int]] = []
+    monkeypatch.setattr(index, "LARGE", 5)
+    monkeypatch.setattr(index, "stderr_progress", lambda done, total: seen.append((done, total)))
+    applied = chatdb.migrate(conn, tmp_path / "old.db")
+    assert 10 in applied
+    kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM search_docs GROUP BY kind").fetchall())
+    assert kinds == {"topic": 1, "message": 30}          # the turn prompt is not indexed
+    assert seen and seen[-1] == (31, 31) and len(seen) >= 4   # batches of 7 reported as they go
+    topic = conn.execute("SELECT text FROM search_docs WHERE kind = 'topic'").fetchone()[0]
+    assert "three consumers" in topic
+    assert chatdb.migrate(conn, tmp_path / "old.db") == []      # once
+
+
+def test_triggers_keep_the_index_current(tmp_path: Path) -> None:
+    conn = _old_database(tmp_path / "t.db")
+    _decisions_table(conn)
+    chatdb.migrate(conn, tmp_path / "t.db")
+    rt = open_roundtable(conn, "split the billing monolith?", ["marcus"])
+    post(conn, rt, "runner", "BRIEFING:\n\nInvoices are generated nightly.", kind="briefing")
+    mid = post(conn, rt, "marcus", "A strangler fig around invoicing first.", kind="speech", round=1, phase="SPEAK")
+    assert [h.message_id for h in query.search(conn, "strangler")] == [mid]
+    assert query.search(conn, "nightly")[0].kind == "topic"
+    conn.execute("UPDATE messages SET content = 'Carve out payments first.' WHERE id = ?", (mid,))
+    assert query.search(conn, "strangler") == [] and query.search(conn, "payments")[0].message_id == mid
+    record = {"recommendation": "Split invoicing out first", "rationale": "lowest coupling",
+              "arguments": [{"claim": "invoicing has its own tables", "side": "for", "by": "marcus", "cites": [mid]}],
+              "dissent": [{"agent": "clare", "position": "keep the monolith until Q3", "cites": [mid]}]}
+    conn.execute("INSERT INTO decisions VALUES (?, ?, '2026-11-28T00:00:00Z')", (rt, json.dumps(record)))
+    hit = query.search(conn, "coupling", kind="decision")[0]
+    assert (hit.rt_id, hit.title) == (rt, "Split invoicing out first")
+    assert query.search(conn, "Q3", kind="decision")[0].rt_id == rt     # dissent is indexed
+    conn.execute("INSERT INTO decisions VALUES ('x', 'not json', NULL)")  # a broken record never blocks a write
+    conn.execute("DELETE FROM messages WHERE id = ?", (mid,))
+    assert query.search(conn, "payments") == []
+
+
+def test_bad_queries_are_one_clear_error(tmp_path: Path) -> None:
+    conn = chatdb.open_db(tmp_path / "q.db")
+    with pytest.raises(query.SearchSyntaxError, match="not a valid search query") as info:
+        query.search(conn, "AND OR")
+    assert "\n" not in str(info.value)
+    for bad in ('"unbalanced', "col:umn", "NEAR(("):
+        with pytest.raises(query.SearchSyntaxError):
+            query.search(conn, bad)
+    with pytest.raises(query.SearchError, match="empty"):
+        query.search(conn, "  ")
+    with pytest.raises(query.SearchError, match="--kind"):
+        query.search(conn, "x", kind="secret")
+
+
+def test_precedent_query_quotes_every_word() -> None:
+    q = precedent_query('replace Kafka with NATS? OR "drop"', "NOT a NEAR briefing about kafka streams")
+    assert q.startswith('"replace" OR "kafka" OR "nats" OR "drop"')
+    assert '"streams"' in q and " AND " not in q
+    assert precedent_query("?? !!", "") is None
+
+
+def test_precedents_come_from_decisions_only(tmp_path: Path) -> None:
+    conn = _old_database(tmp_path / "p.db")
+    _decisions_table(conn)
+    chatdb.migrate(conn, tmp_path / "p.db")
+    old = open_roundtable(conn, "adopt Kafka for events?", ["elena"])
+    chatter = open_roundtable(conn, "kafka kafka kafka?", ["elena"])   # a topic match, but no decision
+    post(conn, chatter, "elena", "kafka everywhere", kind="speech")
+    conn.execute("INSERT INTO decisions VALUES (?, ?, '2026-10-01T00:00:00Z')",
+                 (old, json.dumps({"recommendation": "Adopt Kafka for order events", "rationale": "replay"})))
+    new = open_roundtable(conn, "replace Kafka with NATS?", ["elena"])
+    found = find_precedents(conn, "replace Kafka with NATS?", "", exclude_rt=new)
+    assert [p.rt_id for p in found] == [old]
+    assert found[0].recommendation == "Adopt Kafka for order events"
+    assert find_precedents(conn, "replace Kafka with NATS?", "", exclude_rt=new, limit=0) == []
+
+
+def test_the_block_has_the_heading_ids_and_dates_and_stays_in_its_cap() -> None:
+    precedents = [Precedent(rt_id=f"rt{i}", recommendation="Adopt Kafka " + "x" * 300, date="2026-10-01",
+                            topic="adopt Kafka?") for i in range(10)]
+    block = precedents_block(precedents, cap_chars=900)
+    assert block.startswith(HEADING) and "rt rt0, 2026-10-01" in block
+    assert len(block) <= 900
+    assert precedents_block([]) == ""
+
+
+def test_stance_says_agreed_or_overturned() -> None:
+    old = Precedent(rt_id="a", recommendation="Adopt Kafka for order events", date="", topic="")
+    assert stance("Keep using Kafka for order events", old) == "agreed"
+    assert stance("Replace Kafka with NATS for order events", old) == "overturned"
+    assert stance("Hire two platform engineers", old) == "unrelated"
+    listed = annotate({"recommendation": "Replace Kafka with NATS",
+                       "precedents": [{"rt_id": "a", "stance": "agreed"}]}, [old])
+    assert listed == [{"rt_id": "a", "recommendation": old.recommendation, "date": "", "stance": "agreed"}]
+
