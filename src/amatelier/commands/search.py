@@ -34,7 +34,7 @@ def search_command(
     matches in **bold**, and the command that opens the roundtable (amatelier export RT_ID).
     """
     from amatelier.chat.db import open_db
-    from amatelier.search.query import SearchError, search
+    from amatelier.search.query import SearchError, search_payload
 
     try:
         conn = open_db()
@@ -42,16 +42,16 @@ def search_command(
         _fail(f"cannot open the roundtable database: {exc}", as_json)
         return
     try:
-        hits = search(conn, query, rt_id=rt, agent=agent, kind=kind, limit=limit)
+        payload = search_payload(conn, query, rt_id=rt, agent=agent, kind=kind, limit=limit)
     except SearchError as exc:
         _fail(str(exc), as_json)
         return
     finally:
         conn.close()
     if as_json:
-        print(json.dumps({"query": query, "count": len(hits), "results": [h.to_dict() for h in hits]},
-                         indent=2, ensure_ascii=False))
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
         return
+    hits = payload["results"]
     if not hits:
         typer.echo(f"no roundtable mentions {query!r}")
         return
@@ -60,13 +60,13 @@ def search_command(
 
     console = Console(highlight=False)
     for hit in hits:
-        where = hit.kind if hit.kind != "message" else (
-            f"{hit.speaker} r{hit.round} {hit.phase or ''} #{hit.message_id}".replace("  ", " "))
-        snippet = re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/bold yellow]", escape(hit.snippet))
-        console.print(f"[bold]{hit.rank}.[/bold] [cyan]{hit.rt_id}[/cyan] {hit.date}  {escape(where)}"
-                      f"  [dim]{escape(hit.topic or '')}[/dim]")
+        where = hit["kind"] if hit["kind"] != "message" else (
+            f"{hit['speaker']} r{hit['round']} {hit['phase'] or ''} #{hit['message_id']}".replace("  ", " "))
+        snippet = re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/bold yellow]", escape(hit["snippet"]))
+        console.print(f"[bold]{hit['rank']}.[/bold] [cyan]{hit['rt_id']}[/cyan] {hit['date']}  {escape(where)}"
+                      f"  [dim]{escape(hit['topic'] or '')}[/dim]")
         console.print(f"   {snippet}")
-        console.print(f"   [dim]{hit.open_with}[/dim]")
+        console.print(f"   [dim]{hit['open_with']}[/dim]")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ and every answer is valid input for the engine's parsers.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -318,7 +319,9 @@ def therapist(request: OfflineRequest) -> str:
     target = int(min(3, scores.get(weak, 0) + 1))
     store_request = None
     catalog = [line for line in _list_after(prompt, "STORE CATALOG")]
-    if catalog and rng.random() < 0.35:
+    # AMATELIER_OFFLINE_STORE_BUY=always: every agent that can afford something buys (tests of the caches).
+    always = os.environ.get("AMATELIER_OFFLINE_STORE_BUY", "").strip().lower() == "always"
+    if catalog and (always or rng.random() < 0.35):
         balance_text = _field(prompt, "BALANCE")
         balance = int(re.match(r"-?\d+", balance_text).group(0)) if re.match(r"-?\d+", balance_text) else None
         options = []

@@ -101,3 +101,10 @@ def fts_terms_query(words: list[str]) -> str | None:
     """An OR query over literal words (each quoted, so no word is read as FTS syntax)."""
     quoted = ['"' + w.replace('"', '""') + '"' for w in words if w]
     return " OR ".join(quoted) if quoted else None
+
+
+def search_payload(conn: sqlite3.Connection, query: str, *, rt_id: str | None = None, agent: str | None = None,
+                   kind: str | None = None, limit: int = 10) -> dict[str, Any]:
+    """What `amatelier search --json` prints and the MCP `roundtable_search` tool returns."""
+    hits = search(conn, query, rt_id=rt_id, agent=agent, kind=kind, limit=limit)
+    return {"query": query, "count": len(hits), "results": [h.to_dict() for h in hits]}
