@@ -8,7 +8,13 @@ import json
 from pathlib import Path
 
 from tests.helpers.economy_bench import put_on_watch
-from tests.helpers.learning_fixtures import ScriptedBackend, db, make_digest, make_roundtable, run_amatelier
+from tests.helpers.learning_fixtures import (
+    ScriptedBackend,
+    db,
+    make_digest,
+    make_roundtable,
+    run_amatelier,
+)
 
 from amatelier import paths
 from amatelier.config import load_config
