@@ -162,7 +162,7 @@ def backfill(conn: sqlite3.Connection, progress: Progress | None = None) -> int:
     total = _pending(conn)
     if progress is None and total > LARGE:
         progress = stderr_progress
-    done = 0
+    done = reported = 0
     conn.execute(
         f"INSERT INTO {DOCS} (kind, rt_id, source_id, speaker, round, phase, title, text, created_at)"
         " SELECT 'topic', r.id, NULL, 'topic', NULL, NULL, r.topic,"
@@ -184,13 +184,13 @@ def backfill(conn: sqlite3.Connection, progress: Progress | None = None) -> int:
         done += len(rows)
         last = upto
         if progress is not None:
-            progress(min(done, total), total)
+            reported = min(done, total)
+            progress(reported, total)
     columns = decision_columns(conn)
     if columns is not None:
         rec, rt, when = columns
         conn.execute(_decision_insert("decisions", rec, rt, when) + f" FROM decisions WHERE json_valid(decisions.{rec})")
-        done = total
-    if progress is not None:
+    if progress is not None and reported < total:
         progress(total, total)
     return conn.execute(f"SELECT COUNT(*) FROM {DOCS}").fetchone()[0]
 
