@@ -146,3 +146,20 @@ def test_stance_says_agreed_or_overturned() -> None:
                        "precedents": [{"rt_id": "a", "stance": "agreed"}]}, [old])
     assert listed == [{"rt_id": "a", "recommendation": old.recommendation, "date": "", "stance": "agreed"}]
 
+
+
+def test_an_index_older_than_the_decisions_table_is_repaired(tmp_path: Path) -> None:
+    conn = _old_database(tmp_path / "late.db")
+    chatdb.migrate(conn, tmp_path / "late.db")            # 010 without a decisions table
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'decisions'").fetchone():
+        conn.execute("DROP TABLE decisions")
+        conn.execute("DROP TRIGGER IF EXISTS search_feed_decision_ai")
+    rt = open_roundtable(conn, "adopt Kafka?", ["elena"])
+    _decisions_table(conn)
+    conn.execute("INSERT INTO decisions VALUES (?, ?, NULL)", (rt, json.dumps({"recommendation": "Adopt Kafka"})))
+    assert index.ensure_decision_feed(conn) is True
+    assert index.ensure_decision_feed(conn) is False
+    assert query.search(conn, "kafka", kind="decision")[0].rt_id == rt
+    other = open_roundtable(conn, "adopt NATS?", ["elena"])
+    conn.execute("INSERT INTO decisions VALUES (?, ?, NULL)", (other, json.dumps({"recommendation": "Adopt NATS"})))
+    assert query.search(conn, "nats", kind="decision")[0].rt_id == other
