@@ -27,7 +27,7 @@ def _team_view() -> dict[str, Any]:
     from amatelier import paths
     from amatelier.config import load_config
     from amatelier.economy.retirement import retired_agents
-    from amatelier.engine import bench
+    from amatelier.economy import bench
 
     config = load_config()
     team = config.get("team", {})

@@ -29,7 +29,7 @@ def refresh_from_ledger(conn: sqlite3.Connection, config: Mapping[str, Any],
     Returns the files written. Retired agents (no live state directory) are left out of
     the per-agent caches, so a refresh never brings a retired agent's folder back.
     """
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     board = ledger.get_leaderboard(conn, config)
     written = [ledger.save_leaderboard_snapshot(conn, config, rt_id, board)]
