@@ -13,6 +13,7 @@ import pytest
 from amatelier.chat import db as chatdb
 from amatelier.chat.messages import post
 from amatelier.chat.roundtables import open_roundtable
+from amatelier.migrations import search_schema
 from amatelier.search import index, query
 from amatelier.search.precedents import (
     HEADING,
@@ -41,10 +42,15 @@ def _decisions_table(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE decisions (rt_id TEXT PRIMARY KEY, record TEXT NOT NULL, created_at TEXT)")
 
 
-def test_the_builder_uses_sqlite_utils() -> None:
-    assert index.sqlite_utils is sys.modules["sqlite_utils"]
-    conn = sqlite3.connect(":memory:")
-    assert isinstance(index.utils_db(conn), sys.modules["sqlite_utils"].Database)
+def test_the_builder_uses_sqlite_utils(tmp_path: Path) -> None:
+    assert search_schema.sqlite_utils is sys.modules["sqlite_utils"]
+    conn = chatdb.open_db(tmp_path / "fts.db")
+    db = index.utils_db(conn)
+    assert isinstance(db, sys.modules["sqlite_utils"].Database)
+    assert db["search_docs"].detect_fts() == "search_docs_fts"        # made by enable_fts
+    triggers = {t.name for t in db["search_docs"].triggers}
+    assert {"search_docs_ai", "search_docs_ad", "search_docs_au"} <= triggers
+    assert conn.execute("PRAGMA recursive_triggers").fetchone()[0] == 0   # our connection is left as it was
 
 
 def test_an_existing_database_is_backfilled_once_with_progress(tmp_path: Path, monkeypatch) -> None:
@@ -54,10 +60,10 @@ def test_an_existing_database_is_backfilled_once_with_progress(tmp_path: Path, m
     for i in range(30):
         post(conn, rt, "elena", f"message {i} about partitions", kind="speech", round=1, phase="SPEAK")
     post(conn, rt, "runner", "YOUR TURN: elena — SPEAK kafka", kind="turn")
-    monkeypatch.setattr(index, "BATCH", 7)
+    monkeypatch.setattr(search_schema, "BATCH", 7)
     seen: list[tuple[int, int]] = []
-    monkeypatch.setattr(index, "LARGE", 5)
-    monkeypatch.setattr(index, "stderr_progress", lambda done, total: seen.append((done, total)))
+    monkeypatch.setattr(search_schema, "LARGE", 5)
+    monkeypatch.setattr(search_schema, "stderr_progress", lambda done, total: seen.append((done, total)))
     applied = chatdb.migrate(conn, tmp_path / "old.db")
     assert 10 in applied
     kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM search_docs GROUP BY kind").fetchall())

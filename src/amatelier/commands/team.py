@@ -26,8 +26,8 @@ def _fail(message: str, as_json: bool) -> None:
 def _team_view() -> dict[str, Any]:
     from amatelier import paths
     from amatelier.config import load_config
-    from amatelier.economy.retirement import retired_agents
     from amatelier.economy import bench
+    from amatelier.economy.retirement import retired_agents
 
     config = load_config()
     team = config.get("team", {})

@@ -1,4 +1,4 @@
-"""Migration 010: the full-text search index (see amatelier.search.index).
+"""Migration 010: the full-text search index (see amatelier.migrations.search_schema).
 
 Python rather than SQL because the index is built through sqlite-utils; the migrator
 runs `upgrade(conn)` inside its BEGIN IMMEDIATE and records the version in the same
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from amatelier.migrations.search_schema import create_index
+
 
 def upgrade(conn: sqlite3.Connection) -> None:
-    from amatelier.search.index import create_index
-
     create_index(conn)
