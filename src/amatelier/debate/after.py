@@ -20,6 +20,7 @@ from amatelier.debate.digest import format_digest_summary
 from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
 from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
+from amatelier.economy import caches as economy_caches
 from amatelier.economy import settle as economy_hooks
 from amatelier.learning import debrief as learning_hooks
 
@@ -55,6 +56,11 @@ AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-po
          lambda state, digest: learning_hooks.post(state, digest)),
     Step("post", "economy_hooks.after_post",                  # boosts consumed, variance flags
          lambda state, digest: economy_hooks.after_post(state, digest)),
+)
+
+FINAL: tuple[Step, ...] = (                                   # always, also after a cut or Ctrl-C
+    Step("caches", "economy.caches",                          # metrics.json, leaderboard.json = ledger
+         lambda state, digest: economy_caches.after_roundtable(state, digest)),
 )
 
 
@@ -144,6 +150,12 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
             if json.dumps(digest, sort_keys=True, default=str) != before or runner.hook_errors:
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
     with _held_signals():  # everything is done; a signal now has nothing left to stop
+        # After the last step that can move sparks (fees at open, scores, the debrief's
+        # purchases, boosts): at rest every cache equals the ledger.
+        before = json.dumps(digest, sort_keys=True, default=str)
+        run_steps(runner, FINAL, digest)
+        if json.dumps(digest, sort_keys=True, default=str) != before:
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
         write_latest_result(digest, digest_path)
     return RunResult(digest=digest, digest_path=digest_path, exit_code=1 if interrupted else 0)
 

@@ -80,3 +80,12 @@ def stale_caches(conn: sqlite3.Connection, agents: list[str]) -> list[str]:
         if listed != truth:
             problems.append(f"{agent}: leaderboard.json sparks {listed} != ledger {truth}")
     return problems
+
+
+def after_roundtable(state: Any, digest: dict[str, Any]) -> dict[str, Any]:
+    """The last after-debate step: caches follow the ledger, whatever ran before (or was cut).
+
+    Returns {} or {"cache_warning": "..."} when the files could not be written.
+    """
+    problem = refresh_quietly(state.conn, state.config, state.rt_id)
+    return {"cache_warning": problem} if problem else {}
