@@ -18,8 +18,9 @@ from tests.helpers.learning_fixtures import (
 
 from amatelier import paths
 from amatelier.config import load_config
+from amatelier.economy import bench, ledger
 from amatelier.economy.retirement import retired_agents, retired_dir
-from amatelier.engine import bench, ledger, therapist
+from amatelier.learning import therapist
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 

@@ -28,6 +28,9 @@ def roundtable(
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    no_precedents: bool = typer.Option(False, "--no-precedents",
+                                       help="Do not show the agents earlier decisions of this team on related "
+                                            "questions (default: the best config roundtable.precedents, 3)."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
     from amatelier.debate import progress as progress_mod
@@ -37,7 +40,7 @@ def roundtable(
     opts = RunOptions(topic=topic, briefing=briefing, workers=parse_workers(workers),
                       max_rounds=max_rounds, skip_naomi=skip_naomi,
                       speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
-                      budget=budget, skip_post=skip_post)
+                      budget=budget, skip_post=skip_post, no_precedents=no_precedents)
     display = progress_mod.RunnerProgress(topic) if progress_mod.wanted() else None
     try:
         result = run_roundtable(opts, progress=display)

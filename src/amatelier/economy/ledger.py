@@ -457,6 +457,9 @@ def get_leaderboard(conn: sqlite3.Connection, config: Mapping[str, Any]) -> list
     all_balances = balances(conn, agents)
     benched = set(benched_agents(conn))
     at_risk = check_underperformers(conn, agents, config)
+    from amatelier.economy.retirement import retired_agents
+
+    retired = set(retired_agents())
     rows = []
     for agent in agents:
         stats = conn.execute(
@@ -476,7 +479,8 @@ def get_leaderboard(conn: sqlite3.Connection, config: Mapping[str, Any]) -> list
             " COUNT(DISTINCT CASE WHEN category = 'fee' THEN rt_id END),"
             " COALESCE(SUM(category = 'gate'), 0)"
             " FROM spark_ledger WHERE agent = ?", (agent,)).fetchone()
-        status = "benched" if agent in benched else ("at risk" if agent in at_risk else "active")
+        status = ("retired" if agent in retired else "benched" if agent in benched
+                  else "at risk" if agent in at_risk else "active")
         rows.append({
             "agent": agent,
             "model": worker_model(dict(config), agent),

@@ -88,7 +88,10 @@ def post(state: RoundtableState, digest: dict[str, Any]) -> None:
                                            for s in run.sessions}}
         # The runner rewrites the digest when post() changed it.
         digest["therapist"] = dict(notes["therapist"])
-    for agent in state.workers:
+    from amatelier import paths
+
+    # An agent that retired in its debrief has no live folder any more: nothing recreates it.
+    for agent in [w for w in state.workers if paths.user_agent_dir(w).is_dir()]:
         _guard(state, f"age_goals:{agent}", lambda a=agent: agent_memory.age_goals(a, state.rt_id))
         _guard(state, f"decay:{agent}", lambda a=agent: evolver.decay_behaviors(a, state.rt_id))
         _guard(state, f"sync_skills:{agent}", lambda a=agent: evolver.sync_skills_owned(a, state.conn))

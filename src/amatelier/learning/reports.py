@@ -148,6 +148,8 @@ def update_agent_analytics(agent: str, conn: sqlite3.Connection | None = None,
         "last_rt": digests[-1].get("rt_id") if digests else None,
     }
     path = paths.user_agent_dir(agent) / "metrics.json"
+    if not path.parent.is_dir():   # a retired (archived) agent: a cache never brings its folder back
+        return summary
     try:
         with locked_json(path, {}) as metrics:
             metrics["analytics"] = summary
