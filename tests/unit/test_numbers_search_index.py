@@ -169,3 +169,23 @@ def test_an_index_older_than_the_decisions_table_is_repaired(tmp_path: Path) -> 
     other = open_roundtable(conn, "adopt NATS?", ["elena"])
     conn.execute("INSERT INTO decisions VALUES (?, ?, NULL)", (other, json.dumps({"recommendation": "Adopt NATS"})))
     assert query.search(conn, "nats", kind="decision")[0].rt_id == other
+
+
+def test_precedents_have_their_own_section_and_never_push_the_briefing_out() -> None:
+    from amatelier.debate.context import CAPS, TurnContext, build_prompt, max_prompt_chars
+
+    briefing = "B" * CAPS["briefing"]                     # a briefing at its full cap
+    ctx = TurnContext(agent="elena", round=1, phase="SPEAK", topic="replace Kafka?", participants=["elena"],
+                      briefing=briefing, messages=[{"id": 1, "agent": "runner", "kind": "precedents",
+                                                    "content": "hidden from the transcript"}],
+                      precedents=HEADING + "\n" + "- rt a1, 2026-10-01: x\n" * 400)
+    prompt = build_prompt(ctx)
+    assert briefing in prompt                               # the whole briefing is kept
+    section = prompt.split("=== EARLIER DECISIONS OF THIS TEAM ON RELATED QUESTIONS ===\n", 1)[1]
+    assert section.startswith(HEADING)
+    assert len(section.split("\n=== ", 1)[0]) <= CAPS["precedents"] + 40  # capped on its own
+    assert "hidden from the transcript" not in prompt.split("=== RECENT TRANSCRIPT ===")[1]
+    assert len(prompt) <= max_prompt_chars(ctx)
+    plain = build_prompt(TurnContext(agent="elena", round=1, phase="SPEAK", topic="t", participants=["elena"],
+                                     briefing="b", messages=[]))
+    assert "EARLIER DECISIONS" not in plain

@@ -23,6 +23,7 @@ from amatelier.debate.rounds import Runner
 from amatelier.economy import caches as economy_caches
 from amatelier.economy import settle as economy_hooks
 from amatelier.learning import debrief as learning_hooks
+from amatelier.search.precedents import attach_to_decision
 
 
 @dataclass
@@ -128,6 +129,9 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     if interrupted:
         _note_interrupted(digest, warn)
     with _held_signals() as held:
+        # The decision record lists the precedents this roundtable was given, with its stance on each.
+        runner.seam("precedents", attach_to_decision, state.conn, rt_id, digest,
+                    state.notes.get("precedents") or [], default={})
         merged = runner.seam("steward_hooks.digest_fields", steward_hooks.digest_fields, state, default={})
         if isinstance(merged, dict):
             digest.update(merged)

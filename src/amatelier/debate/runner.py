@@ -50,6 +50,8 @@ from amatelier.debate.procs import WorkerPool
 from amatelier.debate.rounds import MAX_DEFERRALS_PER_PHASE, NAOMI, Runner, _stderr  # noqa: F401
 from amatelier.economy import settle as economy_hooks
 from amatelier.learning import debrief as learning_hooks
+from amatelier.search.precedents import give_precedents
+from amatelier.search.precedents import settings as precedent_count
 from amatelier.state import RoundtableState
 
 CLOSE_GRACE_S = 3.0
@@ -137,6 +139,9 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     try:
         try:
             msgs.post(conn, rt_id, "runner", f"BRIEFING:\n\n{plan.briefing_text.strip()}", kind="briefing")
+            given = runner.seam("precedents", give_precedents, conn, rt_id, state.topic, plan.briefing_text,
+                                precedent_count(plan.config, opts.no_precedents), default=[])
+            state.notes["precedents"] = list(given or [])
             runner.seam("steward_hooks.setup", steward_hooks.setup, state)
             runner.seam("economy_hooks.before_open", economy_hooks.before_open, state)
             runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)

@@ -10,6 +10,8 @@ overturned each one.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import sqlite3
 from collections import Counter
@@ -146,3 +148,37 @@ def settings(config: Mapping[str, Any], disabled: bool = False) -> int:
     except (TypeError, ValueError):
         return DEFAULT_COUNT
     return max(0, min(value, MAX_COUNT))
+
+
+def give_precedents(conn: sqlite3.Connection, rt_id: str, topic: str, briefing: str, count: int) -> list[Precedent]:
+    """At open: find the precedents and post them once as a `precedents` message the agents' prompts show.
+
+    Returns what was given ([] when count is 0 or nothing matches; nothing is posted then).
+    """
+    if count <= 0:
+        return []
+    from amatelier.chat.messages import post
+    from amatelier.search.index import ensure_decision_feed
+
+    ensure_decision_feed(conn)
+    found = find_precedents(conn, topic, briefing, exclude_rt=rt_id, limit=count)
+    if found:
+        post(conn, rt_id, "runner", precedents_block(found), kind="precedents")
+    return found
+
+
+def attach_to_decision(conn: sqlite3.Connection, rt_id: str, digest: dict[str, Any],
+                       given: Sequence[Precedent]) -> dict[str, Any]:
+    """Put `precedents` (with stances) into the digest's decision record and the stored record.
+
+    Returns {} (the digest's decision dict is updated in place); without a decision record
+    there is nothing to attach to.
+    """
+    decision = digest.get("decision")
+    if not isinstance(decision, dict):
+        return {}
+    decision["precedents"] = annotate(decision, given)
+    with contextlib.suppress(sqlite3.OperationalError):   # no decisions table: the digest has it
+        conn.execute("UPDATE decisions SET record = json_set(record, '$.precedents', json(?))"
+                     " WHERE rt_id = ? AND json_valid(record)", (json.dumps(decision["precedents"]), rt_id))
+    return {}
