@@ -32,6 +32,9 @@ def refresh_from_ledger(conn: sqlite3.Connection, config: Mapping[str, Any],
     from amatelier.economy import ledger
 
     board = ledger.get_leaderboard(conn, config)
+    if rt_id is None:   # an economy command: the file still names the latest roundtable it follows
+        previous = _read(leaderboard_path())
+        rt_id = previous.get("rt_id") if isinstance(previous, Mapping) else None
     written = [ledger.save_leaderboard_snapshot(conn, config, rt_id, board)]
     live = [row for row in board if paths.user_agent_dir(row["agent"]).is_dir()]
     written += ledger.refresh_metrics(conn, config, live)
