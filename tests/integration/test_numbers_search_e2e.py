@@ -94,3 +94,13 @@ def test_no_precedents_means_none(corpus) -> None:
     digest = json.loads(result.stdout)
     assert digest["decision"].get("precedents", []) == []
     assert not [m for m in messages(corpus["workspace"], digest["rt_id"]) if m["kind"] == "precedents"]
+
+
+def test_a_corrupt_database_is_one_line_not_a_traceback(tmp_path) -> None:
+    db = tmp_path / "roundtable-server" / "roundtable.db"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not sqlite" * 200)
+    result = run_cli(["search", "kafka", "--json"], rt_env(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "not a database" in json.loads(result.stderr)["error"]
+    assert db.read_bytes().startswith(b"this is not sqlite")          # left as it was
