@@ -15,6 +15,7 @@ from tests.helpers.learning_fixtures import (
     make_roundtable,
     run_amatelier,
 )
+from tests.helpers.roundtable_run import BRIEFING
 
 from amatelier import paths
 from amatelier.config import load_config
@@ -78,9 +79,18 @@ def test_the_offer_is_bench_or_retire_and_retire_archives_everything(learning_ws
     view = json.loads(listed.stdout)
     assert "clare" not in view["seated"] and [r["agent"] for r in view["retired"]] == ["clare"]
 
+    named = run_amatelier(["roundtable", "--topic", "t?", "--briefing", str(BRIEFING), "--workers", "clare,elena"],
+                          learning_ws)
+    assert named.returncode == 2 and "clare is retired (amatelier team restore clare" in named.stderr
+    default = run_amatelier(["roundtable", "--topic", "t?", "--briefing", str(BRIEFING), "--max-rounds", "1",
+                             "--skip-post", "--skip-naomi"], learning_ws, timeout=300)
+    assert default.returncode == 0, default.stderr[-2000:]
+    assert "clare" not in json.loads(default.stdout)["workers"] and "retired, left out: clare" in default.stderr
+    assert not paths.user_agent_dir("clare").exists()          # nothing after the roundtable recreated it
+
     restored = run_amatelier(["team", "restore", "clare", "--json"], learning_ws)
     assert restored.returncode == 0, restored.stderr
-    assert files_of(paths.user_agent_dir("clare")) == {k: v for k, v in kept.items()}
+    assert files_of(paths.user_agent_dir("clare")) == kept
     assert retired_agents() == {}
     again = run_amatelier(["team", "restore", "clare"], learning_ws)
     assert again.returncode == 2 and again.stderr.startswith("amatelier: error: clare is not retired")

@@ -26,8 +26,8 @@ def refresh_from_ledger(conn: sqlite3.Connection, config: Mapping[str, Any],
                         rt_id: str | None = None) -> list[Path]:
     """Rewrite leaderboard.json and every spark holder's metrics.json from the ledger.
 
-    Returns the files written. Retired agents (no live state directory) are left out of
-    the per-agent caches, so a refresh never brings a retired agent's folder back.
+    Returns the files written. Retired agents are left out of the per-agent caches, so a
+    refresh never brings a retired agent's folder back.
     """
     from amatelier.economy import ledger
 
@@ -36,8 +36,7 @@ def refresh_from_ledger(conn: sqlite3.Connection, config: Mapping[str, Any],
         previous = _read(leaderboard_path())
         rt_id = previous.get("rt_id") if isinstance(previous, Mapping) else None
     written = [ledger.save_leaderboard_snapshot(conn, config, rt_id, board)]
-    live = [row for row in board if paths.user_agent_dir(row["agent"]).is_dir()]
-    written += ledger.refresh_metrics(conn, config, live)
+    written += ledger.refresh_metrics(conn, config, board)   # retired agents are skipped there
     return written
 
 

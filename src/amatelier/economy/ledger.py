@@ -542,9 +542,14 @@ def save_metrics(agent: str, metrics: Mapping[str, Any]) -> Path:
 def refresh_metrics(conn: sqlite3.Connection, config: Mapping[str, Any],
                     board: Sequence[Mapping[str, Any]] | None = None) -> list[Path]:
     """Rebuild each agent's metrics.json economy cache from the ledger (other keys are kept)."""
+    from amatelier.economy.retirement import retired_agents
+
     board = board if board is not None else get_leaderboard(conn, config)
+    retired = set(retired_agents())   # archived: a cache never brings a retired agent's folder back
     written = []
     for row in board:
+        if row["agent"] in retired:
+            continue
         path = metrics_path(row["agent"])
         with atomicio.file_lock(path):
             metrics = _read_metrics(path)

@@ -88,10 +88,10 @@ def post(state: RoundtableState, digest: dict[str, Any]) -> None:
                                            for s in run.sessions}}
         # The runner rewrites the digest when post() changed it.
         digest["therapist"] = dict(notes["therapist"])
-    from amatelier import paths
+    from amatelier.economy.retirement import retired_agents
 
-    # An agent that retired in its debrief has no live folder any more: nothing recreates it.
-    for agent in [w for w in state.workers if paths.user_agent_dir(w).is_dir()]:
+    retired = set(retired_agents())   # an agent that retired in its debrief: nothing recreates its folder
+    for agent in [w for w in state.workers if w not in retired]:
         _guard(state, f"age_goals:{agent}", lambda a=agent: agent_memory.age_goals(a, state.rt_id))
         _guard(state, f"decay:{agent}", lambda a=agent: evolver.decay_behaviors(a, state.rt_id))
         _guard(state, f"sync_skills:{agent}", lambda a=agent: evolver.sync_skills_owned(a, state.conn))
