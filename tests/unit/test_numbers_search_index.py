@@ -189,3 +189,17 @@ def test_precedents_have_their_own_section_and_never_push_the_briefing_out() -> 
     plain = build_prompt(TurnContext(agent="elena", round=1, phase="SPEAK", topic="t", participants=["elena"],
                                      briefing="b", messages=[]))
     assert "EARLIER DECISIONS" not in plain
+
+
+def test_a_resumed_roundtable_reads_back_the_precedents_it_was_given(tmp_path: Path) -> None:
+    from amatelier.search.precedents import given_precedents
+
+    conn = chatdb.open_db(tmp_path / "r.db")
+    rt = open_roundtable(conn, "replace Kafka with NATS?", ["elena"])
+    given = [Precedent(rt_id="0e1d44c4", recommendation="Adopt Kafka for order events", date="2026-10-01",
+                       topic="adopt Kafka for events?"),
+             Precedent(rt_id="1f05a2b6", recommendation="Keep: the \"monolith\" stays -> for now", date="2026-10-02",
+                       topic="split it?")]
+    post(conn, rt, "runner", precedents_block(given), kind="precedents")
+    assert given_precedents(conn, rt) == given
+    assert given_precedents(conn, "nothing") == []

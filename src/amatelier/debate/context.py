@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.chat.messages import build_transcript_index
+from amatelier.chat.messages import HUMAN, build_transcript_index
 from amatelier.prompt_format import (  # noqa: F401 - parse_markers is part of context's API
     SECTION,
     parse_markers,
@@ -64,6 +64,7 @@ CAPS = {
 }
 HIDDEN_KINDS = ("turn", "phase", "briefing", "precedents")
 PRECEDENTS_SECTION = "EARLIER DECISIONS OF THIS TEAM ON RELATED QUESTIONS"
+HUMAN_LABEL = "(a person at the table, not a debater; weigh what they say)"
 ORIENTATION = ("You are {agent}, taking one turn in a structured roundtable debate. Below are the "
                "briefing, the debate so far (one message per line: [#id round PHASE] speaker: text; "
                "your own earlier messages appear under your name, and 'runner' lines are the "
@@ -107,7 +108,10 @@ def message_line(message: dict[str, Any], limit: int = CAPS["message"]) -> str:
     if message.get("phase"):
         where.append(str(message["phase"]))
     tag = " ".join([f"#{message['id']}", *where])
-    return f"[{tag}] {message['agent']}: {cap(str(message.get('content', '')), limit)}"
+    speaker = message["agent"]
+    if message.get("kind") == HUMAN:  # a person's `amatelier say`: heard by all, argued by none
+        speaker = f"{speaker} {HUMAN_LABEL}"
+    return f"[{tag}] {speaker}: {cap(str(message.get('content', '')), limit)}"
 
 
 def build_prompt(ctx: TurnContext) -> str:
@@ -145,10 +149,6 @@ def max_prompt_chars(ctx: TurnContext) -> int:
     per_message = CAPS["message"] + 80
     return (header + CAPS["briefing"] + CAPS["precedents"] + len(PRECEDENTS_SECTION) + ctx.index_chars + 200
             + max(1, ctx.recent_messages) * per_message + CAPS["instructions"] + 200)
-
-
-
-
 
 
 # --------------------------------------------------------------------------- persona

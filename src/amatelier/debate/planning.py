@@ -15,8 +15,6 @@ from amatelier.errors import UserError
 NAOMI = "naomi"
 
 
-
-
 @dataclass
 class RunOptions:
     """What the user asked for (CLI flags), before validation."""
@@ -31,6 +29,7 @@ class RunOptions:
     skip_post: bool = False
     no_precedents: bool = False           # --no-precedents: show no earlier decisions
     launch_dir: Path = field(default_factory=Path.cwd)
+    pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate
 
 
 @dataclass

@@ -167,6 +167,22 @@ def give_precedents(conn: sqlite3.Connection, rt_id: str, topic: str, briefing: 
     return found
 
 
+_GIVEN_LINE = re.compile(r'^- rt (?P<rt>[0-9a-zA-Z_-]+), (?P<date>[^:]*): "(?P<topic>.*)" -> (?P<rec>.*)$')
+
+
+def given_precedents(conn: sqlite3.Connection, rt_id: str) -> list[Precedent]:
+    """The precedents a roundtable was given at open, read back from its `precedents` message (for a resume)."""
+    row = conn.execute("SELECT content FROM messages WHERE rt_id = ? AND kind = 'precedents' ORDER BY id LIMIT 1",
+                       (rt_id,)).fetchone()
+    found = []
+    for line in (row[0] if row else "").splitlines():
+        match = _GIVEN_LINE.match(line.strip())
+        if match:
+            found.append(Precedent(rt_id=match["rt"], recommendation=match["rec"].rstrip("…").strip(),
+                                   date=match["date"], topic=match["topic"]))
+    return found
+
+
 def attach_to_decision(conn: sqlite3.Connection, rt_id: str, digest: dict[str, Any],
                        given: Sequence[Precedent]) -> dict[str, Any]:
     """Put `precedents` (with stances) into the digest's decision record and the stored record.
