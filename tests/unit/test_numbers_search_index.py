@@ -203,3 +203,14 @@ def test_a_resumed_roundtable_reads_back_the_precedents_it_was_given(tmp_path: P
     post(conn, rt, "runner", precedents_block(given), kind="precedents")
     assert given_precedents(conn, rt) == given
     assert given_precedents(conn, "nothing") == []
+
+
+def test_without_fts5_everything_but_search_keeps_working(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(search_schema, "has_fts5", lambda conn: False)
+    conn = chatdb.open_db(tmp_path / "nofts.db")
+    rt = open_roundtable(conn, "adopt Kafka?", ["elena"])
+    post(conn, rt, "elena", "kafka all the way", kind="speech")        # writes are not blocked
+    with pytest.raises(query.SearchError, match="no FTS5"):
+        query.search(conn, "kafka")
+    monkeypatch.undo()
+    assert search_schema.has_fts5(sqlite3.connect(":memory:"))           # this build has it

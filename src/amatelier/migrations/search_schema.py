@@ -132,6 +132,16 @@ def stderr_progress(done: int, total: int) -> None:
           end="\n" if done >= total else "", file=sys.stderr, flush=True)
 
 
+def has_fts5(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite build has the FTS5 module (probed with a throw-away temp table)."""
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.amatelier_fts5_probe USING fts5(x)")
+    except sqlite3.OperationalError:
+        return False
+    conn.execute("DROP TABLE temp.amatelier_fts5_probe")
+    return True
+
+
 def create_index(conn: sqlite3.Connection, progress: Progress | None = None) -> int:
     """Create search_docs, its FTS5 index and every trigger, then backfill; returns rows indexed.
 
@@ -144,7 +154,8 @@ def create_index(conn: sqlite3.Connection, progress: Progress | None = None) -> 
                     pk="id", not_null={"kind", "rt_id", "text", "created_at"})
     db[DOCS].create_index(["kind", "rt_id"], index_name="search_docs_kind_rt")
     db[DOCS].create_index(["source_id"], index_name="search_docs_source")
-    db[DOCS].enable_fts(list(FTS_COLUMNS), fts_version="FTS5", create_triggers=True, tokenize=TOKENIZER)
+    if has_fts5(conn):   # a SQLite built without FTS5 keeps working; only search says it is unavailable
+        db[DOCS].enable_fts(list(FTS_COLUMNS), fts_version="FTS5", create_triggers=True, tokenize=TOKENIZER)
     total = backfill(conn, progress)
     db.executescript(_FEED_TRIGGERS)
     columns = decision_columns(conn)

@@ -67,7 +67,9 @@ def search(conn: sqlite3.Connection, query: str, *, rt_id: str | None = None, ag
     if not 1 <= int(limit) <= MAX_LIMIT:
         raise SearchError(f"--limit must be between 1 and {MAX_LIMIT}, got {limit}")
     if not index_exists(conn):
-        raise SearchError("this database has no search index yet (run any amatelier command to migrate it)")
+        raise SearchError("search is unavailable: this Python's SQLite has no FTS5 full-text module"
+                          if conn.execute(f"SELECT 1 FROM sqlite_master WHERE name = '{DOCS}'").fetchone()
+                          else "this database has no search index yet (run any amatelier command to migrate it)")
     where, params = [f"{FTS} MATCH ?"], [query]
     for column, value in (("d.rt_id", rt_id), ("d.speaker", agent.lower() if agent else None), ("d.kind", kind)):
         if value:
