@@ -115,3 +115,17 @@ def test_stay_is_not_an_option_and_benches(learning_ws) -> None:
     result = debrief("simon", "rt302", agent_says({"relegation_choice": "stay"}), conn)
     assert result.applied["relegation"]["status"] == "benched"
     assert paths.user_agent_dir("simon").is_dir() and ledger.benched_agents(conn) == ["simon"]
+
+
+def test_the_user_can_retire_by_hand_and_errors_are_one_line(learning_ws) -> None:
+    before = files_of(paths.user_agent_dir("naomi"))
+    done = run_amatelier(["team", "retire", "naomi", "--reason", "not needed", "--json"], learning_ws)
+    assert done.returncode == 0, done.stderr
+    entry = json.loads(done.stdout)
+    assert files_of(retired_dir() / entry["archive"]) == {**before, "retirement.json":
+                                                          (retired_dir() / entry["archive"] / "retirement.json")
+                                                          .read_bytes()}
+    twice = run_amatelier(["team", "retire", "naomi", "--json"], learning_ws)
+    assert twice.returncode == 2 and json.loads(twice.stderr)["error"].startswith("naomi is already retired")
+    hostile = run_amatelier(["team", "restore", "../../etc"], learning_ws)
+    assert hostile.returncode == 2 and hostile.stderr.count("\n") == 1 and "not an agent name" in hostile.stderr
