@@ -57,7 +57,17 @@ def _reflow_help(app) -> None:  # app: typer.Typer
 def build_app():  # -> typer.Typer
     import typer
 
-    from amatelier.commands import economy, learning, mcp, roundtable, search, setup, team
+    from amatelier.commands import (
+        batch,
+        economy,
+        learning,
+        mcp,
+        roundtable,
+        search,
+        setup,
+        snapshot,
+        team,
+    )
 
     app = typer.Typer(
         name="amatelier",
@@ -76,7 +86,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning, mcp, team, search):
+    for area in (setup, roundtable, economy, learning, mcp, batch, snapshot, team, search):
         area.register(app)
     _reflow_help(app)
     return app

@@ -214,3 +214,21 @@ def test_without_fts5_everything_but_search_keeps_working(tmp_path: Path, monkey
         query.search(conn, "kafka")
     monkeypatch.undo()
     assert search_schema.has_fts5(sqlite3.connect(":memory:"))           # this build has it
+
+
+def test_benchmark_runs_are_never_precedents(tmp_path: Path) -> None:
+    conn = chatdb.open_db(tmp_path / "b.db")
+    _decisions_table(conn)
+    conn.execute("DROP TRIGGER IF EXISTS search_feed_decision_ai")
+    index.ensure_decision_feed(conn)
+    real = open_roundtable(conn, "adopt Kafka for events?", ["elena"])
+    bench_rt = open_roundtable(conn, "adopt Kafka for events?", ["elena"])
+    conn.execute("UPDATE roundtables SET batch_id = 'b1' WHERE id = ?", (bench_rt,))
+    for rt in (real, bench_rt):
+        conn.execute("INSERT INTO decisions (rt_id, record, created_at) VALUES (?, ?, '2026-10-01T00:00:00Z')"
+                     if "outcome" not in [r[1] for r in conn.execute("PRAGMA table_info(decisions)")] else
+                     "INSERT INTO decisions (rt_id, record, outcome, confidence, synthesized, partial, stop_reason,"
+                     " created_at) VALUES (?, ?, 'consensus', 1, 1, 0, 'converged', '2026-10-01T00:00:00Z')",
+                     (rt, json.dumps({"recommendation": "Adopt Kafka"})))
+    assert {h.rt_id for h in query.search(conn, "kafka", kind="decision")} == {real, bench_rt}
+    assert [p.rt_id for p in find_precedents(conn, "replace Kafka?", "")] == [real]

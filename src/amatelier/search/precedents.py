@@ -77,7 +77,7 @@ def find_precedents(conn: sqlite3.Connection, topic: str, briefing: str = "", *,
     if not limit or not query:
         return []
     try:
-        hits = search(conn, query, kind="decision", limit=limit + 1)
+        hits = search(conn, query, kind="decision", limit=limit + 1, real_only=True)   # no benchmark runs
     except SearchError:
         return []
     found = [Precedent(rt_id=h.rt_id, recommendation=(h.title or "").strip(), date=h.date, topic=h.topic or "")

@@ -57,8 +57,11 @@ def _weight_sql() -> str:
 
 
 def search(conn: sqlite3.Connection, query: str, *, rt_id: str | None = None, agent: str | None = None,
-           kind: str | None = None, limit: int = 20) -> list[Hit]:
-    """Ranked hits for an FTS5 query, best first, optionally within one roundtable, speaker or kind."""
+           kind: str | None = None, limit: int = 20, real_only: bool = False) -> list[Hit]:
+    """Ranked hits for an FTS5 query, best first, optionally within one roundtable, speaker or kind.
+
+    `real_only` leaves out benchmark runs (roundtables with a batch_id), e.g. for precedents.
+    """
     query = (query or "").strip()
     if not query:
         raise SearchError("the search query is empty")
@@ -75,6 +78,8 @@ def search(conn: sqlite3.Connection, query: str, *, rt_id: str | None = None, ag
         if value:
             where.append(f"{column} = ?")
             params.append(value)
+    if real_only:
+        where.append("r.batch_id IS NULL")
     sql = (f"SELECT d.kind, d.rt_id, d.speaker, d.round, d.phase, d.source_id, d.title, d.created_at,"
            f" r.topic, r.created_at AS rt_created,"
            f" snippet({FTS}, 3, ?, ?, '…', {SNIPPET_TOKENS}) AS snip,"
