@@ -62,8 +62,10 @@ def build_app():  # -> typer.Typer
         economy,
         learning,
         mcp,
+        reliability,
         roundtable,
         search,
+        serve,
         setup,
         snapshot,
         team,
@@ -86,7 +88,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning, mcp, batch, snapshot, team, search):
+    for area in (setup, roundtable, economy, learning, reliability, mcp, serve, batch, snapshot, team, search):
         area.register(app)
     _reflow_help(app)
     return app
