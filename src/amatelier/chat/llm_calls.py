@@ -47,7 +47,8 @@ def _hedge_plan(conn: sqlite3.Connection, backend: LLMBackend, model: str) -> tu
     """(threshold ms, duplicate's backend or None for the same) when this call should be hedged."""
     from amatelier.chat import hedge
 
-    settings = hedge.hedge_settings(backend.config)
+    config = getattr(backend, "config", None) or {}  # a stand-in backend may carry no config
+    settings = hedge.hedge_settings(config)
     if not settings.enabled:
         return None
     try:
@@ -61,7 +62,7 @@ def _hedge_plan(conn: sqlite3.Connection, backend: LLMBackend, model: str) -> tu
         try:
             from amatelier.llm_backend import make_backend
 
-            other = make_backend(settings.backend, backend.config)
+            other = make_backend(settings.backend, config)
         except Exception:  # noqa: BLE001 - an unusable fallback hedges on the same backend
             other = None
     return threshold, other
