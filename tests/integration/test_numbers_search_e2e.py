@@ -15,7 +15,7 @@ from tests.helpers.roundtable_run import digest_file, messages, roundtable_args,
 pytestmark = pytest.mark.e2e
 
 TOPICS = ["adopt Kafka for events?", "split the billing monolith?", "hire a platform team?"]
-QUICK = ("--workers", "elena,marcus,clare", "--max-rounds", "1", "--skip-post")
+QUICK = ("--workers", "elena,marcus,clare", "--max-rounds", "2", "--skip-post")
 
 
 @pytest.fixture(scope="module")

@@ -167,7 +167,7 @@ def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
     rng = request.rng("speak")
     voice = _voice(agent)
     terms = topic_terms(markers.get("TOPIC", ""))
-    term = rng.choice(terms)
+    term = terms[0] if rng.random() < 0.7 else rng.choice(terms)   # mostly the subject itself
     round_no = _int(markers.get("ROUND"), 1)
     opener = rng.choice(voice["open"])
     joiner = "on" if opener.endswith((",", ":")) else "On"
