@@ -72,3 +72,21 @@ def test_a_quote_from_someone_else_is_rejected(econ_db, econ_config) -> None:
     assert outcome.scores["elena"].grand_insight_rejected["axis"] == "impact"
     assert outcome.scores["marcus"].axes["impact"] == 10
     assert outcome.scores["elena"].to_dict()["grand_insight_rejected"]["reason"] == "grand_insight_rejected"
+
+
+def test_stored_scores_match_the_digest_schema(econ_db, econ_config) -> None:
+    from pathlib import Path
+
+    import jsonschema
+
+    rt = _rt(econ_db)
+    backend = ScriptedBackend([_answer("a strangler pattern with a shadow period", "made up words entirely here")])
+    outcome = judge.judge_score(econ_db, rt, W, backend=backend, config=econ_config)
+    with transaction(econ_db):
+        judge.persist_scores(econ_db, rt, outcome.scores)
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "schemas" / "digest.schema.json").read_text())
+    score_schema = {"$defs": schema["$defs"], **schema["$defs"]["score"]}
+    stored = judge.load_scores(econ_db, rt)
+    for entry in stored.values():
+        jsonschema.validate(entry, score_schema)
+    assert "grand_insight_rejected" in stored["marcus"] and stored["elena"]["grand_insight"]["message_id"] == 2
