@@ -97,6 +97,8 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("roundtable.transcript_recent_messages", "Messages a worker sees in full; older ones are summarised in an index."),
     ("roundtable.transcript_index_chars", "Character cap on the index of older messages."),
     ("roundtable.max_worker_restarts", "Restarts allowed per crashed worker before it is left out."),
+    ("roundtable.chair", "Agent that writes the decision record (null: the admin, opus-admin, on its model)."),
+    ("roundtable.decision_max_tokens", "Most output tokens for the chair's decision record."),
     ("roundtable.human_messages", "allow or deny: whether `amatelier say` (and MCP roundtable_say) may post a person's message into a live roundtable."),
     ("roundtable.precedents", "Earlier decisions shown to a new roundtable (0-10; 0 or --no-precedents: none)."),
     ("competition.entry_fees.*", "Sparks deducted per roundtable at open for a worker of this tier."),

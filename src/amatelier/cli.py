@@ -60,6 +60,7 @@ def build_app():  # -> typer.Typer
     from amatelier.commands import (
         batch,
         economy,
+        export,
         learning,
         mcp,
         reliability,
@@ -88,7 +89,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning, reliability, mcp, serve, batch, snapshot, team, search):
+    for area in (setup, roundtable, export, economy, learning, reliability, mcp, serve, batch, snapshot, team, search):
         area.register(app)
     _reflow_help(app)
     return app

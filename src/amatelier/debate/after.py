@@ -15,7 +15,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import write_json_atomic, write_text_atomic
-from amatelier.debate import recording
+from amatelier.debate import decision_step, recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import format_digest_summary
 from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
@@ -121,6 +121,14 @@ def _note_interrupted(digest: dict[str, Any], warn: Callable[[str], None]) -> No
     warn(f"amatelier: {note} (the debate itself is complete and kept)")
 
 
+def _decision_first(digest: dict[str, Any], decided: Any) -> dict[str, Any]:
+    """The digest with the decision keys right after topic and rt_id (what a reader wants first)."""
+    if not isinstance(decided, dict) or not decided:
+        return digest
+    head = {k: digest[k] for k in ("topic", "rt_id") if k in digest}
+    return {**head, **decided, **{k: v for k, v in digest.items() if k not in head}}
+
+
 def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                   warn: Callable[[str], None], *, interrupted: bool = False) -> RunResult:
     """Digest, judge scoring and distilling, then (unless --skip-post) the post steps.
@@ -131,9 +139,25 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     """
     state = runner.state
     rt_id = state.rt_id
+    decided: dict[str, Any] = {}
+    runner.stage("decision")  # first: it needs only the debate, and a cut one needs it most
+
+    def decide(ask_chair: bool) -> Any:
+        return runner.seam("decision_step.after_debate", lambda: decision_step.after_debate(
+            state, rounds_run=runner.rounds_run, cut_reason=cut_reason, warn=warn, ask_chair=ask_chair),
+            default={})
+
+    try:
+        with recording.stage(runner, "decision"):
+            decided = decide(ask_chair=not interrupted)
+    except (KeyboardInterrupt, RoundtableInterrupted):  # outside the chair call: no chair, then
+        interrupted = interrupted or cut_reason is None
+        with _held_signals():
+            decided = decide(ask_chair=False)
+    interrupted = interrupted or (decision_step.was_interrupted(decided) and cut_reason is None)
     with _held_signals() as held:
         runner.stage("digest")
-        digest = runner.digest()
+        digest = _decision_first(runner.digest(), decided)
     interrupted = interrupted or bool(held)
     if opts.benchmark:
         digest["benchmark"] = {"batch_id": opts.batch_id, "run": opts.batch_run, "persona_set": opts.persona_set}
@@ -169,15 +193,15 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
             runner.refresh_usage(digest)
             if json.dumps(digest, sort_keys=True, default=str) != before or runner.hook_errors:
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
-    with _held_signals():  # everything is done; a signal now has nothing left to stop
-        if not opts.benchmark:  # a benchmark run moves no sparks; its caches stay as they were
+    if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
+        with _held_signals():  # everything is done; a signal now has nothing left to stop
             # After the last step that can move sparks (fees at open, scores, the debrief's
-            # purchases, boosts): at rest every cache equals the ledger.
-            before = json.dumps(digest, sort_keys=True, default=str)
+            # purchases, boosts): at rest every cache equals the ledger (a benchmark run moves none).
             run_steps(runner, FINAL, digest)
-            if json.dumps(digest, sort_keys=True, default=str) != before:
-                digest_path = write_digest(digest, rt_id, runner.hook_errors)
-            # latest-result.md is the user's latest roundtable, not a batch's
+            page = runner.seam("decision_step.export_page", decision_step.export_page, state, default=None)
+            if isinstance(page, str):  # the page a person reads (amatelier export writes the same)
+                digest["export"] = page
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
             write_latest_result(digest, digest_path)
     with _held_signals():
         recording.finish(runner, digest, digest_path, cut=cut_reason is not None, interrupted=interrupted)
