@@ -42,6 +42,18 @@ def _decisions_table(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE decisions (rt_id TEXT PRIMARY KEY, record TEXT NOT NULL, created_at TEXT)")
 
 
+def _add_decision(conn: sqlite3.Connection, rt_id: str, record: object, created_at: str | None = None) -> None:
+    """A decision row, in whichever decisions table the database has (migration 006's or a bare one)."""
+    text = record if isinstance(record, str) else json.dumps(record)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(decisions)")]
+    if "outcome" in columns:
+        conn.execute("INSERT INTO decisions (rt_id, record, outcome, confidence, synthesized, partial, stop_reason,"
+                     " created_at) VALUES (?, ?, 'consensus', 1, 1, 0, 'converged', ?)",
+                     (rt_id, text, created_at or "2026-10-01T00:00:00Z"))
+    else:
+        conn.execute("INSERT INTO decisions VALUES (?, ?, ?)", (rt_id, text, created_at))
+
+
 def test_the_builder_uses_sqlite_utils(tmp_path: Path) -> None:
     assert search_schema.sqlite_utils is sys.modules["sqlite_utils"]
     conn = chatdb.open_db(tmp_path / "fts.db")
@@ -88,11 +100,12 @@ def test_triggers_keep_the_index_current(tmp_path: Path) -> None:
     record = {"recommendation": "Split invoicing out first", "rationale": "lowest coupling",
               "arguments": [{"claim": "invoicing has its own tables", "side": "for", "by": "marcus", "cites": [mid]}],
               "dissent": [{"agent": "clare", "position": "keep the monolith until Q3", "cites": [mid]}]}
-    conn.execute("INSERT INTO decisions VALUES (?, ?, '2026-11-28T00:00:00Z')", (rt, json.dumps(record)))
+    _add_decision(conn, rt, record, "2026-11-28T00:00:00Z")
     hit = query.search(conn, "coupling", kind="decision")[0]
     assert (hit.rt_id, hit.title) == (rt, "Split invoicing out first")
     assert query.search(conn, "Q3", kind="decision")[0].rt_id == rt     # dissent is indexed
-    conn.execute("INSERT INTO decisions VALUES ('x', 'not json', NULL)")  # a broken record never blocks a write
+    conn.execute("PRAGMA foreign_keys = OFF")
+    _add_decision(conn, "x", "not json")              # a broken record never blocks a write
     conn.execute("DELETE FROM messages WHERE id = ?", (mid,))
     assert query.search(conn, "payments") == []
 
@@ -125,8 +138,7 @@ def test_precedents_come_from_decisions_only(tmp_path: Path) -> None:
     old = open_roundtable(conn, "adopt Kafka for events?", ["elena"])
     chatter = open_roundtable(conn, "kafka kafka kafka?", ["elena"])   # a topic match, but no decision
     post(conn, chatter, "elena", "kafka everywhere", kind="speech")
-    conn.execute("INSERT INTO decisions VALUES (?, ?, '2026-10-01T00:00:00Z')",
-                 (old, json.dumps({"recommendation": "Adopt Kafka for order events", "rationale": "replay"})))
+    _add_decision(conn, old, {"recommendation": "Adopt Kafka for order events", "rationale": "replay"})
     new = open_roundtable(conn, "replace Kafka with NATS?", ["elena"])
     found = find_precedents(conn, "replace Kafka with NATS?", "", exclude_rt=new)
     assert [p.rt_id for p in found] == [old]
@@ -162,12 +174,12 @@ def test_an_index_older_than_the_decisions_table_is_repaired(tmp_path: Path) -> 
         conn.execute("DROP TRIGGER IF EXISTS search_feed_decision_ai")
     rt = open_roundtable(conn, "adopt Kafka?", ["elena"])
     _decisions_table(conn)
-    conn.execute("INSERT INTO decisions VALUES (?, ?, NULL)", (rt, json.dumps({"recommendation": "Adopt Kafka"})))
+    _add_decision(conn, rt, {"recommendation": "Adopt Kafka"})
     assert index.ensure_decision_feed(conn) is True
     assert index.ensure_decision_feed(conn) is False
     assert query.search(conn, "kafka", kind="decision")[0].rt_id == rt
     other = open_roundtable(conn, "adopt NATS?", ["elena"])
-    conn.execute("INSERT INTO decisions VALUES (?, ?, NULL)", (other, json.dumps({"recommendation": "Adopt NATS"})))
+    _add_decision(conn, other, {"recommendation": "Adopt NATS"})
     assert query.search(conn, "nats", kind="decision")[0].rt_id == other
 
 
@@ -225,10 +237,6 @@ def test_benchmark_runs_are_never_precedents(tmp_path: Path) -> None:
     bench_rt = open_roundtable(conn, "adopt Kafka for events?", ["elena"])
     conn.execute("UPDATE roundtables SET batch_id = 'b1' WHERE id = ?", (bench_rt,))
     for rt in (real, bench_rt):
-        conn.execute("INSERT INTO decisions (rt_id, record, created_at) VALUES (?, ?, '2026-10-01T00:00:00Z')"
-                     if "outcome" not in [r[1] for r in conn.execute("PRAGMA table_info(decisions)")] else
-                     "INSERT INTO decisions (rt_id, record, outcome, confidence, synthesized, partial, stop_reason,"
-                     " created_at) VALUES (?, ?, 'consensus', 1, 1, 0, 'converged', '2026-10-01T00:00:00Z')",
-                     (rt, json.dumps({"recommendation": "Adopt Kafka"})))
+        _add_decision(conn, rt, {"recommendation": "Adopt Kafka"})
     assert {h.rt_id for h in query.search(conn, "kafka", kind="decision")} == {real, bench_rt}
     assert [p.rt_id for p in find_precedents(conn, "replace Kafka?", "")] == [real]

@@ -108,15 +108,15 @@ def decision_triggers_sql(rec: str, rt: str, when: str | None) -> str:
     insert = decision_insert_sql("new", rec, rt, when)
     valid = f"json_valid(new.{rec})"
     return f"""
-CREATE TRIGGER search_feed_decision_ai AFTER INSERT ON decisions WHEN {valid} BEGIN
+CREATE TRIGGER IF NOT EXISTS search_feed_decision_ai AFTER INSERT ON decisions WHEN {valid} BEGIN
   DELETE FROM {DOCS} WHERE kind = 'decision' AND rt_id = new.{rt};
   {insert};
 END;
-CREATE TRIGGER search_feed_decision_au AFTER UPDATE ON decisions WHEN {valid} BEGIN
+CREATE TRIGGER IF NOT EXISTS search_feed_decision_au AFTER UPDATE ON decisions WHEN {valid} BEGIN
   DELETE FROM {DOCS} WHERE kind = 'decision' AND rt_id IN (old.{rt}, new.{rt});
   {insert};
 END;
-CREATE TRIGGER search_feed_decision_ad AFTER DELETE ON decisions BEGIN
+CREATE TRIGGER IF NOT EXISTS search_feed_decision_ad AFTER DELETE ON decisions BEGIN
   DELETE FROM {DOCS} WHERE kind = 'decision' AND rt_id = old.{rt};
 END;
 """
