@@ -88,21 +88,36 @@ def run_steps(runner: Runner, steps: tuple[Step, ...], digest: dict[str, Any]) -
 
 
 def write_digest(digest: dict[str, Any], rt_id: str, hook_errors: list[dict[str, str]]) -> Path:
-    """Write digest-<rt_id>.json atomically (with any seam errors)."""
+    """Write digest-<rt_id>.json atomically (with any seam errors).
+
+    A full or read-only disk does not lose the digest: it stays in memory (the command prints
+    it) and a `warnings` entry says it could not be saved.
+    """
     if hook_errors:
         digest["hook_errors"] = list(hook_errors)
     path = paths.user_digest_dir() / f"digest-{rt_id}.json"
-    write_json_atomic(path, digest)
+    try:
+        write_json_atomic(path, digest)
+    except OSError as exc:
+        _unsaved(digest, path, exc)
     return path
 
 
 def write_latest_result(digest: dict[str, Any], digest_path: Path) -> Path:
-    """Write latest-result.md: the human summary of the latest roundtable."""
+    """Write latest-result.md: the human summary of the latest roundtable (best effort on a full disk)."""
     path = paths.user_digest_dir() / "latest-result.md"
     body = ["# Latest roundtable result", "", "```text", format_digest_summary(digest, str(digest_path)),
             "```", ""]
-    write_text_atomic(path, "\n".join(body))
+    with contextlib.suppress(OSError):
+        write_text_atomic(path, "\n".join(body))
     return path
+
+
+def _unsaved(digest: dict[str, Any], path: Path, exc: OSError) -> None:
+    note = f"digest not saved to {path}: {exc.strerror or exc}; it is printed on stdout only"
+    warnings = digest.setdefault("warnings", [])
+    if note not in warnings:
+        warnings.append(note)
 
 
 def _log_traceback(rt_id: str) -> None:
