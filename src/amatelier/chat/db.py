@@ -201,6 +201,15 @@ def _run_python_migration(conn: sqlite3.Connection, path: Path, record: str) -> 
         conn.execute(record)
 
 
+def pending_migrations(conn: sqlite3.Connection) -> list[int]:
+    """Versions not applied yet, read without writing (works on a read-only connection)."""
+    try:
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    except sqlite3.OperationalError:
+        done = set()
+    return [version for version, _, _ in available_migrations() if version not in done]
+
+
 def open_db(db_path: Path | None = None) -> sqlite3.Connection:
     """The normal way in: make sure the workspace exists, connect, migrate."""
     if db_path is None:

@@ -130,8 +130,10 @@ def build_prompt(ctx: TurnContext) -> str:
     ]
     lines += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
     lines.append(ORIENTATION.format(agent=ctx.agent))
-    "briefing": BRIEFING_CHARS,
-    "precedents": 2000,
+    lines += [SECTION.format("BRIEFING"), briefing_excerpt(ctx.briefing, CAPS["briefing"])]
+    if ctx.precedents.strip():  # its own cap, so precedents never push the briefing out
+        lines += [SECTION.format(PRECEDENTS_SECTION),
+                  cap(ctx.precedents.strip(), CAPS["precedents"], "precedents truncated")]
     index = build_transcript_index(older, max_chars=ctx.index_chars) if older else ""
     if index:
         lines += [SECTION.format("EARLIER CONTRIBUTIONS (index)"), index]
