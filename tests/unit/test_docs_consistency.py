@@ -53,9 +53,21 @@ def test_index_links_every_page() -> None:
 def test_no_install_of_the_other_projects_package(path: Path) -> None:
     """PyPI's `amatelier` is someone else's project: docs install from the checkout only."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        assert not re.search(r"pip install amatelier($|[^-])", line), (
+        assert not re.search(r"(pip|pipx|uv tool|uv pip) install +['\"]?amatelier($|[^-])", line), (
             f"{path.relative_to(ROOT)}:{number} installs PyPI's `amatelier`: {line.strip()}"
         )
+
+
+def test_install_hints_in_the_code_name_the_checkout() -> None:
+    """Error hints for missing extras say `pip install '.[extra]'`, never PyPI's `amatelier[extra]`."""
+    pattern = re.compile(r"(pip|pipx|uv tool|uv pip) install +['\"]?amatelier($|[^-])")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "src" / "amatelier").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not offenders, f"install hints that fetch PyPI's `amatelier`: {offenders}"
 
 
 def test_readme_command_table_covers_every_command() -> None:
