@@ -65,14 +65,17 @@ def completion_from_message(message: Any, *, backend: str, model: str, latency_m
     text = "".join(getattr(block, "text", "") for block in getattr(message, "content", []) or []
                    if getattr(block, "type", None) == "text")
     usage = getattr(message, "usage", None)
+    # Anthropic's usage.input_tokens counts only the uncached part; ours counts all input.
+    read = _usage_int(usage, "cache_read_input_tokens")
+    write = _usage_int(usage, "cache_creation_input_tokens")
     return Completion(
         text=text,
         backend=backend,
         model=getattr(message, "model", None) or model,
-        input_tokens=_usage_int(usage, "input_tokens"),
+        input_tokens=_usage_int(usage, "input_tokens") + read + write,
         output_tokens=_usage_int(usage, "output_tokens"),
-        cache_read_tokens=_usage_int(usage, "cache_read_input_tokens"),
-        cache_write_tokens=_usage_int(usage, "cache_creation_input_tokens"),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
         latency_ms=latency_ms,
         stop_reason=getattr(message, "stop_reason", None),
         raw=raw_dump(message),

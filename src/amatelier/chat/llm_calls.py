@@ -1,58 +1,135 @@
-"""Record every model call so cost and latency can be reported per roundtable."""
+"""Record every model call so cost and latency can be reported per roundtable.
+
+Each row carries the tokens with one meaning on every backend (`input_tokens` = all input,
+cached included; `uncached_input_tokens` beside it), the prompt's size in characters and
+`cost_usd`: the provider's own figure when it gives one (claude-code), else the price table's
+(amatelier.pricing). A call for a roundtable with ceilings is first checked against them
+(chat.spend.hold), so a call that could pass a limit is never made.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from amatelier import pricing
 from amatelier.backends.base import Completion, LLMBackend, LLMCallError
+from amatelier.chat import spend
+from amatelier.chat.ceilings import Estimate
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _config(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if config:
+        return config
+    try:
+        from amatelier.config import load_config
+
+        return load_config()
+    except Exception:  # a broken override must not lose the record of a call already made
+        return {}
+
+
+def price_completion(completion: Completion, config: Mapping[str, Any] | None = None) -> float | None:
+    """The call's cost: the provider's figure if given, else the price table's (warns once if unknown)."""
+    if completion.cost_usd is not None:
+        return completion.cost_usd
+    try:
+        table = pricing.price_table(_config(config))
+    except pricing.PriceTableError as exc:
+        pricing.warn_once(f"table:{exc}", f"prices not applied: {exc}")
+        return None
+    usage = pricing.Usage(completion.input_tokens, completion.output_tokens,
+                          completion.cache_read_tokens, completion.cache_write_tokens)
+    cost = pricing.price_call(table, backend=completion.backend, model=completion.model, usage=usage)
+    if cost is None:
+        pricing.warn_unpriced(completion.model, completion.backend)
+    return cost
+
+
 def record_completion(conn: sqlite3.Connection, completion: Completion, *, rt_id: str | None,
-                      agent: str | None, role: str | None) -> None:
+                      agent: str | None, role: str | None, prompt_chars: int | None = None,
+                      config: Mapping[str, Any] | None = None) -> None:
+    """Insert one successful call (pricing it when the backend did not)."""
+    completion.cost_usd = price_completion(completion, config)
     conn.execute(
         "INSERT INTO llm_calls (rt_id, agent, role, backend, model, input_tokens, output_tokens,"
-        " cache_read_tokens, cache_write_tokens, latency_ms, cost_usd, status, error, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?)",
+        " cache_read_tokens, cache_write_tokens, uncached_input_tokens, prompt_chars, latency_ms,"
+        " cost_usd, status, error, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?)",
         (rt_id, agent, role, completion.backend, completion.model, completion.input_tokens,
          completion.output_tokens, completion.cache_read_tokens, completion.cache_write_tokens,
-         completion.latency_ms, completion.cost_usd, _now()),
+         completion.uncached_input_tokens, prompt_chars, completion.latency_ms, completion.cost_usd,
+         _now()),
     )
 
 
 def record_failure(conn: sqlite3.Connection, *, rt_id: str | None, agent: str | None,
                    role: str | None, backend: str, model: str, error: str,
-                   latency_ms: float = 0.0) -> None:
+                   latency_ms: float = 0.0, prompt_chars: int | None = None) -> None:
     conn.execute(
-        "INSERT INTO llm_calls (rt_id, agent, role, backend, model, latency_ms, status, error, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'error', ?, ?)",
-        (rt_id, agent, role, backend, model, latency_ms, error[:2000], _now()),
+        "INSERT INTO llm_calls (rt_id, agent, role, backend, model, latency_ms, prompt_chars, status,"
+        " error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'error', ?, ?)",
+        (rt_id, agent, role, backend, model, latency_ms, prompt_chars, error[:2000], _now()),
     )
+
+
+def estimate_call(backend: LLMBackend, *, system: str, prompt: str, model: str, max_tokens: int,
+                  config: Mapping[str, Any] | None = None) -> Estimate:
+    """The worst case of a call before it is made: its prompt's token bound plus max_tokens."""
+    tokens_in = pricing.prompt_token_bound(system, prompt)
+    tokens = tokens_in + int(max_tokens)
+    try:
+        table = pricing.price_table(_config(config or backend.config))
+    except pricing.PriceTableError:
+        return Estimate(cost_usd=None, tokens=tokens)
+    if backend.name in table.free_backends:
+        return Estimate(cost_usd=0.0, tokens=tokens)
+    price = table.lookup(backend.resolve_model(model))
+    cost = None if price is None else pricing.worst_case_cost_usd(price, tokens_in, int(max_tokens))
+    return Estimate(cost_usd=cost, tokens=tokens)
 
 
 def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str | None,
                     agent: str | None, role: str, **kwargs: Any) -> Completion:
     """backend.complete(..., task=role, agent=agent) with the outcome logged in llm_calls.
 
-    Failures are recorded and re-raised as LLMCallError so callers handle one error type.
+    For a roundtable with ceilings the call is first held against them: CeilingReached (an
+    LLMCallError of kind "ceiling") means it was not made. Failures are recorded and
+    re-raised as LLMCallError so callers handle one error type.
     """
-    started = time.perf_counter()
     kwargs.setdefault("task", role)
     kwargs.setdefault("agent", agent)
+    system, prompt = str(kwargs.get("system") or ""), str(kwargs.get("prompt") or "")
+    prompt_chars = len(system) + len(prompt)
+    model = str(kwargs.get("model", "sonnet"))
+    held = None
+    if rt_id is not None:
+        estimate = estimate_call(backend, system=system, prompt=prompt, model=model,
+                                 max_tokens=int(kwargs.get("max_tokens", 1024)))
+        held = spend.hold(conn, rt_id, estimate, agent=agent, role=role, backend=backend.name,
+                          model=model)
+        if held is not None and held.timeout_s is not None:
+            kwargs["timeout"] = max(1.0, min(float(kwargs.get("timeout", 120.0)), held.timeout_s))
+    started = time.perf_counter()
     try:
         completion = backend.complete(**kwargs)
     except Exception as exc:
         elapsed = (time.perf_counter() - started) * 1000.0
-        model = str(kwargs.get("model", ""))
         record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=backend.name,
-                       model=model, error=str(exc), latency_ms=elapsed)
+                       model=model, error=str(exc), latency_ms=elapsed, prompt_chars=prompt_chars)
+        spend.release(conn, held)
         if isinstance(exc, LLMCallError):
             raise
         raise LLMCallError(str(exc), backend=backend.name, model=model) from exc
-    record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role)
+    try:
+        record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role,
+                          prompt_chars=prompt_chars, config=backend.config)
+    finally:
+        spend.release(conn, held)
     return completion

@@ -1,0 +1,140 @@
+"""A roundtable's ceilings in the database: limits, what was spent, holds for calls in flight.
+
+The rules are in `chat.ceilings` (pure); this module is the I/O around them. Every process
+that calls a model for a roundtable (runner, workers) goes through `hold()` before the call:
+in one IMMEDIATE transaction it sums the recorded calls and the holds of calls still in
+flight, checks the worst case of the new call, and either inserts a hold or records the
+stop reason and refuses. So two workers answering at the same moment cannot together pass
+a ceiling. `release()` drops the hold once the call is recorded (or failed).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from amatelier.backends.base import LLMCallError
+from amatelier.chat.ceilings import Estimate, Limits, Spent, Verdict, check_call, seconds_left
+from amatelier.chat.db import transaction
+
+
+class CeilingReached(LLMCallError):
+    """The next call would not fit under a ceiling; it was not made. `reason` is the stop reason."""
+
+    def __init__(self, reason: str, *, ceiling: str, backend: str = "", model: str = "") -> None:
+        super().__init__(reason, kind="ceiling", backend=backend, model=model)
+        self.reason = reason
+        self.ceiling = ceiling
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A reservation for one call in flight; `timeout_s` caps the call under a time limit."""
+
+    id: int
+    timeout_s: float | None = None
+
+
+def set_limits(conn: sqlite3.Connection, rt_id: str, limits: Limits, *,
+               started_ts: float | None = None) -> None:
+    """Record the limits a roundtable runs under (only when it has at least one)."""
+    if not limits.any:
+        return
+    conn.execute(
+        "INSERT OR REPLACE INTO rt_ceilings (rt_id, max_cost_usd, max_tokens, max_minutes, reserve_share,"
+        " started_ts) VALUES (?, ?, ?, ?, ?, ?)",
+        (rt_id, limits.max_cost_usd, limits.max_tokens, limits.max_minutes, limits.reserve_share,
+         started_ts if started_ts is not None else time.time()),
+    )
+
+
+def get_limits(conn: sqlite3.Connection, rt_id: str) -> tuple[Limits, float] | None:
+    """(limits, started_ts) of a roundtable, or None when it runs without ceilings."""
+    row = conn.execute("SELECT * FROM rt_ceilings WHERE rt_id = ?", (rt_id,)).fetchone()
+    if row is None:
+        return None
+    return (Limits(max_cost_usd=row["max_cost_usd"], max_tokens=row["max_tokens"],
+                   max_minutes=row["max_minutes"], reserve_share=float(row["reserve_share"])),
+            float(row["started_ts"]))
+
+
+def spent(conn: sqlite3.Connection, rt_id: str, *, started_ts: float | None = None,
+          now: float | None = None, include_holds: bool = True) -> Spent:
+    """What the roundtable used: recorded calls (ok or not) plus, by default, holds in flight."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(input_tokens + output_tokens), 0)"
+        " FROM llm_calls WHERE rt_id = ?", (rt_id,)).fetchone()
+    cost, tokens = float(row[0]), int(row[1])
+    if include_holds:
+        held = conn.execute("SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(tokens), 0)"
+                            " FROM llm_reservations WHERE rt_id = ?", (rt_id,)).fetchone()
+        cost, tokens = cost + float(held[0]), tokens + int(held[1])
+    minutes = 0.0
+    if started_ts is not None:
+        minutes = max(0.0, ((now if now is not None else time.time()) - started_ts) / 60.0)
+    return Spent(cost_usd=cost, tokens=tokens, minutes=minutes)
+
+
+def stop_reason(conn: sqlite3.Connection, rt_id: str) -> tuple[str, str] | None:
+    """(ceiling, stop reason) once a call was refused for this roundtable, else None."""
+    row = conn.execute("SELECT stopped_on, stop_reason FROM rt_ceilings WHERE rt_id = ?",
+                       (rt_id,)).fetchone()
+    if row is None or not row["stop_reason"]:
+        return None
+    return str(row["stopped_on"]), str(row["stop_reason"])
+
+
+def _record_stop(conn: sqlite3.Connection, rt_id: str, verdict: Verdict) -> None:
+    conn.execute("UPDATE rt_ceilings SET stop_reason = ?, stopped_on = ? WHERE rt_id = ?"
+                 " AND stop_reason IS NULL", (verdict.stop_reason, verdict.ceiling, rt_id))
+
+
+def hold(conn: sqlite3.Connection, rt_id: str | None, estimate: Estimate, *, agent: str | None = None,
+         role: str | None = None, backend: str = "", model: str = "") -> Hold | None:
+    """Reserve the worst case of the next call, or raise CeilingReached (nothing to do: None).
+
+    Once a roundtable stopped on a ceiling, only the decision synthesis may still call.
+    """
+    if rt_id is None:
+        return None
+    found = get_limits(conn, rt_id)
+    if found is None:
+        return None
+    limits, started = found
+    with transaction(conn):
+        stopped = stop_reason(conn, rt_id)
+        current = spent(conn, rt_id, started_ts=started)
+        verdict = check_call(limits, current, estimate, role=role)
+        if stopped is not None and role not in ("decision",):
+            raise CeilingReached(stopped[1], ceiling=stopped[0], backend=backend, model=model)
+        if not verdict.fits:
+            _record_stop(conn, rt_id, verdict)
+            reason = verdict.stop_reason or "ceiling reached"
+            raise CeilingReached(reason, ceiling=verdict.ceiling or "", backend=backend, model=model)
+        cursor = conn.execute(
+            "INSERT INTO llm_reservations (rt_id, agent, role, cost_usd, tokens, created_ts)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (rt_id, agent, role, estimate.cost_usd or 0.0, estimate.tokens, time.time()))
+    return Hold(id=int(cursor.lastrowid or 0), timeout_s=seconds_left(limits, current, role=role))
+
+
+def release(conn: sqlite3.Connection, held: Hold | None) -> None:
+    """Drop a hold (the call is recorded, or it failed)."""
+    if held is not None:
+        conn.execute("DELETE FROM llm_reservations WHERE id = ?", (held.id,))
+
+
+def summary(conn: sqlite3.Connection, rt_id: str) -> dict[str, object] | None:
+    """The digest's `ceilings` field: limits, spent (recorded calls) and any stop reason."""
+    found = get_limits(conn, rt_id)
+    if found is None:
+        return None
+    limits, started = found
+    used = spent(conn, rt_id, started_ts=started, include_holds=False)
+    stopped = stop_reason(conn, rt_id)
+    return {**limits.as_dict(),
+            "spent": {"cost_usd": round(used.cost_usd, 6), "tokens": used.tokens,
+                      "minutes": round(used.minutes, 2)},
+            "stopped_on": stopped[0] if stopped else None,
+            "stop_reason": stopped[1] if stopped else None}
