@@ -15,7 +15,15 @@ import time
 from dataclasses import dataclass
 
 from amatelier.backends.base import LLMCallError
-from amatelier.chat.ceilings import Estimate, Limits, Spent, Verdict, check_call, seconds_left
+from amatelier.chat.ceilings import (
+    DECISION_ROLES,
+    Estimate,
+    Limits,
+    Spent,
+    Verdict,
+    check_call,
+    seconds_left,
+)
 from amatelier.chat.db import transaction
 
 
@@ -102,20 +110,23 @@ def hold(conn: sqlite3.Connection, rt_id: str | None, estimate: Estimate, *, age
     if found is None:
         return None
     limits, started = found
-    with transaction(conn):
+    refused: tuple[str, str] | None = None
+    with transaction(conn):  # committed either way: a refusal records the stop reason
         stopped = stop_reason(conn, rt_id)
         current = spent(conn, rt_id, started_ts=started)
         verdict = check_call(limits, current, estimate, role=role)
-        if stopped is not None and role not in ("decision",):
-            raise CeilingReached(stopped[1], ceiling=stopped[0], backend=backend, model=model)
-        if not verdict.fits:
+        if stopped is not None and role not in DECISION_ROLES:
+            refused = stopped
+        elif not verdict.fits:
             _record_stop(conn, rt_id, verdict)
-            reason = verdict.stop_reason or "ceiling reached"
-            raise CeilingReached(reason, ceiling=verdict.ceiling or "", backend=backend, model=model)
-        cursor = conn.execute(
-            "INSERT INTO llm_reservations (rt_id, agent, role, cost_usd, tokens, created_ts)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (rt_id, agent, role, estimate.cost_usd or 0.0, estimate.tokens, time.time()))
+            refused = (verdict.ceiling or "", verdict.stop_reason or "ceiling reached")
+        else:
+            cursor = conn.execute(
+                "INSERT INTO llm_reservations (rt_id, agent, role, cost_usd, tokens, created_ts)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (rt_id, agent, role, estimate.cost_usd or 0.0, estimate.tokens, time.time()))
+    if refused is not None:
+        raise CeilingReached(refused[1], ceiling=refused[0], backend=backend, model=model)
     return Hold(id=int(cursor.lastrowid or 0), timeout_s=seconds_left(limits, current, role=role))
 
 
