@@ -166,8 +166,10 @@ class OpenAIPrefixCache:
         return tokens_of(text), cached
 
 
-def offline_answer(system: str, prompt: str, model: str, max_tokens: int) -> str:
-    """What the offline model says to this turn, cut to max_tokens like a real model."""
+def offline_answer(system: str, prompt: str, model: str, max_tokens: int, answers: str = "offline") -> str:
+    """What the offline model says to this turn (or an echo of it), cut to max_tokens like a real model."""
+    if answers == "echo":
+        return f"fake reply to: {prompt}"[: max(1, int(max_tokens)) * 4]
     from amatelier.backends.offline import respond
     from amatelier.engine.context import parse_markers
     from amatelier.engine.worker import task_for
@@ -190,9 +192,10 @@ def _system_text(system: Any) -> str:
 class CachingAnthropic(FakeAnthropic):
     """Messages API with Anthropic's caching rules, offline-model answers and a per-call latency."""
 
-    def __init__(self, latency_s: float = 0.0) -> None:
+    def __init__(self, latency_s: float = 0.0, answers: str = "offline") -> None:
         super().__init__()
         self.latency_s = latency_s
+        self.answers = answers
         self.cache = AnthropicCacheSimulator()
 
     def default_reply(self, request: RecordedRequest) -> Reply:
@@ -204,7 +207,7 @@ class CachingAnthropic(FakeAnthropic):
         except CacheRuleError as exc:
             return Reply.error(400, anthropic_error(400, str(exc)))
         text = offline_answer(_system_text(body.get("system")), request.user_text(),
-                              str(body.get("model", "")), int(body.get("max_tokens", 1024)))
+                              str(body.get("model", "")), int(body.get("max_tokens", 1024)), self.answers)
         return Reply.json(anthropic_message(
             text, model=body.get("model", "claude-fake"), input_tokens=usage.input_tokens,
             cache_read_input_tokens=usage.cache_read_input_tokens,
@@ -214,9 +217,10 @@ class CachingAnthropic(FakeAnthropic):
 class LatencyOpenAI(FakeOpenAI):
     """Chat Completions with automatic prefix caching, offline-model answers and a latency."""
 
-    def __init__(self, latency_s: float = 0.0) -> None:
+    def __init__(self, latency_s: float = 0.0, answers: str = "offline") -> None:
         super().__init__()
         self.latency_s = latency_s
+        self.answers = answers
         self.cache = OpenAIPrefixCache()
 
     def default_reply(self, request: RecordedRequest) -> Reply:
@@ -227,7 +231,7 @@ class LatencyOpenAI(FakeOpenAI):
         system = "".join(str(m.get("content")) for m in body.get("messages") or []
                          if m.get("role") in ("system", "developer"))
         limit = int(body.get("max_tokens") or body.get("max_completion_tokens") or 1024)
-        text = offline_answer(system, request.user_text(), str(body.get("model", "")), limit)
+        text = offline_answer(system, request.user_text(), str(body.get("model", "")), limit, self.answers)
         return Reply.json(openai_chat_completion(text, model=body.get("model", "gpt-fake"),
                                                  prompt_tokens=prompt_tokens, cached_tokens=cached),
                           delay_s=self.latency_s)

@@ -1,6 +1,6 @@
 """Run a caching fake provider in its own process (for scripts/bench_roundtable.py).
 
-    python -m tests.helpers.fake_serve anthropic|openai [--latency-ms 400]
+    python -m tests.helpers.fake_serve anthropic|openai [--latency-ms 400] [--answers offline|echo]
 
 Prints one JSON line {"url": ..., "base_url": ...} once it listens, then serves until its
 stdin closes (the parent went away) or it receives SIGTERM.
@@ -21,9 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fake_serve", description=__doc__.split("\n")[0])
     parser.add_argument("kind", choices=("anthropic", "openai"))
     parser.add_argument("--latency-ms", type=float, default=0.0, help="time each call takes")
+    parser.add_argument("--answers", choices=("offline", "echo"), default="offline",
+                        help="answer like the offline model, or echo the prompt")
     args = parser.parse_args(argv)
     latency = max(0.0, args.latency_ms) / 1000.0
-    server = CachingAnthropic(latency) if args.kind == "anthropic" else LatencyOpenAI(latency)
+    kind = CachingAnthropic if args.kind == "anthropic" else LatencyOpenAI
+    server = kind(latency, args.answers)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()

@@ -62,6 +62,8 @@ class LLMBackend(ABC):
     """A way to reach a model. Constructed from the merged config; cheap to construct."""
 
     name: str = "base"
+    #: whether complete() takes `cache_points` (prompt offsets where a stable prefix ends)
+    accepts_cache_points: bool = False
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = config or {}
