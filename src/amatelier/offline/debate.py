@@ -193,7 +193,16 @@ def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
                                                      "your risk is real but smaller than you claim.",
                                                      "you and I disagree on sequencing, not direction."]))
     lines.append(rng.choice(_voice(agent)["close"]))
-    return " ".join(lines)
+    text = " ".join(lines)
+    if markers.get("FLOOR INTENT"):  # the runner asks whether we want the floor this round
+        text += "\nFLOOR: " + ("yes" if wants_floor(agent, _int(markers.get("ROUND"), 1),
+                                                   _int(markers.get("BUDGET LEFT"), 0)) else "no")
+    return text
+
+
+def wants_floor(agent: str, round_no: int, budget: int) -> bool:
+    """Whether the offline agent takes the floor in a round (two rounds in three, with budget)."""
+    return budget > 0 and stable_int("floor", agent, round_no) % 3 != 0
 
 
 def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
@@ -202,16 +211,18 @@ def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
     round_no = _int(markers.get("ROUND"), 1)
     budget = _int(markers.get("BUDGET LEFT"), 0)
     turn_no = _int(markers.get("FLOOR TURN"), 1)
-    if budget <= 0 or turn_no > 1 or stable_int("floor", agent, round_no) % 3 == 0:
+    if turn_no > 1 or not wants_floor(agent, round_no, budget):
         return "PASS"
     rng = request.rng("floor")
     others = _others(request.prompt, agent)
     target = f" {others[-1][0]}," if others else ""
-    return (f"{TAG} One addition from the floor:{target} "
+    text = (f"{TAG} One addition from the floor:{target} "
             + rng.choice(["we have not named an owner for the boundary.",
                           "the rollback path needs a date, not a promise.",
                           "measure the deploy coupling for two weeks before deciding.",
                           "the cheapest experiment is to extract one endpoint behind a flag."]))
+    # one contribution per round: say so when the runner asks about another floor turn
+    return text + ("\nFLOOR: no" if markers.get("FLOOR INTENT") else "")
 
 
 def converge_round(max_rounds: int) -> int:
