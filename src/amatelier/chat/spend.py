@@ -149,3 +149,37 @@ def summary(conn: sqlite3.Connection, rt_id: str) -> dict[str, object] | None:
                       "minutes": round(used.minutes, 2)},
             "stopped_on": stopped[0] if stopped else None,
             "stop_reason": stopped[1] if stopped else None}
+
+
+@dataclass(frozen=True)
+class CostSoFar:
+    """A roundtable's cost so far, per agent, for `watch`; None total when nothing is priced."""
+
+    total_usd: float | None
+    by_agent: dict[str, float]
+    unpriced_calls: int
+    limit_usd: float | None = None
+    stop_reason: str | None = None
+
+
+def cost_so_far(conn: sqlite3.Connection, rt_id: str) -> CostSoFar:
+    """Recorded cost of a roundtable's calls (works on a database from before migration 007)."""
+    rows = conn.execute("SELECT agent, cost_usd, status FROM llm_calls WHERE rt_id = ?", (rt_id,)).fetchall()
+    by_agent: dict[str, float] = {}
+    unpriced = 0
+    for row in rows:
+        if row["cost_usd"] is None:
+            unpriced += 1 if row["status"] == "ok" else 0
+            continue
+        agent = str(row["agent"] or "?")
+        by_agent[agent] = by_agent.get(agent, 0.0) + float(row["cost_usd"])
+    total = sum(by_agent.values()) if by_agent else None
+    limit = reason = None
+    try:
+        found = get_limits(conn, rt_id)
+        limit = found[0].max_cost_usd if found else None
+        stopped = stop_reason(conn, rt_id)
+        reason = stopped[1] if stopped else None
+    except sqlite3.OperationalError:  # an old database without the ceilings table
+        pass
+    return CostSoFar(total, by_agent, unpriced, limit, reason)
