@@ -171,9 +171,9 @@ def offline_answer(system: str, prompt: str, model: str, max_tokens: int, answer
     if answers == "echo":
         return f"fake reply to: {prompt}"[: max(1, int(max_tokens)) * 4]
     from amatelier.backends.offline import respond
-    from amatelier.engine.context import parse_markers
-    from amatelier.engine.worker import task_for
+    from amatelier.debate.worker import task_for
     from amatelier.offline.request import OfflineRequest
+    from amatelier.prompt_format import parse_markers
 
     markers = parse_markers(prompt)
     phase = markers.get("PHASE", "")

@@ -28,6 +28,17 @@ def roundtable(
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    max_cost_usd: float | None = typer.Option(
+        None, "--max-cost-usd", metavar="USD",
+        help="Never spend more than this on the roundtable; stops before a call that could pass it, "
+             "keeping 10% for the closing decision (default: roundtable.ceilings.max_cost_usd; 0: none)."),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", metavar="N",
+        help="Ceiling on input (cached included) + output tokens over the roundtable "
+             "(default: roundtable.ceilings.max_tokens; 0: none)."),
+    max_minutes: float | None = typer.Option(
+        None, "--max-minutes", metavar="MIN",
+        help="No model call starts after this many minutes (default: roundtable.ceilings.max_minutes; 0: none)."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
     from amatelier.debate import progress as progress_mod
@@ -37,7 +48,8 @@ def roundtable(
     opts = RunOptions(topic=topic, briefing=briefing, workers=parse_workers(workers),
                       max_rounds=max_rounds, skip_naomi=skip_naomi,
                       speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
-                      budget=budget, skip_post=skip_post)
+                      budget=budget, skip_post=skip_post, max_cost_usd=max_cost_usd,
+                      max_tokens=max_tokens, max_minutes=max_minutes)
     display = progress_mod.RunnerProgress(topic) if progress_mod.wanted() else None
     try:
         result = run_roundtable(opts, progress=display)

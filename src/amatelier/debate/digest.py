@@ -39,10 +39,18 @@ def _iso_to_epoch(stamp: str | None) -> float | None:
 DEBATE_ROLES = ("research", "speak", "rebuttal", "gate", "floor")
 
 
+def _cost(rows: list[dict[str, Any]]) -> float | None:
+    """Sum of the priced calls' cost_usd (None when none is priced)."""
+    cost = [float(r["cost_usd"]) for r in rows if r.get("cost_usd") is not None]
+    return round(sum(cost), 6) if cost else None
+
+
 def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
+        "cost_usd": _cost(rows),
+        "unpriced_calls": sum(1 for r in rows if r.get("status") == "ok" and r.get("cost_usd") is None),
         "calls": len(rows),
         "errors": sum(1 for r in rows if r.get("status") != "ok"),
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
@@ -60,8 +68,6 @@ def _usage_with_breakdown(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         by_agent.setdefault(str(row.get("agent") or "?"), []).append(row)
     summary["by_agent"] = {agent: _usage_totals(mine) for agent, mine in sorted(by_agent.items())}
-    cost = [float(r["cost_usd"]) for r in rows if r.get("cost_usd") is not None]
-    summary["cost_usd"] = round(sum(cost), 6) if cost else None
     return summary
 
 
@@ -166,6 +172,20 @@ def _post_debate_lines(digest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def cost_line(usage: dict[str, Any]) -> str:
+    """`COST: $0.0712 (elena $0.0201, ...)`; unknown for unpriced models, free offline."""
+    total = usage.get("cost_usd")
+    agents = {a: u.get("cost_usd") for a, u in (usage.get("by_agent") or {}).items()}
+    unpriced = usage.get("unpriced_calls") or 0
+    text = "COST: " + (f"${total:.4f}" if total is not None else "unknown")
+    shown = [f"{a} ${c:.4f}" for a, c in agents.items() if c]
+    if shown:
+        text += " (" + ", ".join(shown) + ")"
+    if unpriced:
+        text += f"; {unpriced} call(s) to models without a price (see docs/reference/pricing.md)"
+    return text
+
+
 def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None) -> str:
     """The human summary printed by `amatelier roundtable --summary`."""
     lines = [f"TOPIC: {digest.get('topic')}",
@@ -174,6 +194,8 @@ def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None
         lines.append("(offline backend — no model was called)")
     if digest.get("cut_reason"):
         lines.append(f"CUT: {digest['cut_reason']}")
+    if digest.get("ceilings", {}).get("stopped_on"):
+        lines.append(f"STOPPED: {digest.get('stop_reason')}")
     lines += [f"ROUNDS: {digest.get('rounds')}", f"MESSAGES: {digest.get('total_messages')}"]
     converged = "yes" if digest.get("converged") else "no"
     reason = digest.get("convergence_reason")
@@ -201,8 +223,8 @@ def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None
             f"LLM USAGE: {usage.get('calls', 0)} calls{in_debate}, {usage.get('errors', 0)} errors, "
             f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
             + (f" ({cached} cached)" if cached else "") + latency
-            + (f", cost ${usage['cost_usd']:.4f}" if usage.get("cost_usd") else "")
         )
+        lines.append(cost_line(usage))
     lines += _post_debate_lines(digest)
     if digest.get("hook_errors"):
         lines.append(f"SEAM ERRORS: {len(digest['hook_errors'])} (see digest hook_errors)")

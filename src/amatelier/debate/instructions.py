@@ -19,18 +19,37 @@ PHASE_TEXT: dict[str, str] = {
              "next round must settle>`. After it, only for a genuine breakthrough this round (rare; "
              "most rounds have none), add one line per award in the form "
              "`GATE: <agent> — <the specific contribution>`. Nothing else."),
-    "FLOOR": ("{where} · OPEN FLOOR. Speak only if you add something new that would change the "
+    "FLOOR": ("{where} · OPEN FLOOR. You asked for the floor: add something new that would change the "
               "decision (a missed risk, a fact, a better option), in at most ~100 words; it costs 1 "
-              "budget. Otherwise reply with exactly one word: PASS"),
+              "budget. If you have nothing new after all, reply with exactly one word: PASS"),
     "RESEARCH": ("Research window before the debate: give a short opening statement and, if you need "
                  "facts from the registered files, ask with [[request: ...]] tags."),
 }
 
 
-def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None) -> list[str]:
+# The floor is opened only to agents who ask for it at the end of a turn, so nobody is called
+# just to answer PASS. The reply form stays mid-sentence (see GATE above).
+FLOOR_ASK = ("Then, on a last line of its own, say whether you want the open floor after the "
+             "Judge's gate (a short extra contribution that costs 1 budget; you have {budget} left): "
+             "write `FLOOR: yes` or `FLOOR: no`.")
+FLOOR_AGAIN = ("If you speak and want one more floor turn after this one, end with a last line "
+               "`FLOOR: yes`; otherwise `FLOOR: no`.")
+OPENING_TEXT = ("This is an independent opening: the others write theirs at the same time and you "
+                "will not see them before you answer, so state your own position.")
+
+
+def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None,
+            budget_left: int | None = None, floor_intent: bool = False,
+            independent: bool = False) -> list[str]:
     """Sentences a phase adds in some rounds (later rounds, the last round, the gate's roster)."""
     last = round >= max_rounds
     extra: list[str] = []
+    if floor_intent and phase == "REBUTTAL":
+        extra.append(FLOOR_ASK.format(budget=budget_left or 0))
+    if floor_intent and phase == "FLOOR":
+        extra.append(FLOOR_AGAIN)
+    if independent and phase == "SPEAK":
+        extra.append(OPENING_TEXT)
     if phase == "SPEAK":
         if round > 1:
             extra.append("Say whether your position moved since your last speech, and why.")
@@ -45,8 +64,13 @@ def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None
 
 
 def instructions(phase: str, *, round: int, max_rounds: int, budget_left: int | None = None,
-                 floor_turn: int | None = None, agents: list[str] | None = None) -> str:
-    """Task text for a turn: `KEY: value` markers first (see debate.context), then prose."""
+                 floor_turn: int | None = None, agents: list[str] | None = None,
+                 floor_intent: bool = False, independent: bool = False) -> str:
+    """Task text for a turn: `KEY: value` markers first (see debate.context), then prose.
+
+    `floor_intent` asks for a closing `FLOOR: yes|no` line (REBUTTAL, FLOOR); `independent`
+    marks a round-1 opening written without seeing the others (`OPENING: independent`).
+    """
     if phase not in PHASE_TEXT:
         raise KeyError(phase)
     markers = [f"MAX ROUNDS: {max_rounds}"]
@@ -54,8 +78,14 @@ def instructions(phase: str, *, round: int, max_rounds: int, budget_left: int | 
         markers.append(f"BUDGET LEFT: {budget_left}")
     if floor_turn is not None:
         markers.append(f"FLOOR TURN: {floor_turn}")
+    if floor_intent:
+        markers.append("FLOOR INTENT: ask")
+    if independent:
+        markers.append("OPENING: independent")
     prose = " ".join([PHASE_TEXT[phase].format(where=f"Round {round} of {max_rounds}"),
-                      *_extras(phase, round=round, max_rounds=max_rounds, agents=agents)])
+                      *_extras(phase, round=round, max_rounds=max_rounds, agents=agents,
+                               budget_left=budget_left, floor_intent=floor_intent,
+                               independent=independent)])
     return "\n".join(markers) + "\n\n" + prose
 
 

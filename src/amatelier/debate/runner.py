@@ -19,7 +19,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.chat import messages as msgs
-from amatelier.chat import roundtables
+from amatelier.chat import roundtables, spend
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.after import (  # noqa: F401
     RunResult,  # noqa: F401
@@ -31,6 +31,7 @@ from amatelier.debate.after import (  # noqa: F401
 )
 from amatelier.debate.instructions import budget_status, instructions  # noqa: F401
 from amatelier.debate.interrupts import (  # noqa: F401
+    CeilingStop,
     RoundtableAborted,
     RoundtableInterrupted,
     _held_signals,
@@ -104,6 +105,22 @@ CLOSE_GRACE_S = 3.0
 
 
 
+def warm_starter(plan: Plan) -> Any:
+    """A started fork server for warm workers, or None (config off, platform without it)."""
+    from amatelier.debate.warm import WarmStarter, warm_available
+
+    if not plan.config.get("roundtable", {}).get("warm_workers", True) or not warm_available():
+        return None
+    backends = sorted({m["backend"] for m in worker_models(plan.config, plan.mode, plan.workers,
+                                                           plan.judge).values()})
+    try:
+        starter = WarmStarter(backends, worker_module="amatelier.debate.worker")
+        starter.start()
+    except Exception:  # noqa: BLE001 - without a fork server workers start as commands
+        return None
+    return starter
+
+
 def run_roundtable(opts: RunOptions, *, progress: Any = None,
                    warn: Callable[[str], None] = _stderr) -> RunResult:
     """Run a whole roundtable and return its digest (exit_code 1 when it was cut)."""
@@ -112,6 +129,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     plan = plan_roundtable(opts)
     for line in plan.warnings:
         warn(f"amatelier: warning: {line}")
+    starter = warm_starter(plan)  # the fork server imports the SDKs while we set up
     conn = open_db()
     for rt_id, reason in roundtables.cut_orphans(conn):
         warn(f"amatelier: note: roundtable {rt_id} was left open by a dead runner; marked cut ({reason})")
@@ -125,8 +143,11 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
         budget_per_agent=plan.budget, skip_post=opts.skip_post, speaker_timeout_s=plan.speaker_timeout,
         budgets={w: plan.budget for w in plan.workers},
     )
+    if plan.limits is not None:
+        spend.set_limits(conn, rt_id, plan.limits)
     pool = WorkerPool(rt_id, paths.user_logs_dir(),
-                      max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)))
+                      max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)),
+                      starter=starter)
     runner = Runner(plan, opts, state, pool, progress=progress, warn=warn)
     announce = getattr(progress, "started", None)
     if announce is not None:
@@ -156,6 +177,11 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
             runner.debate()
         except KeyboardInterrupt:
             raise RoundtableInterrupted("keyboard interrupt") from None
+        except CeilingStop as exc:  # closed, not cut: what was said stands and is digested
+            state.stop_reason = exc.reason
+            msgs.post(conn, rt_id, "runner", f"ROUNDTABLE STOPPED: {exc.reason}", kind="system",
+                      round=state.current_round or None)
+            runner.seam("steward_hooks.drain", steward_hooks.drain, state)
     except RoundtableInterrupted as exc:
         cut_reason = exc.reason
         exit_code = 1

@@ -24,6 +24,21 @@ def is_pass(text: str | None) -> bool:
     return bool(_PASS.match(stripped)) and len(stripped) <= PASS_MAX_CHARS
 
 
+_FLOOR_INTENT = re.compile(r"^[\s*_`>-]*floor[\s*_`]*:[\s*_`]*(yes|no)\b", re.IGNORECASE)
+
+
+def floor_intent(text: str | None) -> bool | None:
+    """`FLOOR: yes|no` on the last non-empty line of a reply: True, False, or None when absent.
+
+    Only the last line counts, so an agent quoting the instruction mid-reply decides nothing.
+    """
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    match = _FLOOR_INTENT.match(lines[-1])
+    return None if match is None else match.group(1).lower() == "yes"
+
+
 def words(text: str) -> set[str]:
     """Lower-cased word set of a text."""
     return set(_WORD.findall(text.lower()))

@@ -125,7 +125,18 @@ class WarmStarter:
         self._context.set_forkserver_preload(self.modules)
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        # The fork server (and the resource tracker it starts) must not hold our stdout: a
+        # caller reading the digest from it would wait for them to exit too.
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            forkserver.ensure_running()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
         self._started = True
 
     def launch(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> ForkedWorker:
