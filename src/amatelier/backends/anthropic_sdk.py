@@ -95,7 +95,9 @@ def cached_layout(system: str, prompt: str, model_id: str,
     points = sorted({p for p in cache_points if 0 < p < len(prompt)})
     if not points:
         return system_blocks, prompt
-    marked = set(points[-left:]) if left > 0 else set()
+    # The prompt is split at every point, so a prefix keeps the same blocks from turn to turn
+    # (a cache entry matches only identical blocks); the first point and the latest are marked.
+    marked = set(points[:1] + points[1:][-(left - 1):]) if left > 1 else set(points[-left:] if left else [])
     content: list[dict[str, Any]] = []
     start = 0
     for point in [*points, len(prompt)]:

@@ -106,7 +106,7 @@ CLOSE_GRACE_S = 3.0
 
 
 def warm_starter(plan: Plan) -> Any:
-    """A started fork server for warm workers, or None (config off, platform without it)."""
+    """A started WarmStarter (SDKs imported, zygote forked), or None (config off, no os.fork)."""
     from amatelier.debate.warm import WarmStarter, warm_available
 
     if not plan.config.get("roundtable", {}).get("warm_workers", True) or not warm_available():
@@ -116,7 +116,7 @@ def warm_starter(plan: Plan) -> Any:
     try:
         starter = WarmStarter(backends, worker_module="amatelier.debate.worker")
         starter.start()
-    except Exception:  # noqa: BLE001 - without a fork server workers start as commands
+    except Exception:  # noqa: BLE001 - without the zygote workers start as commands
         return None
     return starter
 
@@ -129,7 +129,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     plan = plan_roundtable(opts)
     for line in plan.warnings:
         warn(f"amatelier: warning: {line}")
-    starter = warm_starter(plan)  # the fork server imports the SDKs while we set up
+    starter = warm_starter(plan)  # imports the SDKs once and forks the zygote, before the DB opens
     conn = open_db()
     for rt_id, reason in roundtables.cut_orphans(conn):
         warn(f"amatelier: note: roundtable {rt_id} was left open by a dead runner; marked cut ({reason})")
@@ -212,6 +212,8 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     finally:
         signal.signal(signal.SIGTERM, previous_term)
     conn.close()
+    if starter is not None:
+        starter.close()
     if progress is not None:
         progress.stop()
     if result.exit_code == 0:

@@ -77,7 +77,7 @@ class Worker:
         self.faults = parse_fault(os.environ.get(FAULT_ENV), agent) if generation == 0 else {}
         self._backend = None
         self._expected_ppid = os.getppid()  # the runner, or the fork server it started
-        self._last_end_id: int | None = None  # last message in full in this agent's previous prompt
+        self._split_ids: list[int] = []  # last message in full of each earlier prompt of this agent
         self._rt: dict[str, Any] | None = None
         self._briefing: str | None = None
         self._system: str | None = None
@@ -125,11 +125,11 @@ class Worker:
         return system, layout.text
 
     def cache_points(self, layout: Any) -> list[int]:
-        """Where the stable prefixes of this prompt end: the briefing, the transcript as this
-        agent's previous turn saw it (its cache entry is read), and the transcript now."""
+        """Where the stable prefixes of this prompt end: the briefing, the transcript as each of
+        this agent's earlier turns saw it (the latest one's cache entry is read; splitting at all
+        of them keeps the blocks identical), and the transcript now (written for the next turn)."""
         points = [layout.briefing_end]
-        if self._last_end_id in layout.message_ends:
-            points.append(layout.message_ends[self._last_end_id])
+        points += [layout.message_ends[i] for i in self._split_ids if i in layout.message_ends]
         points.append(layout.transcript_end)
         return sorted(set(points))
 
@@ -226,7 +226,7 @@ class Worker:
             turns.fail(self.conn, turn["id"], f"{getattr(exc, 'kind', 'other')}: {exc}")
             return None
         if layout.message_ends:  # the next turn reads the prefix this one wrote
-            self._last_end_id = max(layout.message_ends)
+            self._split_ids.append(max(layout.message_ends))
         text = (completion.text or "").strip()
         if not text:
             turns.fail(self.conn, turn["id"], "empty answer from the model")
