@@ -45,6 +45,9 @@ def roundtable_cmd(workers: str, rounds: int, budget: int) -> list[str]:
             "--workers", workers, "--max-rounds", str(rounds), "--budget", str(budget), "--skip-post"]
 
 
+FULL_ROUNDS = {"AMATELIER_OFFLINE_CONVERGE_ROUND": "0"}  # --fakes: the Judge lets every round run
+
+
 def clean_env(workspace: str, **extra: str) -> dict[str, str]:
     provider = ("ANTHROPIC_", "OPENAI_", "OPENROUTER_", "GEMINI_", "GOOGLE_")
     env = {k: v for k, v in os.environ.items()
@@ -168,11 +171,15 @@ def measure(workspace: str, env: dict[str, str], args: argparse.Namespace) -> di
         "SELECT COUNT(*) calls, SUM(prompt_chars) chars, SUM(input_tokens) input, SUM(cache_read_tokens) reads,"
         " SUM(cost_usd) cost, SUM(CASE WHEN role IN ('speak','rebuttal','floor','gate','research')"
         " THEN prompt_chars ELSE 0 END) debate_chars FROM llm_calls WHERE rt_id = ?", (rt_id,)).fetchone()
+    debate = conn.execute(
+        "SELECT SUM(input_tokens), SUM(cache_read_tokens) FROM llm_calls WHERE rt_id = ? AND role IN"
+        " ('speak','rebuttal','floor','gate','research')", (rt_id,)).fetchone()
     model_s = critical_model_seconds(conn, rt_id)
     conn.close()
     usage = digest.get("llm_usage") or {}
     return {"wall": wall, "model_s": model_s, "calls": row["calls"], "chars": row["chars"] or 0,
             "debate_chars": row["debate_chars"] or 0, "read_share": (row["reads"] or 0) / max(1, row["input"] or 1),
+            "debate_share": (debate[1] or 0) / max(1, debate[0] or 1),
             "cost": row["cost"], "digest_cost": usage.get("cost_usd"), "rounds": digest.get("rounds"),
             "stop_reason": digest.get("stop_reason")}
 
@@ -180,11 +187,12 @@ def measure(workspace: str, env: dict[str, str], args: argparse.Namespace) -> di
 def with_fake(kind: str, mode: str, args: argparse.Namespace) -> dict:
     server = subprocess.Popen([sys.executable, "-m", "tests.helpers.fake_serve", kind, "--latency-ms",
                                str(args.latency_ms), "--answers", args.answers],
-                              cwd=str(REPO), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                              cwd=str(REPO), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, **FULL_ROUNDS))
     try:
         info = json.loads(server.stdout.readline())
         with tempfile.TemporaryDirectory(prefix="amatelier-bench-") as workspace:
-            extra = {"AMATELIER_MODE": mode}
+            extra = {"AMATELIER_MODE": mode, **FULL_ROUNDS}
             if kind == "anthropic":
                 extra.update(ANTHROPIC_API_KEY="sk-ant-bench", ANTHROPIC_BASE_URL=info["base_url"])
             else:
@@ -197,7 +205,7 @@ def with_fake(kind: str, mode: str, args: argparse.Namespace) -> dict:
 
 def fakes_mode(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="amatelier-bench-") as workspace:
-        offline = measure(workspace, clean_env(workspace, AMATELIER_MODE="offline"), args)
+        offline = measure(workspace, clean_env(workspace, AMATELIER_MODE="offline", **FULL_ROUNDS), args)
     print(f"{args.workers}; max {args.rounds} rounds; budget {args.budget}; --skip-post; "
           f"fake latency {args.latency_ms:.0f} ms per call; answers: {args.answers}")
     print(f"offline: wall {offline['wall']:.2f} s · calls {offline['calls']} · prompt chars "
@@ -215,7 +223,7 @@ def fakes_mode(args: argparse.Namespace) -> int:
               f"({engine / got['wall']:.0%} of wall; target <= import + 1.5 s = {sdk + 1.5:.2f} s)")
         print(f"  calls {got['calls']} · rounds {got['rounds']} · prompt chars {got['chars']:,} "
               f"(debate {got['debate_chars']:,}; target <= 511,000) · cache-read share "
-              f"{got['read_share']:.1%} · cost ${got['cost'] or 0:.4f} (digest ${got['digest_cost'] or 0:.4f})")
+              f"{got['read_share']:.1%} (debate turns {got['debate_share']:.1%}) · cost ${got['cost'] or 0:.4f} (digest ${got['digest_cost'] or 0:.4f})")
     return 0
 
 

@@ -7,10 +7,10 @@ therefore begins with the whole of the same agent's previous prompt minus its ta
 `layout_prompt` says where each stable part ends (cache points for Anthropic's breakpoints;
 OpenAI-compatible servers cache the shared prefix by themselves).
 
-Prompt size stays bounded however long a debate runs: at most `recent_messages` messages
-are given in full (each capped), older contributions only as a compact index capped in
-characters. The window slides in coarse steps (a third of the window), so the prefix stays
-the same for several turns before the index grows.
+Prompt size stays bounded however long a debate runs: fewer than `2 × recent_messages`
+messages are given in full (each capped), older contributions only as a compact index
+capped in characters. The window slides in coarse steps (a whole window), so the prefix stays the
+same for many turns before the index grows.
 
 The prompt is plain text with structured markers that a reader (and the offline backend)
 can parse. Layout::
@@ -130,14 +130,15 @@ class PromptLayout:
 def window_start(visible: int, recent: int, step: int | None = None) -> int:
     """First visible message shown in full: the window slides in coarse steps (pure).
 
-    At most `recent` messages are shown; the start only moves in multiples of `step`
-    (default a third of the window), so the prompt prefix stays stable between moves.
+    At least `recent` messages are shown in full (all of them while there are fewer) and
+    fewer than `recent + step`: the start only moves in multiples of `step` (default
+    `recent`), so every agent's cached prefix stays valid until the next move.
     """
     recent = max(1, recent)
-    step = max(1, step if step is not None else recent // 3)
+    step = max(1, step if step is not None else recent)
     if visible <= recent:
         return 0
-    return -(-(visible - recent) // step) * step
+    return ((visible - recent) // step) * step
 
 
 def layout_prompt(ctx: TurnContext) -> PromptLayout:
@@ -187,7 +188,13 @@ def max_prompt_chars(ctx: TurnContext) -> int:
     header = 400 + 300 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
     per_message = CAPS["message"] + 80
     return (header + CAPS["briefing"] + ctx.index_chars + 200
-            + max(1, ctx.recent_messages) * per_message + CAPS["instructions"] + 200)
+            + max_window(ctx) * per_message + CAPS["instructions"] + 200)
+
+
+def max_window(ctx: TurnContext) -> int:
+    """Most messages a prompt gives in full (see `window_start`)."""
+    recent = max(1, ctx.recent_messages)
+    return recent + max(1, ctx.slide_step if ctx.slide_step is not None else recent) - 1
 
 
 

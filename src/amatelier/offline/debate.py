@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 
 from amatelier.offline.request import OfflineRequest
@@ -225,8 +226,18 @@ def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
     return text + ("\nFLOOR: no" if markers.get("FLOOR INTENT") else "")
 
 
+CONVERGE_ENV = "AMATELIER_OFFLINE_CONVERGE_ROUND"
+
+
 def converge_round(max_rounds: int) -> int:
-    """The round at which the offline Judge says CONVERGED (round 2 of 3, 4 of 5, ...)."""
+    """The round at which the offline Judge says CONVERGED (round 2 of 3, 4 of 5, ...).
+
+    AMATELIER_OFFLINE_CONVERGE_ROUND=N moves it to round N (0: never before the last round),
+    so a benchmark can run every round of a debate.
+    """
+    given = os.environ.get(CONVERGE_ENV, "").strip()
+    if given.isdigit():
+        return max_rounds if int(given) == 0 else max(1, min(max_rounds, int(given)))
     return max(1, min(max_rounds, max(2, math.ceil(2 * max_rounds / 3))))
 
 
