@@ -83,7 +83,9 @@ def test_concurrent_calls_never_pass_the_cost_ceiling(anthropic: FakeAnthropic, 
     conn = connect(db)
     rows = [dict(r) for r in conn.execute("SELECT * FROM llm_calls WHERE rt_id = ?", (rt_id,))]
     total = sum(r["cost_usd"] for r in rows)
-    assert 1 <= outcomes.count("ok") == len(rows) <= 3
+    # at least the three worst cases fit; calls that waited for others to be recorded may fit
+    # too (their real cost is below the worst case), but never all eight
+    assert 3 <= outcomes.count("ok") == len(rows) < 8
     assert outcomes.count("ceiling") == 8 - len(rows)
     assert total <= limit * 0.9
     assert conn.execute("SELECT COUNT(*) FROM llm_reservations").fetchone()[0] == 0  # holds released

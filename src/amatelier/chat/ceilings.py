@@ -44,6 +44,8 @@ class Spent:
     cost_usd: float = 0.0
     tokens: int = 0
     minutes: float = 0.0
+    held_cost_usd: float = 0.0        # part of cost_usd held by calls still in flight
+    held_tokens: int = 0              # part of tokens held by calls still in flight
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,12 @@ class Verdict:
     spent: float = 0.0
     limit: float = 0.0
     needed: float = 0.0
+    held: float = 0.0                 # of `spent`, what calls in flight hold (may still be freed)
 
     @property
     def stop_reason(self) -> str | None:
-        return None if self.fits else stop_reason(self.ceiling or "", self.spent, self.limit, self.needed)
+        return None if self.fits else stop_reason(self.ceiling or "", self.spent - self.held,
+                                                  self.limit, self.needed, self.held)
 
 
 def usable(limit: float, reserve_share: float, *, for_decision: bool) -> float:
@@ -82,12 +86,13 @@ def check_call(limits: Limits, spent: Spent, estimate: Estimate, *, role: str | 
         room = usable(limits.max_cost_usd, share, for_decision=decision)
         if estimate.cost_usd is None or spent.cost_usd + estimate.cost_usd > room + 1e-12:
             return Verdict(False, "max_cost_usd", spent.cost_usd, limits.max_cost_usd,
-                           estimate.cost_usd if estimate.cost_usd is not None else float("nan"))
+                           estimate.cost_usd if estimate.cost_usd is not None else float("nan"),
+                           spent.held_cost_usd)
     if limits.max_tokens is not None:
         room = usable(float(limits.max_tokens), share, for_decision=decision)
         if spent.tokens + estimate.tokens > room:
             return Verdict(False, "max_tokens", float(spent.tokens), float(limits.max_tokens),
-                           float(estimate.tokens))
+                           float(estimate.tokens), float(spent.held_tokens))
     if limits.max_minutes is not None:
         room = usable(limits.max_minutes, share, for_decision=decision)
         if spent.minutes >= room:
@@ -111,9 +116,12 @@ def _amount(ceiling: str, value: float) -> str:
     return f"{value:.1f} min"
 
 
-def stop_reason(ceiling: str, spent: float, limit: float, needed: float = 0.0) -> str:
+def stop_reason(ceiling: str, spent: float, limit: float, needed: float = 0.0, held: float = 0.0) -> str:
     """`ceiling max_cost_usd reached: spent $0.0171 of the $0.0200 limit (...)`, one line."""
-    line = f"ceiling {ceiling} reached: spent {_amount(ceiling, spent)} of the {_amount(ceiling, limit)} limit"
+    line = f"ceiling {ceiling} reached: spent {_amount(ceiling, spent)}"
+    if held > 0:
+        line += f" (+{_amount(ceiling, held)} held by calls in flight)"
+    line += f" of the {_amount(ceiling, limit)} limit"
     if ceiling == "max_cost_usd" and needed != needed:  # NaN: the next model has no price
         return line + " (the next call's model has no price, so it could not be bounded)"
     if needed > 0:

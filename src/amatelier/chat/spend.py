@@ -25,6 +25,10 @@ from amatelier.chat.ceilings import (
     seconds_left,
 )
 from amatelier.chat.db import transaction
+from amatelier.chat.waiting import ChangeWaiter
+
+#: how long a call waits for calls in flight to be recorded before it gives up on a ceiling
+HOLD_WAIT_S = 300.0
 
 
 class CeilingReached(LLMCallError):
@@ -74,14 +78,16 @@ def spent(conn: sqlite3.Connection, rt_id: str, *, started_ts: float | None = No
         "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(input_tokens + output_tokens), 0)"
         " FROM llm_calls WHERE rt_id = ?", (rt_id,)).fetchone()
     cost, tokens = float(row[0]), int(row[1])
+    held_cost, held_tokens = 0.0, 0
     if include_holds:
         held = conn.execute("SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(tokens), 0)"
                             " FROM llm_reservations WHERE rt_id = ?", (rt_id,)).fetchone()
-        cost, tokens = cost + float(held[0]), tokens + int(held[1])
+        held_cost, held_tokens = float(held[0]), int(held[1])
     minutes = 0.0
     if started_ts is not None:
         minutes = max(0.0, ((now if now is not None else time.time()) - started_ts) / 60.0)
-    return Spent(cost_usd=cost, tokens=tokens, minutes=minutes)
+    return Spent(cost_usd=cost + held_cost, tokens=tokens + held_tokens, minutes=minutes,
+                 held_cost_usd=held_cost, held_tokens=held_tokens)
 
 
 def stop_reason(conn: sqlite3.Connection, rt_id: str) -> tuple[str, str] | None:
@@ -99,9 +105,12 @@ def _record_stop(conn: sqlite3.Connection, rt_id: str, verdict: Verdict) -> None
 
 
 def hold(conn: sqlite3.Connection, rt_id: str | None, estimate: Estimate, *, agent: str | None = None,
-         role: str | None = None, backend: str = "", model: str = "") -> Hold | None:
+         role: str | None = None, backend: str = "", model: str = "",
+         wait_s: float = HOLD_WAIT_S) -> Hold | None:
     """Reserve the worst case of the next call, or raise CeilingReached (nothing to do: None).
 
+    When the call does not fit only because other calls in flight hold worst cases they will
+    most likely not use, it waits (up to `wait_s`) for them to be recorded and checks again.
     Once a roundtable stopped on a ceiling, only the decision synthesis may still call.
     """
     if rt_id is None:
@@ -110,6 +119,22 @@ def hold(conn: sqlite3.Connection, rt_id: str | None, estimate: Estimate, *, age
     if found is None:
         return None
     limits, started = found
+    waiter: ChangeWaiter | None = None
+    end = time.monotonic() + max(0.0, wait_s)
+    while True:
+        result = _try_hold(conn, rt_id, limits, started, estimate, agent=agent, role=role,
+                           final=time.monotonic() >= end)
+        if isinstance(result, Hold):
+            return result
+        if result is not None:
+            raise CeilingReached(result[1], ceiling=result[0], backend=backend, model=model)
+        waiter = waiter or ChangeWaiter(conn, max_sleep=0.05)
+        waiter.wait(max(0.0, min(0.5, end - time.monotonic())))
+
+
+def _try_hold(conn: sqlite3.Connection, rt_id: str, limits: Limits, started: float, estimate: Estimate,
+              *, agent: str | None, role: str | None, final: bool) -> Hold | tuple[str, str] | None:
+    """One check in one transaction: a Hold, a refusal (ceiling, reason), or None to wait for holds."""
     refused: tuple[str, str] | None = None
     with transaction(conn):  # committed either way: a refusal records the stop reason
         stopped = stop_reason(conn, rt_id)
@@ -117,6 +142,9 @@ def hold(conn: sqlite3.Connection, rt_id: str | None, estimate: Estimate, *, age
         verdict = check_call(limits, current, estimate, role=role)
         if stopped is not None and role not in DECISION_ROLES:
             refused = stopped
+        elif not verdict.fits and verdict.held > 0 and not final \
+                and check_call(limits, _without_holds(current), estimate, role=role).fits:
+            return None  # it fits once the calls in flight are recorded: wait for them
         elif not verdict.fits:
             _record_stop(conn, rt_id, verdict)
             refused = (verdict.ceiling or "", verdict.stop_reason or "ceiling reached")
@@ -126,8 +154,13 @@ def hold(conn: sqlite3.Connection, rt_id: str | None, estimate: Estimate, *, age
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (rt_id, agent, role, estimate.cost_usd or 0.0, estimate.tokens, time.time()))
     if refused is not None:
-        raise CeilingReached(refused[1], ceiling=refused[0], backend=backend, model=model)
+        return refused
     return Hold(id=int(cursor.lastrowid or 0), timeout_s=seconds_left(limits, current, role=role))
+
+
+def _without_holds(current: Spent) -> Spent:
+    return Spent(cost_usd=current.cost_usd - current.held_cost_usd,
+                 tokens=current.tokens - current.held_tokens, minutes=current.minutes)
 
 
 def release(conn: sqlite3.Connection, held: Hold | None) -> None:

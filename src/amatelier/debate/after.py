@@ -132,7 +132,14 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
         _note_interrupted(digest, warn)
         with _held_signals():
             digest_path = write_digest(digest, rt_id, runner.hook_errors)
-    if cut_reason is None and not opts.skip_post and not interrupted:
+    if cut_reason is None and not opts.skip_post and not interrupted and state.stop_reason:
+        # A ceiling stopped the debate: only the decision may still call a model, so the
+        # debriefs would each be refused; say so once instead.
+        digest.setdefault("warnings", []).append(
+            "post-roundtable steps (therapist debriefs, upkeep) skipped: the debate stopped on a ceiling")
+        with _held_signals():
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
+    elif cut_reason is None and not opts.skip_post and not interrupted:
         before = json.dumps(digest, sort_keys=True, default=str)
         try:
             run_steps(runner, AFTER_DIGEST, digest)
