@@ -49,6 +49,10 @@ AFTER_CLOSE: tuple[Step, ...] = (
          lambda state, digest: economy_hooks.after_close(state, digest)),
     Step("distilling", "learning_hooks.after_close",          # skills from the transcript
          lambda state, digest: learning_hooks.after_close(state, digest)),
+    # DECISION HOOK (issue 11, "The decision"): the closing decision synthesis step goes here.
+    # It also runs after a ceiling stopped the debate (state.stop_reason says why); its model
+    # call must use role "decision", the only role allowed to spend the reserved share
+    # (roundtable.ceilings.decision_reserve, see chat.ceilings).
 )
 AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-post
     Step("post", "learning_hooks.post",                       # therapist debriefs, memory, analytics
