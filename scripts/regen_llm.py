@@ -94,13 +94,14 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("roundtable.transcript_index_chars", "Character cap on the index of older messages."),
     ("roundtable.max_worker_restarts", "Restarts allowed per crashed worker before it is left out."),
     ("roundtable.opening", "`independent`: round-1 openings are written at the same time, none seeing another; `sequential`: one after another."),
-    ("roundtable.warm_workers", "Fork workers from a fork server that imported the provider SDK once (POSIX); false spawns each worker as a command."),
+    ("roundtable.warm_workers", "The runner imports the provider SDK once and forks each worker from a warm process (POSIX); false spawns each worker as a command."),
     ("roundtable.ceilings.max_cost_usd", "Default `--max-cost-usd` (0 = no limit): the roundtable never spends more."),
     ("roundtable.ceilings.max_tokens", "Default `--max-tokens` (0 = no limit): input (cached included) + output tokens over the roundtable."),
     ("roundtable.ceilings.max_minutes", "Default `--max-minutes` (0 = no limit): no model call starts after this wall time."),
     ("roundtable.ceilings.decision_reserve", "Share of each limit kept for the closing decision synthesis (0.1 = 10 %)."),
     ("pricing.models", "Your prices, USD per million tokens: {model id: {input, output, cache_read, cache_write, effective_from}}; they win over the bundled table."),
     ("pricing.openai_compat_free", "true for a local OpenAI-compatible server (Ollama, vLLM): every openai-compat call costs 0."),
+    ("roundtable.human_messages", "allow or deny: whether `amatelier say` (and MCP roundtable_say) may post a person's message into a live roundtable."),
     ("competition.entry_fees.*", "Sparks deducted per roundtable at open for a worker of this tier."),
     ("competition.penalties.*", "Sparks for this Judge penalty (gross per roundtable never goes below 0)."),
     ("competition.gate_bonus.sparks", "Sparks per Judge `GATE:` signal."),
@@ -134,6 +135,7 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("distiller.transcript_cap_chars", "Transcript characters sent to the distiller at most."),
     ("distiller.min_skills", "Fewest skill candidates asked for per roundtable."),
     ("distiller.max_skills", "Most skill candidates kept per roundtable."),
+    ("benchmarks.ray_address", "Ray cluster address for `amatelier batch run --engine ray`; `--ray-address` and RAY_ADDRESS win over it; null with neither set starts a local Ray."),
 )
 
 

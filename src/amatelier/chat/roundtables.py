@@ -44,6 +44,13 @@ def open_roundtable(conn: sqlite3.Connection, topic: str, participants: list[str
     return rt_id
 
 
+def mark_benchmark(conn: sqlite3.Connection, rt_id: str, batch_id: str | None, persona_set: str) -> None:
+    """Record that a roundtable is a benchmark run: its batch (if any) and its workers' persona set."""
+    with transaction(conn):
+        conn.execute("UPDATE roundtables SET batch_id = ?, persona_set = ? WHERE id = ?",
+                     (batch_id, persona_set, rt_id))
+
+
 def close_roundtable(conn: sqlite3.Connection, rt_id: str) -> bool:
     """Mark an open roundtable closed; False when it was not open (already closed or cut)."""
     with transaction(conn):
@@ -70,6 +77,16 @@ def cut_roundtable(conn: sqlite3.Connection, rt_id: str, reason: str, *, announc
             if announce:
                 post(conn, rt_id, "runner", f"ROUNDTABLE CUT: {reason}", kind="system")
     return changed
+
+
+def reopen_roundtable(conn: sqlite3.Connection, rt_id: str, *, runner_pid: int | None = None) -> bool:
+    """Open a cut roundtable again for a resuming runner (this process); False if it was not cut."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE roundtables SET status = 'open', cut_reason = NULL, closed_at = NULL, runner_pid = ?,"
+            " runner_host = ? WHERE id = ? AND status = 'cut'",
+            (runner_pid if runner_pid is not None else os.getpid(), this_host(), rt_id))
+    return cur.rowcount == 1
 
 
 def _cancel_open_turns(conn: sqlite3.Connection, rt_id: str) -> None:

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.chat.messages import build_transcript_index
+from amatelier.chat.messages import HUMAN, build_transcript_index
 from amatelier.prompt_format import (  # noqa: F401 - parse_markers is part of context's API
     SECTION,
     parse_markers,
@@ -69,6 +69,7 @@ CAPS = {
     "instructions": 4000,
 }
 HIDDEN_KINDS = ("turn", "phase", "briefing")
+HUMAN_LABEL = "(a person at the table, not a debater; weigh what they say)"
 ORIENTATION = ("You are {agent}, taking one turn in a structured roundtable debate. Below are the "
                "briefing, the debate so far (one message per line: [#id round PHASE] speaker: text; "
                "your own earlier messages appear under your name, and 'runner' lines are the "
@@ -113,7 +114,10 @@ def message_line(message: dict[str, Any], limit: int = CAPS["message"]) -> str:
     if message.get("phase"):
         where.append(str(message["phase"]))
     tag = " ".join([f"#{message['id']}", *where])
-    return f"[{tag}] {message['agent']}: {cap(str(message.get('content', '')), limit)}"
+    speaker = message["agent"]
+    if message.get("kind") == HUMAN:  # a person's `amatelier say`: heard by all, argued by none
+        speaker = f"{speaker} {HUMAN_LABEL}"
+    return f"[{tag}] {speaker}: {cap(str(message.get('content', '')), limit)}"
 
 
 @dataclass(frozen=True)
@@ -195,10 +199,6 @@ def max_window(ctx: TurnContext) -> int:
     """Most messages a prompt gives in full (see `window_start`)."""
     recent = max(1, ctx.recent_messages)
     return recent + max(1, ctx.slide_step if ctx.slide_step is not None else recent) - 1
-
-
-
-
 
 
 # --------------------------------------------------------------------------- persona

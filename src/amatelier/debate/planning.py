@@ -15,8 +15,6 @@ from amatelier.errors import UserError
 NAOMI = "naomi"
 
 
-
-
 @dataclass
 class RunOptions:
     """What the user asked for (CLI flags), before validation."""
@@ -33,6 +31,11 @@ class RunOptions:
     max_cost_usd: float | None = None       # ceilings (None: the config default; 0: none)
     max_tokens: int | None = None
     max_minutes: float | None = None
+    benchmark: bool = False        # judged, but changes no agent state (judging.benchmark)
+    batch_id: str | None = None
+    batch_run: str | None = None
+    persona_set: str = "current"   # seed: workers read the bundled personas
+    pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate
 
 
 @dataclass

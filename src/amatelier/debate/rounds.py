@@ -7,6 +7,7 @@ worker pool and the turn driver. Steward calls join through debate.steward_turns
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from amatelier.debate.planning import (
     worker_models,
 )
 from amatelier.debate.procs import WorkerPool
+from amatelier.debate.replay import Replay
 from amatelier.debate.signals import floor_intent, is_pass, jaccard, parse_gate_answer
 from amatelier.debate.turns import TurnDriver, TurnOutcome
 from amatelier.state import RoundtableState
@@ -54,6 +56,9 @@ class Runner:
         self.speeches: dict[int, dict[str, str]] = {}
         self.outcomes: dict[int, dict[str, list[str]]] = {}
         self.rounds_run = 0
+        self.replay: Replay | None = None       # set by --resume until the first live turn
+        self.resume_note: dict[str, Any] = {}   # gap_s and resume count, for the resume event
+        self.pause_for_human = float(getattr(opts, "pause_for_human", 0) or 0)
         self.driver = TurnDriver(state.conn, state.rt_id, pool, plan.speaker_timeout,
                                  say=self.say, on_wait=self._tick)
         state.notes["run_turn"] = self.run_turn
@@ -62,8 +67,16 @@ class Runner:
 
     def say(self, text: str, *, kind: str = "system", phase: str | None = None) -> int:
         """Post a runner line in the current round."""
+        return self.post(text, kind=kind, round_no=self.state.current_round or None, phase=phase)
+
+    def post(self, text: str, *, kind: str, round_no: int | None, phase: str | None) -> int:
+        """Post a runner line, unless a resumed run finds the same line already in the transcript."""
+        if self.replay is not None:
+            found = self.replay.already_posted("runner", text, kind=kind, round_no=round_no, phase=phase)
+            if found is not None:
+                return found
         return msgs.post(self.state.conn, self.state.rt_id, "runner", text, kind=kind,
-                         round=self.state.current_round or None, phase=phase)
+                         round=round_no, phase=phase)
 
     def _tick(self) -> None:
         if self.progress is not None:
@@ -97,8 +110,10 @@ class Runner:
         text = instructions_text or instructions(phase, round=self.state.current_round,
                                                  max_rounds=self.state.max_rounds)
         self._show(agent)
-        self.check_ceilings()
-        outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
+        outcome = self.replayed_turn(agent, phase)
+        if outcome is None:
+            self.check_ceilings()
+            outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
         self.state.notes["last_outcome"] = outcome  # seams may need the posted message id
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
         self.check_ceilings()
@@ -112,6 +127,37 @@ class Runner:
         if stopped is not None:
             self.state.stop_reason = stopped[1]
             raise CeilingStop(stopped[1], stopped[0])
+
+    def replayed_turn(self, agent: str, phase: str) -> TurnOutcome | None:
+        """On --resume: the recorded outcome of this turn; the first turn without one ends the replay."""
+        if self.replay is None:
+            return None
+        outcome = self.replay.take(agent, self.state.current_round, phase)
+        if outcome is not None:
+            return outcome
+        self.replay.resumed_at = {"agent": agent, "round": self.state.current_round, "phase": phase}
+        self.driver.events.append({"event": "resume", "agent": agent, "at": time.time(),
+                                   "replayed_turns": self.replay.replayed, **self.resume_note,
+                                   "round": self.state.current_round, "phase": phase})
+        self.replay = None
+        return None
+
+    def wait_for_human(self, round_no: int) -> None:
+        """--pause-for-human: after the gate, wait up to N seconds for a person's `amatelier say`."""
+        if self.pause_for_human <= 0 or self.replay is not None or round_no >= self.state.max_rounds:
+            return
+        state = self.state
+        since = msgs.last_id(state.conn, state.rt_id)
+        if self.progress is not None:
+            self.progress.update(round=round_no, max_rounds=state.max_rounds, phase="PAUSE",
+                                 speaker=f"waiting up to {self.pause_for_human:g}s for you: "
+                                         f"amatelier say --rt {state.rt_id} \"...\"")
+        deadline = time.time() + self.pause_for_human
+        while time.time() < deadline:
+            if msgs.human_messages(state.conn, state.rt_id, after_id=since):
+                return
+            self._tick()
+            self.driver.waiter.wait(min(0.2, max(0.0, deadline - time.time())))
 
     def with_steward(self, agent: str, text: str) -> str:
         """Append the Steward's how-to-ask paragraph (optional seam) to SPEAK/FLOOR instructions."""
@@ -143,11 +189,18 @@ class Runner:
                                                    state, a, default=False)]
         if not ready:
             return queue
+        outcomes: dict[str, TurnOutcome] = {}
+        for agent in ready:  # on --resume, openings already answered are replayed, not asked again
+            replayed = self.replayed_turn(agent, "SPEAK")
+            if replayed is not None:
+                outcomes[agent] = replayed
         asks = [(a, "SPEAK", self.with_steward(a, instructions(
-            "SPEAK", round=1, max_rounds=state.max_rounds, independent=True))) for a in ready]
-        self.check_ceilings()
-        self._show(", ".join(ready))
-        outcomes = self.driver.run_turns(asks, round=state.current_round)
+            "SPEAK", round=1, max_rounds=state.max_rounds, independent=True)))
+            for a in ready if a not in outcomes]
+        if asks:
+            self.check_ceilings()
+            self._show(", ".join(a for a, _, _ in asks))
+            outcomes.update(self.driver.run_turns(asks, round=state.current_round))
         later = [a for a in queue if a not in ready]
         for agent in ready:  # in speaking order, so seams see the speeches in a stable order
             outcome = outcomes[agent]
@@ -156,8 +209,9 @@ class Runner:
             if not outcome.answered:
                 continue
             spoken[agent] = outcome.text or ""
-            deferred = self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
-                                 outcome.text or "", default=False)
+            deferred = False if outcome.replayed else self.seam(
+                "steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
+                outcome.text or "", default=False)
             if deferred and deferrals.get(agent, 0) < MAX_DEFERRALS_PER_PHASE:
                 deferrals[agent] = deferrals.get(agent, 0) + 1
                 later.append(agent)
@@ -189,8 +243,9 @@ class Runner:
             if not outcome.answered:
                 continue
             spoken[agent] = outcome.text or ""
-            deferred = self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
-                                 outcome.text or "", default=False)
+            deferred = False if outcome.replayed else self.seam(
+                "steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
+                outcome.text or "", default=False)
             if deferred and deferrals.get(agent, 0) < MAX_DEFERRALS_PER_PHASE:
                 deferrals[agent] = deferrals.get(agent, 0) + 1
                 queue.append(agent)
@@ -259,8 +314,9 @@ class Runner:
                     continue
                 state.budgets[agent] = state.budgets.get(agent, 0) - 1
                 # A FLOOR turn may ask the Steward too; its answer comes at a later poll/drain.
-                self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
-                          outcome.text or "", default=False)
+                if not outcome.replayed:
+                    self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state,
+                              agent, outcome.text or "", default=False)
                 if floor_intent(outcome.text) is True and state.budgets.get(agent, 0) > 0:
                     again.append(agent)
             asking = again
@@ -294,9 +350,8 @@ class Runner:
         if round_no == refresh and round_no > 1 and NAOMI in state.workers and self.pool.alive(NAOMI):
             self.pool.restart(NAOMI, count=False)
             self.say(f"{NAOMI}'s worker relaunched at round {round_no} (scheduled refresh)")
-        msgs.post(state.conn, state.rt_id, "runner",
-                  f"ROUND {round_no}: begin\n{budget_status(state.budgets, state.budget_start)}",
-                  kind="phase", round=round_no, phase="ROUND")
+        self.post(f"ROUND {round_no}: begin\n{budget_status(state.budgets, state.budget_start)}",
+                  kind="phase", round_no=round_no, phase="ROUND")
         self._show()
 
     def debate(self) -> None:
@@ -309,6 +364,7 @@ class Runner:
             wants = self.rebuttal_phase(round_no)
             if self.judge_gate(round_no):
                 break
+            self.wait_for_human(round_no)
             self.floor_phase(round_no, wants)
             self.health_audit(round_no)
         # A lookup asked for in the last FLOOR has no later REBUTTAL to wait for: post it now,
@@ -387,6 +443,10 @@ class Runner:
         )
         if self.plan.warnings:
             digest["warnings"] = list(self.plan.warnings)
+        people = msgs.human_messages(state.conn, state.rt_id)
+        if people:  # shown, never scored: no ledger row or score refers to them
+            digest["human_messages"] = [{"id": m["id"], "name": m["agent"], "round": m["round"],
+                                         "text": m["content"]} for m in people]
         self.stop_fields(digest)
         return digest
 

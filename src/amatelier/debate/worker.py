@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any
 
+from amatelier import paths
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables, turns
 from amatelier.chat.db import connect
@@ -135,7 +136,7 @@ class Worker:
 
     def build_layout(self, turn: dict[str, Any]) -> tuple[str, Any]:
         """(system, prompt layout) for a turn."""
-        from amatelier.debate.context import TurnContext, build_system, layout_prompt
+        from amatelier.debate.context import TurnContext, layout_prompt
         from amatelier.prompt_format import parse_markers
 
         rt = self.roundtable() or {}
@@ -153,19 +154,30 @@ class Worker:
             .get("OPENING", "").lower() == "independent",
         )
         if self._system is None:  # persona, memory and skills do not change during a roundtable
-            self._system = build_system(self.agent, self.config)
+            self._system = self.system()
         return self._system, layout_prompt(ctx)
+
+    def system(self) -> str:
+        """The system prompt: the bundled seed persona on a `seed` benchmark run, else the agent's own.
+
+        A seed worker reads only the shipped CLAUDE.md and IDENTITY.md (no memory, no skills);
+        the Judge always reads its own persona, so both persona sets are measured alike.
+        """
+        from amatelier.debate.context import build_system
+
+        rt = self.roundtable() or {}
+        seed = rt.get("persona_set") == "seed" and self.kind() == "speech"
+        return build_system(self.agent, self.config,
+                            agent_dir=paths.bundled_agent_dir(self.agent) if seed else None)
 
     def warm_up(self) -> None:
         """While idle before the first turn: import what a turn needs and build the persona."""
         import importlib
 
-        from amatelier.debate.context import build_system
-
         importlib.import_module("amatelier.chat.llm_calls")
         with contextlib.suppress(Exception):
             if self._system is None:
-                self._system = build_system(self.agent, self.config)
+                self._system = self.system()
             if self.backend.name == "offline":
                 importlib.import_module("amatelier.offline.debate")
             client = getattr(self.backend, "client", None)

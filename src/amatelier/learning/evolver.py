@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
+from amatelier.atomicio import file_lock, read_json, write_json_atomic
 from amatelier.learning import agent_memory
+from amatelier.learning.persona_history import write_persona_file
 from amatelier.learning.text import best_match, clip, content_hash
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,11 @@ def read_claude_md(agent: str) -> str:
 
 
 def write_claude_md(agent: str, text: str) -> None:
-    """Atomically replace the user-data persona (never the bundled seed)."""
-    write_text_atomic(claude_md_path(agent), text if text.endswith("\n") else text + "\n")
+    """Atomically replace the user-data persona (never the bundled seed).
+
+    The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first.
+    """
+    write_persona_file(claude_md_path(agent).parent, "CLAUDE.md", text if text.endswith("\n") else text + "\n")
 
 
 def _section_bounds(lines: list[str], heading: str) -> tuple[int, int] | None:
