@@ -77,9 +77,41 @@ def _redirect(fd_out: int) -> None:
     os.close(devnull)
 
 
+def retitle(args: Sequence[str]) -> bool:
+    """Make `ps` and /proc/<pid>/cmdline show `args` (Linux; best effort, False when it cannot).
+
+    A forked worker would otherwise show the runner's command line; with this it reads like
+    the command it stands for (`python -m amatelier.engine.worker --rt ... --agent ...`), so
+    people and tools can find a roundtable's workers by their arguments. The original argv
+    area (/proc/self/stat fields 48-49) is rewritten in place, never grown.
+    """
+    try:
+        import ctypes
+
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (fields 48, 49)
+        title = b"\0".join(a.encode() for a in args) + b"\0"
+        if not start or end <= start or len(title) > end - start:
+            return False
+        ctypes.memmove(start, title + b"\0" * (end - start - len(title)), end - start)
+        name = ("amtl-" + (args[args.index("--agent") + 1] if "--agent" in args else "worker"))[:15]
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, ctypes.c_char_p(name.encode()), 0, 0, 0)  # PR_SET_NAME: the `comm` ps shows
+        return True
+    except Exception:  # noqa: BLE001 - a title is a convenience; the worker runs without it
+        return False
+
+
 def _worker(request: dict[str, Any], worker_module: str) -> int:
     """In a forked child: own session, output to its log, then `<worker_module>.main(args)`."""
     os.setsid()
+    module = str(request.get("title_module") or worker_module)
+    args = [str(a) for a in request.get("args") or []]
+    key = [a for i, a in enumerate(args) if a in ("--rt", "--agent") or (i and args[i - 1] in ("--rt", "--agent"))]
+    for title in ([sys.executable, "-m", module, *args], ["python", "-m", module, *args],
+                  ["python", "-m", module, *key]):  # the longest that fits the runner's argv area
+        if retitle(title):
+            break
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     fd = os.open(str(request["log"]), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -109,6 +141,12 @@ def _zygote(requests: int, events: int, worker_module: str) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     _redirect(devnull)
     os.close(devnull)
+    # Hold nothing of the runner's but our two pipes: an inherited pipe end (a caller's stdout,
+    # another zygote's request pipe) would keep its reader waiting on us.
+    low, high = sorted((requests, events))
+    os.closerange(3, low)
+    os.closerange(low + 1, high)
+    os.closerange(high + 1, _max_fd())
     _fresh_stdio()
     pending = b""
     while True:
@@ -173,6 +211,9 @@ class WarmStarter:
 
     def __init__(self, backends: Iterable[str], worker_module: str = "amatelier.debate.worker") -> None:
         self.worker_module = worker_module
+        #: the module named in a worker's process title (the stable command line people know)
+        self.title_module = "amatelier.engine.worker" if worker_module == "amatelier.debate.worker" \
+            else worker_module
         self.modules = preload_modules(backends, worker_module)
         self.zygote_pid: int | None = None
         self._requests: int | None = None
@@ -241,7 +282,8 @@ class WarmStarter:
         self.start()
         if self._requests is None:
             raise RuntimeError("the zygote was closed")
-        line = json.dumps({"args": list(argv), "log": str(log_path), "env": dict(env or {})}) + "\n"
+        line = json.dumps({"args": list(argv), "log": str(log_path), "env": dict(env or {}),
+                           "title_module": self.title_module}) + "\n"
         os.write(self._requests, line.encode())
         end = time.monotonic() + START_TIMEOUT_S
         while not self._started:
@@ -265,6 +307,13 @@ class WarmStarter:
                     break
                 self.read_events(REAP_EVERY_S)
             self.zygote_pid = None
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (OSError, ValueError):
+        return 65536
 
 
 def _alive(pid: int) -> bool:
