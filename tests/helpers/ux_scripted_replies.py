@@ -46,12 +46,15 @@ def turn_text(prompt: str) -> str:
         if round_no >= 2:
             return f"CONVERGED: positions settled in round {round_no}"
         return f"CONTINUE: round {round_no} left the cost question open\nGATE: {peer} — named the real constraint"
+    asked = bool(_marker(prompt, "FLOOR INTENT"))  # the runner asks for a closing `FLOOR: yes|no`
     if phase == "FLOOR":
         if _marker(prompt, "FLOOR TURN", "1") == "1":
-            return f"{agent} on the floor: {peer}, the rollback plan needs an owner and a date."
+            return (f"{agent} on the floor: {peer}, the rollback plan needs an owner and a date."
+                    + ("\nFLOOR: no" if asked else ""))
         return "PASS"
     if phase == "REBUTTAL":
-        return f"{peer}, your point holds only if the shared schema stays frozen; {agent} disagrees."
+        return (f"{peer}, your point holds only if the shared schema stays frozen; {agent} disagrees."
+                + ("\nFLOOR: yes" if asked else ""))
     return (f"{agent} speaks in round {round_no}: split along the data boundary first, "
             f"because the briefing prefers reversible steps; {peer} may disagree.")
 

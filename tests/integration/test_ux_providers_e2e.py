@@ -84,7 +84,8 @@ def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_p
         [block] = body["system"]
         assert block["cache_control"] == {"type": "ephemeral"}
         assert block["type"] == "text" and agent.capitalize() in block["text"]
-        prompt = body["messages"][-1]["content"]
+        content = body["messages"][-1]["content"]  # text blocks split at the cached prefixes
+        prompt = content if isinstance(content, str) else "".join(b["text"] for b in content)
         assert f"AGENT: {agent}" in prompt and "=== YOUR TASK ===" in prompt
         assert "Reply with the text of your message only" in prompt
 
@@ -174,15 +175,15 @@ def test_a_provider_failing_for_one_agent_does_not_stop_the_roundtable(tmp_path)
     assert digest["status"] == "closed" and "cut_reason" not in digest
     transcript = messages(tmp_path, digest["rt_id"])
     silent = [m["content"] for m in transcript if m["agent"] == "runner" and "marcus did not respond" in m["content"]]
-    assert len(silent) == 3  # SPEAK, REBUTTAL, FLOOR (a silent floor turn counts as a pass)
+    assert len(silent) == 2  # SPEAK, REBUTTAL (no answer asked for the floor, so no FLOOR call)
     assert all("500" in line for line in silent)
     assert not [m for m in transcript if m["agent"] == "marcus"]
     # Every failed turn was retried (FAST_RETRY: 3 attempts) before it was given up.
-    assert len(marcus_requests) == 3 * FAST_RETRY["max_attempts"]
+    assert len(marcus_requests) == 2 * FAST_RETRY["max_attempts"]
     usage = digest["llm_usage"]["debate"]
-    assert usage["errors"] == 3 and usage["by_agent"]["marcus"]["errors"] == 3
+    assert usage["errors"] == 2 and usage["by_agent"]["marcus"]["errors"] == 2
     assert usage["by_agent"]["elena"]["errors"] == 0
-    assert digest["engine"]["turn_status"].get("failed") == 3
+    assert digest["engine"]["turn_status"].get("failed") == 2
     assert digest["final_positions"].get("elena") and not digest["final_positions"].get("marcus")
     assert digest["budget_usage"]["marcus"]["spent"] == 0
 
