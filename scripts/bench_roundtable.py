@@ -40,8 +40,8 @@ TOPIC = "split the monolith?"
 SDK_IMPORT = {"anthropic-sdk": "import anthropic", "openai-compat": "import openai"}
 
 
-def roundtable_cmd(workers: str, rounds: int, budget: int) -> list[str]:
-    return [sys.executable, "-m", "amatelier", "roundtable", "--topic", TOPIC, "--briefing", str(BRIEFING),
+def roundtable_cmd(workers: str, rounds: int, budget: int, briefing: Path = BRIEFING) -> list[str]:
+    return [sys.executable, "-m", "amatelier", "roundtable", "--topic", TOPIC, "--briefing", str(briefing),
             "--workers", workers, "--max-rounds", str(rounds), "--budget", str(budget), "--skip-post"]
 
 
@@ -157,7 +157,7 @@ def critical_model_seconds(conn: sqlite3.Connection, rt_id: str) -> float:
 
 def measure(workspace: str, env: dict[str, str], args: argparse.Namespace) -> dict:
     started = time.perf_counter()
-    result = subprocess.run(roundtable_cmd(args.workers, args.rounds, args.budget), env=env,
+    result = subprocess.run(roundtable_cmd(args.workers, args.rounds, args.budget, args.briefing), env=env,
                             capture_output=True, text=True, cwd=str(REPO))
     wall = time.perf_counter() - started
     if result.returncode != 0:
@@ -207,7 +207,8 @@ def fakes_mode(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="amatelier-bench-") as workspace:
         offline = measure(workspace, clean_env(workspace, AMATELIER_MODE="offline", **FULL_ROUNDS), args)
     print(f"{args.workers}; max {args.rounds} rounds; budget {args.budget}; --skip-post; "
-          f"fake latency {args.latency_ms:.0f} ms per call; answers: {args.answers}")
+          f"fake latency {args.latency_ms:.0f} ms per call; answers: {args.answers}; "
+          f"briefing {args.briefing.name} ({len(args.briefing.read_text(encoding='utf-8')):,} chars)")
     print(f"offline: wall {offline['wall']:.2f} s · calls {offline['calls']} · prompt chars "
           f"{offline['chars']:,} (debate {offline['debate_chars']:,}) · rounds {offline['rounds']}")
     for kind, mode in (("anthropic", "anthropic-sdk"), ("openai", "openai-compat")):
@@ -237,6 +238,8 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="fake provider time per call (--fakes)")
     parser.add_argument("--answers", choices=("offline", "echo"), default="offline",
                         help="how the fakes answer (--fakes)")
+    parser.add_argument("--briefing", type=Path, default=BRIEFING,
+                        help="briefing file (--fakes; default examples/briefings/hello-world.md)")
     args = parser.parse_args()
     return fakes_mode(args) if args.fakes else engine_mode(args)
 
