@@ -166,6 +166,19 @@ class OpenAIPrefixCache:
         return tokens_of(text), cached
 
 
+def after_debate_task(prompt: str) -> str:
+    """The offline task a post-debate prompt asks for (judge scoring, repair, distilling), or ''."""
+    if "SCORE REPAIR" in prompt:
+        return "score-repair"
+    if "POST-ROUNDTABLE SCORING" in prompt:
+        return "score"
+    if "MIN_SKILLS:" in prompt and "TRANSCRIPT:" in prompt:
+        return "distill"
+    if "CANDIDATES:" in prompt:
+        return "distill-gate"
+    return ""
+
+
 def offline_answer(system: str, prompt: str, model: str, max_tokens: int, answers: str = "offline") -> str:
     """What the offline model says to this turn (or an echo of it), cut to max_tokens like a real model."""
     if answers == "echo":
@@ -177,7 +190,7 @@ def offline_answer(system: str, prompt: str, model: str, max_tokens: int, answer
 
     markers = parse_markers(prompt)
     phase = markers.get("PHASE", "")
-    task = task_for(phase) if phase else ""
+    task = task_for(phase) if phase else after_debate_task(prompt)
     request = OfflineRequest(system=system, prompt=prompt, model=model, task=task,
                              agent=markers.get("AGENT", "").lower())
     return respond(request)[: max(1, int(max_tokens)) * 4]
