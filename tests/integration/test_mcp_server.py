@@ -99,6 +99,9 @@ def test_start_follow_live_and_read_the_digest(tmp_path):
     assert body == json.loads(Path(digest["path"]).read_text(encoding="utf-8"))
     assert body["rt_id"] == rt_id and body["status"] == "closed" and body["topic"] == "split the monolith?"
     assert 1 <= body["rounds"] <= 2
+    # ... and it opens with the decision: first key after the id and state, first block of the summary
+    assert list(digest)[:3] == ["rt_id", "ready", "decision"] and digest["decision"] == body["decision"]
+    assert digest["summary"].split("\n\n")[1].startswith("RECOMMENDATION: ")
     assert set(body["final_positions"]) == {"elena", "marcus"}
     assert body["contributions"]["elena"] >= 1 and body["contributions"]["marcus"] >= 1
     assert body["mode"] == "offline"

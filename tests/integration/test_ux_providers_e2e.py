@@ -63,6 +63,9 @@ def _assert_post_steps_succeeded(digest: dict, workers: list[str]) -> None:
         assert score["total"] == 5  # 1 + 2 + 1 + 1 from the scripted Judge answer
     assert digest["skills_distilled"] == 2 and "distill_error" not in digest
     assert "hook_errors" not in digest
+    # The chair ran on the same provider and its record cites the debate; every turn declared a position.
+    assert digest["decision"]["synthesized"] is True and digest["decision"]["chair"]["repaired"] is False
+    assert digest["positions_missing"] == 0 and digest["positions"]["declared"] > 0
 
 
 def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_path):

@@ -29,11 +29,15 @@ TASK_MODULES: dict[str, str] = {
     "gate": "debate",
     "score": "scoring",
     "score-repair": "scoring",
+    "score-swap": "scoring",
+    "score-swap-repair": "scoring",
     "distill": "learning",
     "distill-gate": "learning",
     "therapist": "learning",
     "therapist-agent": "learning",
     "steward": "steward",
+    "decision": "decision",
+    "decision-repair": "decision",
 }
 
 

@@ -5,6 +5,10 @@ cached included; `uncached_input_tokens` beside it), the prompt's size in charac
 `cost_usd`: the provider's own figure when it gives one (claude-code), else the price table's
 (amatelier.pricing). A call for a roundtable with ceilings is first checked against them
 (chat.spend.hold), so a call that could pass a limit is never made.
+
+With `llm.hedge` enabled, a call slower than its model's usual pN latency is hedged (see
+amatelier.chat.hedge): one duplicate request, the first answer wins, both are recorded (and
+a ceiling holds the worst case of both).
 """
 
 from __future__ import annotations
@@ -54,10 +58,10 @@ def price_completion(completion: Completion, config: Mapping[str, Any] | None = 
 
 def record_completion(conn: sqlite3.Connection, completion: Completion, *, rt_id: str | None,
                       agent: str | None, role: str | None, prompt_chars: int | None = None,
-                      config: Mapping[str, Any] | None = None) -> None:
-    """Insert one successful call (pricing it when the backend did not)."""
+                      config: Mapping[str, Any] | None = None) -> int:
+    """Insert one successful call (pricing it when the backend did not); returns its llm_calls id."""
     completion.cost_usd = price_completion(completion, config)
-    conn.execute(
+    cur = conn.execute(
         "INSERT INTO llm_calls (rt_id, agent, role, backend, model, input_tokens, output_tokens,"
         " cache_read_tokens, cache_write_tokens, uncached_input_tokens, prompt_chars, latency_ms,"
         " cost_usd, status, error, created_at)"
@@ -67,16 +71,19 @@ def record_completion(conn: sqlite3.Connection, completion: Completion, *, rt_id
          completion.uncached_input_tokens, prompt_chars, completion.latency_ms, completion.cost_usd,
          _now()),
     )
+    return int(cur.lastrowid or 0)
 
 
 def record_failure(conn: sqlite3.Connection, *, rt_id: str | None, agent: str | None,
                    role: str | None, backend: str, model: str, error: str,
-                   latency_ms: float = 0.0, prompt_chars: int | None = None) -> None:
-    conn.execute(
+                   latency_ms: float = 0.0, prompt_chars: int | None = None) -> int:
+    """Insert one failed call; returns its llm_calls id."""
+    cur = conn.execute(
         "INSERT INTO llm_calls (rt_id, agent, role, backend, model, latency_ms, prompt_chars, status,"
         " error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'error', ?, ?)",
         (rt_id, agent, role, backend, model, latency_ms, prompt_chars, error[:2000], _now()),
     )
+    return int(cur.lastrowid or 0)
 
 
 def estimate_call(backend: LLMBackend, *, system: str, prompt: str, model: str, max_tokens: int,
@@ -95,6 +102,31 @@ def estimate_call(backend: LLMBackend, *, system: str, prompt: str, model: str, 
     return Estimate(cost_usd=cost, tokens=tokens)
 
 
+def _hedge_plan(conn: sqlite3.Connection, backend: LLMBackend, model: str) -> tuple[float, LLMBackend | None] | None:
+    """(threshold ms, duplicate's backend or None for the same) when this call should be hedged."""
+    from amatelier.chat import hedge
+
+    config = getattr(backend, "config", None) or {}  # a stand-in backend may carry no config
+    settings = hedge.hedge_settings(config)
+    if not settings.enabled:
+        return None
+    try:
+        threshold = hedge.latency_threshold(conn, backend.name, backend.resolve_model(model), settings)
+    except sqlite3.Error:
+        return None
+    if threshold is None:
+        return None
+    other: LLMBackend | None = None
+    if settings.backend and settings.backend != backend.name:
+        try:
+            from amatelier.llm_backend import make_backend
+
+            other = make_backend(settings.backend, config)
+        except Exception:  # noqa: BLE001 - an unusable fallback hedges on the same backend
+            other = None
+    return threshold, other
+
+
 def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str | None,
                     agent: str | None, role: str, **kwargs: Any) -> Completion:
     """backend.complete(..., task=role, agent=agent) with the outcome logged in llm_calls.
@@ -105,31 +137,58 @@ def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str
     """
     kwargs.setdefault("task", role)
     kwargs.setdefault("agent", agent)
+    model = str(kwargs.get("model", ""))
     system, prompt = str(kwargs.get("system") or ""), str(kwargs.get("prompt") or "")
     prompt_chars = len(system) + len(prompt)
-    model = str(kwargs.get("model", "sonnet"))
+
+    def record_ok(completion: Completion) -> int:
+        return record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role,
+                                 prompt_chars=prompt_chars, config=getattr(backend, "config", None))
+
+    def record_error(which: LLMBackend, exc: BaseException, elapsed_ms: float) -> int:
+        return record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=which.name, model=model,
+                              error=str(exc), latency_ms=elapsed_ms, prompt_chars=prompt_chars)
+
+    plan = _hedge_plan(conn, backend, model) if model else None
     held = None
     if rt_id is not None:
-        estimate = estimate_call(backend, system=system, prompt=prompt, model=model,
+        estimate = estimate_call(backend, system=system, prompt=prompt, model=model or "sonnet",
                                  max_tokens=int(kwargs.get("max_tokens", 1024)))
+        if plan is not None:  # a hedged call may be sent twice
+            estimate = Estimate(None if estimate.cost_usd is None else 2 * estimate.cost_usd,
+                                2 * estimate.tokens)
         held = spend.hold(conn, rt_id, estimate, agent=agent, role=role, backend=backend.name,
                           model=model)
         if held is not None and held.timeout_s is not None:
             kwargs["timeout"] = max(1.0, min(float(kwargs.get("timeout", 120.0)), held.timeout_s))
+    try:
+        return _complete(conn, backend, kwargs, plan, record_ok, record_error, rt_id=rt_id,
+                         agent=agent, role=role, model=model)
+    finally:
+        spend.release(conn, held)  # after the call is recorded: its cost now counts as spent
+
+
+def _complete(conn: sqlite3.Connection, backend: LLMBackend, kwargs: dict[str, Any], plan: Any,
+              record_ok: Any, record_error: Any, *, rt_id: str | None, agent: str | None, role: str,
+              model: str) -> Completion:
+    """The call itself (hedged when planned), recorded either way."""
     started = time.perf_counter()
     try:
+        if plan is not None:
+            from amatelier.chat.hedge import hedged_complete
+
+            if plan[1] is not None and not getattr(plan[1], "accepts_cache_points", False):
+                kwargs.pop("cache_points", None)  # the duplicate goes to a backend without them
+
+            return hedged_complete(conn, backend, kwargs, threshold_ms=plan[0], hedge_backend=plan[1],
+                                   rt_id=rt_id, agent=agent, role=role, record_ok=record_ok,
+                                   record_error=record_error, now=_now)
         completion = backend.complete(**kwargs)
     except Exception as exc:
-        elapsed = (time.perf_counter() - started) * 1000.0
-        record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=backend.name,
-                       model=model, error=str(exc), latency_ms=elapsed, prompt_chars=prompt_chars)
-        spend.release(conn, held)
+        if plan is None:
+            record_error(backend, exc, (time.perf_counter() - started) * 1000.0)
         if isinstance(exc, LLMCallError):
             raise
         raise LLMCallError(str(exc), backend=backend.name, model=model) from exc
-    try:
-        record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role,
-                          prompt_chars=prompt_chars, config=backend.config)
-    finally:
-        spend.release(conn, held)
+    record_ok(completion)
     return completion

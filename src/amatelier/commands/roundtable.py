@@ -28,6 +28,9 @@ def roundtable(
                                                                    "(default: roundtable.budget_per_agent, 3)."),
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
+    audit_judge: bool = typer.Option(False, "--audit-judge",
+                                     help="Always re-score once with the workers in reverse order and report the "
+                                          "Judge's flip rate (default: a sampled share, judging.swap_audit_share)."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
     max_cost_usd: float | None = typer.Option(
         None, "--max-cost-usd", metavar="USD",
@@ -40,6 +43,8 @@ def roundtable(
     max_minutes: float | None = typer.Option(
         None, "--max-minutes", metavar="MIN",
         help="No model call starts after this many minutes (default: roundtable.ceilings.max_minutes; 0: none)."),
+    rt_id: str | None = typer.Option(None, "--rt-id", metavar="ID", hidden=True,
+                                     help="Use this roundtable id (the jobs API picks it before starting)."),
     resume: str | None = typer.Option(None, "--resume", metavar="RT_ID",
                                       help="Continue a roundtable whose runner died or that was cut, from "
                                            "the first turn that did not complete (same workers, order, "
@@ -62,7 +67,8 @@ def roundtable(
 
     if resume is not None:
         given = [flag for flag, value in (("--topic", topic), ("--briefing", briefing), ("--workers", workers),
-                                          ("--max-rounds", max_rounds), ("--budget", budget))
+                                          ("--max-rounds", max_rounds), ("--budget", budget),
+                                          ("--rt-id", rt_id))
                  if value is not None]
         if given:
             raise UserError(f"--resume continues the roundtable as it was planned; drop {', '.join(given)}")
@@ -94,7 +100,8 @@ def roundtable(
                               budget=budget, skip_post=skip_post, pause_for_human=pause_for_human,
                               benchmark=benchmark, batch_id=batch_id, batch_run=batch_run,
                               persona_set=persona_set, max_cost_usd=max_cost_usd,
-                              max_tokens=max_tokens, max_minutes=max_minutes)
+                              max_tokens=max_tokens, max_minutes=max_minutes,
+                              rt_id=rt_id, audit_judge=audit_judge)
             result = run_roundtable(opts, progress=display)
     finally:
         if display is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import write_json_atomic, write_text_atomic
+from amatelier.debate import decision_step, recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import format_digest_summary
 from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
@@ -22,6 +23,7 @@ from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
 from amatelier.economy import settle as economy_hooks
 from amatelier.judging import benchmark as benchmark_scoring
+from amatelier.judging import step as judging_step
 from amatelier.learning import debrief as learning_hooks
 
 
@@ -41,29 +43,28 @@ class Step:
     stage: str
     label: str
     run: Callable[[Any, dict[str, Any]], Any]
+    record: str = ""  # the run manifest's stage (telemetry): scoring, settlement, distillation, ...
 
 
 # The after-debate pipeline, in order. Each entry looks its function up at call time, so a
 # subsystem can be swapped (or a test can watch it) by replacing the module attribute.
 AFTER_CLOSE: tuple[Step, ...] = (
-    Step("scoring", "economy_hooks.after_close",              # judging scores, economy settles
-         lambda state, digest: economy_hooks.after_close(state, digest)),
+    Step("scoring", "judging.score",                          # the jury scores; audits; judging_results
+         lambda state, digest: judging_step.score(state, digest), record="scoring"),
+    Step("scoring", "economy_hooks.after_close",              # economy settles on the scores
+         lambda state, digest: economy_hooks.after_close(state, digest), record="settlement"),
     Step("distilling", "learning_hooks.after_close",          # skills from the transcript
-         lambda state, digest: learning_hooks.after_close(state, digest)),
-    # DECISION HOOK (issue 11, "The decision"): the closing decision synthesis step goes here.
-    # It also runs after a ceiling stopped the debate (state.stop_reason says why); its model
-    # call must use role "decision", the only role allowed to spend the reserved share
-    # (roundtable.ceilings.decision_reserve, see chat.ceilings).
+         lambda state, digest: learning_hooks.after_close(state, digest), record="distillation"),
 )
 # A benchmark roundtable (--benchmark) is judged and changes no agent state: this replaces
 # AFTER_CLOSE, and AFTER_DIGEST does not run.
 BENCHMARK_AFTER_CLOSE: tuple[Step, ...] = (
     Step("scoring", "judging.benchmark.score_only",           # scores kept in the digest only
-         lambda state, digest: benchmark_scoring.score_only(state, digest)),
+         lambda state, digest: benchmark_scoring.score_only(state, digest), record="scoring"),
 )
 AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-post
     Step("post", "learning_hooks.post",                       # therapist debriefs, memory, analytics
-         lambda state, digest: learning_hooks.post(state, digest)),
+         lambda state, digest: learning_hooks.post(state, digest), record="debrief"),
     Step("post", "economy_hooks.after_post",                  # boosts consumed, variance flags
          lambda state, digest: economy_hooks.after_post(state, digest)),
 )
@@ -73,7 +74,8 @@ def run_steps(runner: Runner, steps: tuple[Step, ...], digest: dict[str, Any]) -
     """Run steps in order; a dict a step returns is merged into the digest."""
     for step in steps:
         runner.stage(step.stage)
-        merged = runner.seam(step.label, step.run, runner.state, digest, default={})
+        with recording.stage(runner, step.record):
+            merged = runner.seam(step.label, step.run, runner.state, digest, default={})
         if isinstance(merged, dict):
             digest.update(merged)
 
@@ -112,6 +114,14 @@ def _note_interrupted(digest: dict[str, Any], warn: Callable[[str], None]) -> No
     warn(f"amatelier: {note} (the debate itself is complete and kept)")
 
 
+def _decision_first(digest: dict[str, Any], decided: Any) -> dict[str, Any]:
+    """The digest with the decision keys right after topic and rt_id (what a reader wants first)."""
+    if not isinstance(decided, dict) or not decided:
+        return digest
+    head = {k: digest[k] for k in ("topic", "rt_id") if k in digest}
+    return {**head, **decided, **{k: v for k, v in digest.items() if k not in head}}
+
+
 def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                   warn: Callable[[str], None], *, interrupted: bool = False) -> RunResult:
     """Digest, judge scoring and distilling, then (unless --skip-post) the post steps.
@@ -122,9 +132,30 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     """
     state = runner.state
     rt_id = state.rt_id
+    decided: dict[str, Any] = {}
+    runner.stage("decision")  # first: it needs only the debate, and a cut one needs it most
+
+    def decide(ask_chair: bool) -> Any:
+        if state.stop_reason and cut_reason is None:  # a ceiling stopped the debate: the decision
+            # still gets written, its chair call (role "decision") using the reserved share
+            return runner.seam("decision_step.decide", lambda: decision_step.decide(
+                state, stop_reason=state.stop_reason, partial=True, warn=warn, ask_chair=ask_chair),
+                default={})
+        return runner.seam("decision_step.after_debate", lambda: decision_step.after_debate(
+            state, rounds_run=runner.rounds_run, cut_reason=cut_reason, warn=warn, ask_chair=ask_chair),
+            default={})
+
+    try:
+        with recording.stage(runner, "decision"):
+            decided = decide(ask_chair=not interrupted)
+    except (KeyboardInterrupt, RoundtableInterrupted):  # outside the chair call: no chair, then
+        interrupted = interrupted or cut_reason is None
+        with _held_signals():
+            decided = decide(ask_chair=False)
+    interrupted = interrupted or (decision_step.was_interrupted(decided) and cut_reason is None)
     with _held_signals() as held:
         runner.stage("digest")
-        digest = runner.digest()
+        digest = _decision_first(runner.digest(), decided)
     interrupted = interrupted or bool(held)
     if opts.benchmark:
         digest["benchmark"] = {"batch_id": opts.batch_id, "run": opts.batch_run, "persona_set": opts.persona_set}
@@ -167,7 +198,13 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
     if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
         with _held_signals():  # everything is done; a signal now has nothing left to stop
+            page = runner.seam("decision_step.export_page", decision_step.export_page, state, default=None)
+            if isinstance(page, str):  # the page a person reads (amatelier export writes the same)
+                digest["export"] = page
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
             write_latest_result(digest, digest_path)
+    with _held_signals():
+        recording.finish(runner, digest, digest_path, cut=cut_reason is not None, interrupted=interrupted)
     return RunResult(digest=digest, digest_path=digest_path, exit_code=1 if interrupted else 0)
 
 

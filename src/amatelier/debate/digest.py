@@ -14,6 +14,8 @@ from typing import Any
 from amatelier.debate.signals import is_pass, judge_signal_lines
 
 CONTRIBUTION_KINDS = ("speech", "judge")
+#: The version of docs/schemas/digest.schema.json this digest follows (additive within 1.x).
+DIGEST_SCHEMA_VERSION = "1.0"
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -52,7 +54,7 @@ def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cost_usd": _cost(rows),
         "unpriced_calls": sum(1 for r in rows if r.get("status") == "ok" and r.get("cost_usd") is None),
         "calls": len(rows),
-        "errors": sum(1 for r in rows if r.get("status") != "ok"),
+        "errors": sum(1 for r in rows if r.get("status") == "error"),  # a hedge's ignored twin is not one
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
@@ -118,6 +120,7 @@ def build_digest(*, rt: dict[str, Any], messages: list[dict[str, Any]], calls: l
     ended = ended_at or rt.get("closed_at")
     start_s, end_s = _iso_to_epoch(started_at), _iso_to_epoch(ended)
     digest: dict[str, Any] = {
+        "schema_version": DIGEST_SCHEMA_VERSION,
         "topic": rt.get("topic"),
         "rt_id": rt.get("id"),
         "status": rt.get("status"),
@@ -150,84 +153,9 @@ def build_digest(*, rt: dict[str, Any], messages: list[dict[str, Any]], calls: l
     return digest
 
 
-def _short(text: str, width: int = 160) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
-
-
-def _post_debate_lines(digest: dict[str, Any]) -> list[str]:
-    """Lines for fields other areas merge into the digest (scores, sparks, skills), when present."""
-    lines = []
-    scores = digest.get("scores")
-    if isinstance(scores, dict) and scores:
-        parts = [f"{a}: {s.get('total')}" if isinstance(s, dict) and "total" in s else f"{a}: unscored"
-                 for a, s in scores.items()]
-        lines.append("SCORES: " + ", ".join(parts))
-    sparks = digest.get("sparks_earned")
-    if isinstance(sparks, dict) and sparks:
-        lines.append("SPARKS: " + ", ".join(f"{a}: {n:+}" if isinstance(n, int) else f"{a}: {n}"
-                                            for a, n in sparks.items()))
-    if isinstance(digest.get("skills_distilled"), int):
-        lines.append(f"SKILLS DISTILLED: {digest['skills_distilled']}")
-    return lines
-
-
-def cost_line(usage: dict[str, Any]) -> str:
-    """`COST: $0.0712 (elena $0.0201, ...)`; unknown for unpriced models, free offline."""
-    total = usage.get("cost_usd")
-    agents = {a: u.get("cost_usd") for a, u in (usage.get("by_agent") or {}).items()}
-    unpriced = usage.get("unpriced_calls") or 0
-    text = "COST: " + (f"${total:.4f}" if total is not None else "unknown")
-    shown = [f"{a} ${c:.4f}" for a, c in agents.items() if c]
-    if shown:
-        text += " (" + ", ".join(shown) + ")"
-    if unpriced:
-        text += f"; {unpriced} call(s) to models without a price (see docs/reference/pricing.md)"
-    return text
-
-
 def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None) -> str:
-    """The human summary printed by `amatelier roundtable --summary`."""
-    lines = [f"TOPIC: {digest.get('topic')}",
-             f"RT: {digest.get('rt_id')}  MODE: {digest.get('mode')}"]
-    if digest.get("offline"):
-        lines.append("(offline backend — no model was called)")
-    if digest.get("cut_reason"):
-        lines.append(f"CUT: {digest['cut_reason']}")
-    if digest.get("ceilings", {}).get("stopped_on"):
-        lines.append(f"STOPPED: {digest.get('stop_reason')}")
-    lines += [f"ROUNDS: {digest.get('rounds')}", f"MESSAGES: {digest.get('total_messages')}"]
-    converged = "yes" if digest.get("converged") else "no"
-    reason = digest.get("convergence_reason")
-    lines.append(f"CONVERGED: {converged}" + (f" — {reason}" if reason else ""))
-    interventions = digest.get("judge_interventions") or []
-    lines.append(f"JUDGE INTERVENTIONS: {len(interventions)}")
-    lines += [f"  r{i.get('round')}: {_short(i.get('text', ''))}" for i in interventions]
-    contributions = digest.get("contributions") or {}
-    lines.append("CONTRIBUTIONS: " + ", ".join(f"{a}: {n}" for a, n in contributions.items()))
-    lines.append("FINAL POSITIONS:")
-    for agent, text in (digest.get("final_positions") or {}).items():
-        lines.append(f"  [{agent}]: {_short(text)}")
-    lines.append("BUDGET USAGE:")
-    for agent, usage in (digest.get("budget_usage") or {}).items():
-        lines.append(f"  {agent}: spent {usage.get('spent')}/{usage.get('budget')}")
-    usage = digest.get("llm_usage") or {}
-    if usage:
-        latency = ""
-        if usage.get("latency_p50_ms") is not None:
-            latency = f", latency p50 {usage['latency_p50_ms']:.0f} ms / p95 {usage['latency_p95_ms']:.0f} ms"
-        cached = usage.get("cache_read_tokens", 0)
-        debate = (usage.get("debate") or {}).get("calls")
-        in_debate = f" ({debate} in the debate)" if debate is not None and debate != usage.get("calls") else ""
-        lines.append(
-            f"LLM USAGE: {usage.get('calls', 0)} calls{in_debate}, {usage.get('errors', 0)} errors, "
-            f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
-            + (f" ({cached} cached)" if cached else "") + latency
-        )
-        lines.append(cost_line(usage))
-    lines += _post_debate_lines(digest)
-    if digest.get("hook_errors"):
-        lines.append(f"SEAM ERRORS: {len(digest['hook_errors'])} (see digest hook_errors)")
-    if digest_path:
-        lines.append(f"DIGEST: {digest_path}")
-    return "\n".join(lines)
+    """The human summary printed by `amatelier roundtable --summary` (see debate.summary):
+    the decision first, debate statistics next, economy lines last."""
+    from amatelier.debate.summary import format_summary
+
+    return format_summary(digest, digest_path)

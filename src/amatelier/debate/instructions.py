@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from amatelier.debate.positions import FLOOR_POSITION_INSTRUCTION, POSITION_INSTRUCTION
+from amatelier.judging.prompts import gate_instructions
+
 # One paragraph per phase, for a real model: what to do, how long, and the exact reply form
 # where the runner parses it. `{where}` is "Round r of n".
 PHASE_TEXT: dict[str, str] = {
@@ -11,29 +14,23 @@ PHASE_TEXT: dict[str, str] = {
     "REBUTTAL": ("{where} · REBUTTAL. Answer the strongest points made this round, naming the agents "
                  "you answer: rebut what you think is wrong and say why, support what is right. At "
                  "most ~150 words. Do not repeat your opening."),
-    # The reply forms stay mid-sentence: a line of the prompt must never itself read as a
-    # signal, or a model that quotes its instructions would decide the gate by accident.
-    "GATE": ("{where} · JUDGE GATE. You are the Judge; do not argue the topic. Start your reply "
-             "with the decision line, either `CONVERGED: <one-sentence reason>` when positions have "
-             "settled and another round would only repeat, or `CONTINUE: <the open disagreement the "
-             "next round must settle>`. After it, only for a genuine breakthrough this round (rare; "
-             "most rounds have none), add one line per award in the form "
-             "`GATE: <agent> — <the specific contribution>`. Nothing else."),
     "FLOOR": ("{where} · OPEN FLOOR. You asked for the floor: add something new that would change the "
               "decision (a missed risk, a fact, a better option), in at most ~100 words; it costs 1 "
-              "budget. If you have nothing new after all, reply with exactly one word: PASS"),
+              "budget. " + FLOOR_POSITION_INSTRUCTION + " If you have nothing new after all, reply "
+              "with exactly one word: PASS"),
     "RESEARCH": ("Research window before the debate: give a short opening statement and, if you need "
                  "facts from the registered files, ask with [[request: ...]] tags."),
 }
 
 
 # The floor is opened only to agents who ask for it at the end of a turn, so nobody is called
-# just to answer PASS. The reply form stays mid-sentence (see GATE above).
-FLOOR_ASK = ("Then, on a last line of its own, say whether you want the open floor after the "
-             "Judge's gate (a short extra contribution that costs 1 budget; you have {budget} left): "
-             "write `FLOOR: yes` or `FLOOR: no`.")
-FLOOR_AGAIN = ("If you speak and want one more floor turn after this one, end with a last line "
-               "`FLOOR: yes`; otherwise `FLOOR: no`.")
+# just to answer PASS (debate.signals.floor_intent reads the closing lines). The reply form
+# stays mid-sentence, so a model quoting its instructions cannot ask by accident.
+FLOOR_ASK = ("Also say whether you want the open floor after the Judge's gate (a short extra "
+             "contribution that costs 1 budget; you have {budget} left): on a line of its own just "
+             "before the POSITION line, write `FLOOR: yes` or `FLOOR: no`.")
+FLOOR_AGAIN = ("If you speak and want one more floor turn after this one, put a line `FLOOR: yes` "
+               "just before your POSITION line; otherwise `FLOOR: no`.")
 OPENING_TEXT = ("This is an independent opening: the others write theirs at the same time and you "
                 "will not see them before you answer, so state your own position.")
 
@@ -44,10 +41,6 @@ def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None
     """Sentences a phase adds in some rounds (later rounds, the last round, the gate's roster)."""
     last = round >= max_rounds
     extra: list[str] = []
-    if floor_intent and phase == "REBUTTAL":
-        extra.append(FLOOR_ASK.format(budget=budget_left or 0))
-    if floor_intent and phase == "FLOOR":
-        extra.append(FLOOR_AGAIN)
     if independent and phase == "SPEAK":
         extra.append(OPENING_TEXT)
     if phase == "SPEAK":
@@ -55,11 +48,12 @@ def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None
             extra.append("Say whether your position moved since your last speech, and why.")
         if last and max_rounds > 1:
             extra.append("This is the last round: end with your final position in one sentence.")
-    elif phase == "GATE":
-        if agents:
-            extra.append(f"Participants: {', '.join(agents)}.")
-        if last:
-            extra.append("This is the last round: the debate ends either way; say CONVERGED only if it settled.")
+    if phase in ("SPEAK", "REBUTTAL"):
+        extra.append(POSITION_INSTRUCTION)
+    if floor_intent and phase == "REBUTTAL":
+        extra.append(FLOOR_ASK.format(budget=budget_left or 0))
+    if floor_intent and phase == "FLOOR":
+        extra.append(FLOOR_AGAIN)
     return extra
 
 
@@ -68,9 +62,13 @@ def instructions(phase: str, *, round: int, max_rounds: int, budget_left: int | 
                  floor_intent: bool = False, independent: bool = False) -> str:
     """Task text for a turn: `KEY: value` markers first (see debate.context), then prose.
 
-    `floor_intent` asks for a closing `FLOOR: yes|no` line (REBUTTAL, FLOOR); `independent`
-    marks a round-1 opening written without seeing the others (`OPENING: independent`).
+    The gate's task (its verdict format included) comes from judging.prompts: the Judge's
+    output contracts live with the Judge. `floor_intent` asks for a closing `FLOOR: yes|no`
+    line (REBUTTAL, FLOOR); `independent` marks a round-1 opening written without seeing the
+    others (`OPENING: independent`).
     """
+    if phase == "GATE":
+        return gate_instructions(round=round, max_rounds=max_rounds, agents=agents)
     if phase not in PHASE_TEXT:
         raise KeyError(phase)
     markers = [f"MAX ROUNDS: {max_rounds}"]

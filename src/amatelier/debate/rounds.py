@@ -14,6 +14,7 @@ from typing import Any
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat import turns as turn_db
+from amatelier.debate import recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import build_digest, llm_usage, percentile
 from amatelier.debate.instructions import budget_status, instructions
@@ -61,6 +62,7 @@ class Runner:
         self.pause_for_human = float(getattr(opts, "pause_for_human", 0) or 0)
         self.driver = TurnDriver(state.conn, state.rt_id, pool, plan.speaker_timeout,
                                  say=self.say, on_wait=self._tick)
+        self.recorder: Any = None  # the run's telemetry (debate.recording), when it could start
         state.notes["run_turn"] = self.run_turn
 
     # ------------------------------------------------------------------ small helpers
@@ -113,7 +115,9 @@ class Runner:
         outcome = self.replayed_turn(agent, phase)
         if outcome is None:
             self.check_ceilings()
+            timings_before = len(self.driver.timings)
             outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
+            recording.on_turn(self, outcome, timings_before)  # replayed turns were recorded when they ran
         self.state.notes["last_outcome"] = outcome  # seams may need the posted message id
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
         self.check_ceilings()
@@ -200,7 +204,13 @@ class Runner:
         if asks:
             self.check_ceilings()
             self._show(", ".join(a for a, _, _ in asks))
-            outcomes.update(self.driver.run_turns(asks, round=state.current_round))
+            before = len(self.driver.timings)
+            live = self.driver.run_turns(asks, round=state.current_round)
+            outcomes.update(live)
+            recorder = getattr(self, "recorder", None)
+            for agent, outcome in live.items() if recorder is not None else ():
+                timing = next((t for t in self.driver.timings[before:] if t.agent == agent), None)
+                recorder.turn(recording.turn_record(outcome, timing), state.conn)
         later = [a for a in queue if a not in ready]
         for agent in ready:  # in speaking order, so seams see the speeches in a stable order
             outcome = outcomes[agent]
@@ -260,6 +270,7 @@ class Runner:
                   if a in now and a in before}
         if scores:
             self.state.stability_scores[round_no] = scores
+            recording.on_stability(self, round_no, scores)
 
     def rebuttal_phase(self, round_no: int) -> dict[str, bool]:
         """REBUTTAL: every worker once, in reverse speaking order; returns who asked for the floor."""
@@ -447,6 +458,7 @@ class Runner:
         if people:  # shown, never scored: no ledger row or score refers to them
             digest["human_messages"] = [{"id": m["id"], "name": m["agent"], "round": m["round"],
                                          "text": m["content"]} for m in people]
+        digest.update(recording.digest_fields(self))
         self.stop_fields(digest)
         return digest
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from amatelier.judging.verdict import parse_verdict, render_verdict
+
 _PASS = re.compile(r"^[\W_]*pass\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9']+")
 _SIGNAL = re.compile(r"^[\s>*_`#-]*(CONVERGED|CONTINUE)\s*[:—–-]\s*(.*)$", re.IGNORECASE)
@@ -27,16 +29,21 @@ def is_pass(text: str | None) -> bool:
 _FLOOR_INTENT = re.compile(r"^[\s*_`>-]*floor[\s*_`]*:[\s*_`]*(yes|no)\b", re.IGNORECASE)
 
 
-def floor_intent(text: str | None) -> bool | None:
-    """`FLOOR: yes|no` on the last non-empty line of a reply: True, False, or None when absent.
+FLOOR_INTENT_TAIL = 4  # the closing lines searched: FLOOR may sit next to the POSITION line
 
-    Only the last line counts, so an agent quoting the instruction mid-reply decides nothing.
+
+def floor_intent(text: str | None) -> bool | None:
+    """`FLOOR: yes|no` on one of the last few lines of a reply: True, False, or None when absent.
+
+    Only the closing lines count (where the POSITION line also sits), so an agent quoting the
+    instruction mid-reply decides nothing; the last such line wins.
     """
-    lines = [line for line in (text or "").splitlines() if line.strip()]
-    if not lines:
-        return None
-    match = _FLOOR_INTENT.match(lines[-1])
-    return None if match is None else match.group(1).lower() == "yes"
+    lines = [line for line in (text or "").splitlines() if line.strip()][-FLOOR_INTENT_TAIL:]
+    for line in reversed(lines):
+        match = _FLOOR_INTENT.match(line)
+        if match:
+            return match.group(1).lower() == "yes"
+    return None
 
 
 def words(text: str) -> set[str]:
@@ -88,16 +95,16 @@ def parse_gate_lines(text: str) -> list[GateLine]:
 
 
 def parse_gate_answer(text: str | None) -> GateAnswer:
-    """First CONVERGED:/CONTINUE: line decides; GATE: <agent> — <reason> lines are collected."""
-    answer = GateAnswer(gates=parse_gate_lines(text or ""))
-    for line in (text or "").splitlines():
-        match = _SIGNAL.match(line)
-        if match:
-            answer.decision = match.group(1).upper()
-            answer.reason = match.group(2).strip()
-            answer.decision_line = line.strip()
-            break
-    return answer
+    """The gate's decision and awards: the JSON verdict (judging.verdict), else the CONVERGED:/GATE: lines.
+
+    The first CONVERGED:/CONTINUE: line decides when the answer is in the line form.
+    """
+    verdict = parse_verdict(text)
+    lines = render_verdict(verdict).splitlines()
+    gates = [GateLine(agent=g.agent, reason=g.reason, text=line)
+             for g, line in zip(verdict.gates, lines[1 if verdict.verdict else 0:], strict=False)]
+    return GateAnswer(decision=verdict.verdict, reason=verdict.reason,
+                      decision_line=lines[0] if verdict.verdict and lines else "", gates=gates)
 
 
 def judge_signal_lines(text: str) -> list[tuple[str, str]]:

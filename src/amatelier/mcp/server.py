@@ -407,9 +407,10 @@ def build_server(tools: Tools | None = None) -> Any:
 
     @server.tool(annotations=read_only)
     async def roundtable_digest(rt_id: RtId = None) -> dict[str, Any]:
-        """The digest of a finished (or cut) roundtable: final positions, convergence, judge
-        interventions, scores and sparks, LLM usage. ready is false while it still runs; final
-        is false while scoring and the learning loop may still add fields."""
+        """The decision record of a finished (or cut) roundtable first (recommendation, outcome,
+        confidence, cited arguments, dissent, who moved whom), then a human summary and the digest.
+        ready is false while it still runs; final is false while scoring and the learning loop may
+        still add fields."""
         return await run(impl.digest, rt_id)
 
     @server.tool(annotations=read_only)

@@ -14,10 +14,12 @@ the debate, so a given line-up behaves the same way on every run.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
 
+from amatelier.offline.positions import position_line
 from amatelier.offline.request import OfflineRequest
 from amatelier.prompt_format import SECTION, parse_markers, transcript_speakers
 
@@ -114,7 +116,8 @@ def briefing_facts(prompt: str) -> list[str]:
 
 def _gist(text: str, words: int = 10) -> str:
     """A short claim from someone's message: its longest sentence that quotes nobody else."""
-    body = text.replace(TAG, "").strip()
+    body = "\n".join(line for line in text.replace(TAG, "").splitlines()
+                     if not line.strip().upper().startswith("POSITION:")).strip()
     sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", body) if x.strip()]
     plain = [x for x in sentences if '"' not in x and not re.match(r"^[a-z]+, ", x)
              and not x.lower().startswith(("one addition", "the briefing says"))]
@@ -154,8 +157,8 @@ def human_note(prompt: str, agent: str) -> str:
     for who, phase, text in transcript_speakers(prompt):
         if phase == "HUMAN":
             unanswered = f'{who.split(" ", 1)[0]} told us "{" ".join(text.split()[:8])}"'
-        elif who == agent:
-            unanswered = ""
+        elif who == agent and unanswered and unanswered in text:
+            unanswered = ""  # acknowledged (a speech prompted before the person spoke does not count)
     return f"Noting that {unanswered}, which I take into account." if unanswered else ""
 
 
@@ -178,12 +181,16 @@ def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
         who, text = others[-1] if round_no == 1 else rng.choice(others)
         verb = rng.choice(["I agree with", "I partly disagree with", "I want to build on"])
         parts.append(f"{verb} {who}'s point that \"{_gist(text)}\".")
-    if round_no > 1:
+    line, moved_by = position_line(agent, round_no, "SPEAK", topic_terms(markers.get("TOPIC", ""))[0],
+                                   request.prompt)
+    if moved_by:
+        parts.append(f"{moved_by.split(' ')[0]}'s argument ({moved_by.split(' ')[-1]}) moved me: "
+                     "I now hold their position.")
+    elif round_no > 1:
         parts.append(rng.choice([f"After round {round_no - 1}, my position is sharper, not different.",
-                                 f"Round {round_no - 1} moved me slightly: the cost side is bigger than I said.",
                                  "I hold my position, with one refinement."]))
     parts.append(rng.choice(voice["close"]))
-    return " ".join(parts)
+    return " ".join(parts) + "\n" + line
 
 
 def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
@@ -208,11 +215,13 @@ def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
                                                      "your risk is real but smaller than you claim.",
                                                      "you and I disagree on sequencing, not direction."]))
     lines.append(rng.choice(_voice(agent)["close"]))
+    line, _ = position_line(agent, _int(markers.get("ROUND"), 1), "REBUTTAL",
+                            topic_terms(markers.get("TOPIC", ""))[0], request.prompt)
     text = " ".join(lines)
     if markers.get("FLOOR INTENT"):  # the runner asks whether we want the floor this round
         text += "\nFLOOR: " + ("yes" if wants_floor(agent, _int(markers.get("ROUND"), 1),
                                                    _int(markers.get("BUDGET LEFT"), 0)) else "no")
-    return text
+    return text + "\n" + line
 
 
 def wants_floor(agent: str, round_no: int, budget: int) -> bool:
@@ -231,13 +240,14 @@ def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
     rng = request.rng("floor")
     others = _others(request.prompt, agent)
     target = f" {others[-1][0]}," if others else ""
+    line, _ = position_line(agent, round_no, "FLOOR", topic_terms(markers.get("TOPIC", ""))[0], request.prompt)
     text = (f"{TAG} One addition from the floor:{target} "
             + rng.choice(["we have not named an owner for the boundary.",
                           "the rollback path needs a date, not a promise.",
                           "measure the deploy coupling for two weeks before deciding.",
                           "the cheapest experiment is to extract one endpoint behind a flag."]))
     # one contribution per round: say so when the runner asks about another floor turn
-    return text + ("\nFLOOR: no" if markers.get("FLOOR INTENT") else "")
+    return text + ("\nFLOOR: no" if markers.get("FLOOR INTENT") else "") + "\n" + line
 
 
 CONVERGE_ENV = "AMATELIER_OFFLINE_CONVERGE_ROUND"
@@ -256,26 +266,39 @@ def converge_round(max_rounds: int) -> int:
 
 
 def gate(request: OfflineRequest, markers: dict[str, str]) -> str:
-    """CONTINUE early, CONVERGED later; GATE now and then."""
+    """CONTINUE early, CONVERGED later; GATE now and then.
+
+    When the task asks for the JSON verdict (the prompt names a "verdict" key) the answer is
+    that object, in a code fence every other round (as real models often do); otherwise
+    the older CONVERGED:/CONTINUE:/GATE: lines.
+    """
     round_no = _int(markers.get("ROUND"), 1)
     max_rounds = _int(markers.get("MAX ROUNDS"), 3)
     participants = [p.strip() for p in markers.get("PARTICIPANTS", "").split(",")
                     if p.strip() and p.strip() not in ("judge", request.agent)]
-    lines = []
     if round_no >= converge_round(max_rounds):
-        lines.append(f"CONVERGED: {TAG} positions stabilised in round {round_no}; the remaining "
-                     "disagreement is about sequencing, not direction.")
+        verdict = "CONVERGED"
+        reason = (f"{TAG} positions stabilised in round {round_no}; the remaining "
+                  "disagreement is about sequencing, not direction.")
     else:
-        lines.append(f"CONTINUE: {TAG} round {round_no} surfaced a real disagreement on cost "
-                     "and risk that needs another pass.")
+        verdict = "CONTINUE"
+        reason = (f"{TAG} round {round_no} surfaced a real disagreement on cost "
+                  "and risk that needs another pass.")
+    awards = []
     if participants and (round_no == 1 or stable_int("gate", round_no) % 2 == 0):
         # Seeded by the whole request (transcript included) so different debates reward
         # different agents, while the same debate always answers the same way.
         rng = request.rng("gate-pick")
         winner = rng.choice(sorted(participants))
-        lines.append(f"GATE: {winner} — " + rng.choice(["the sharpest challenge this round",
-                                                         "named the constraint everyone else missed",
-                                                         "turned a vague claim into a testable one"]))
+        awards.append((winner, rng.choice(["the sharpest challenge this round",
+                                           "named the constraint everyone else missed",
+                                           "turned a vague claim into a testable one"])))
+    if '"verdict"' in request.prompt:
+        text = json.dumps({"verdict": verdict, "reason": reason,
+                           "gates": [{"agent": a, "reason": r} for a, r in awards]})
+        return f"```json\n{text}\n```" if round_no % 2 == 0 else text
+    lines = [f"{verdict}: {reason}"]
+    lines += [f"GATE: {a} — {r}" for a, r in awards]
     return "\n".join(lines)
 
 
@@ -293,7 +316,11 @@ def respond(request: OfflineRequest) -> str:
     text = handler(request, markers)
     note = human_note(request.prompt, request.agent or markers.get("AGENT", "")) if task != "gate" else ""
     if note:  # a PASS would ignore the person, so speak up instead
-        text = note if is_pass_text(text) else f"{text} {note}"
+        if is_pass_text(text):
+            text = note
+        else:  # before the POSITION line, which stays the last line
+            body, sep, position = text.rpartition("\nPOSITION:")
+            text = f"{body} {note}{sep}{position}" if sep else f"{text} {note}"
     return text
 
 
