@@ -15,7 +15,7 @@ from tests.helpers.roundtable_run import (
     write_config,
 )
 
-from amatelier.debate.signals import is_pass
+from amatelier.debate.signals import floor_intent, is_pass
 
 pytestmark = pytest.mark.e2e
 
@@ -111,7 +111,7 @@ def test_floor_spends_budget_and_pass_costs_nothing(finished):
     # the floor goes exactly to those whose rebuttal ended with `FLOOR: yes` that round
     for round_no in range(1, digest["rounds"] + 1):
         asked = {m["agent"] for m in msgs if m["round"] == round_no and m["phase"] == "REBUTTAL"
-                 and m["kind"] == "speech" and m["content"].rstrip().endswith("FLOOR: yes")}
+                 and m["kind"] == "speech" and floor_intent(m["content"]) is True}
         took = {m["agent"] for m in floor if m["round"] == round_no}
         assert took <= asked and (took == asked or round_no == digest["rounds"])
 
