@@ -85,10 +85,14 @@ def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_p
         agent = turn_agent(request)
         assert body["model"] == "claude-sonnet-5-5"
         [block] = body["system"]
-        assert block["cache_control"] == {"type": "ephemeral"}
         assert block["type"] == "text" and agent.capitalize() in block["text"]
         content = body["messages"][-1]["content"]  # text blocks split at the cached prefixes
         prompt = content if isinstance(content, str) else "".join(b["text"] for b in content)
+        # the persona is cached on its own when it reaches Sonnet's 1,024-token minimum, else
+        # together with the briefing (the first prompt block); never more than 4 breakpoints
+        marks = [b for b in [block, *([] if isinstance(content, str) else content)] if b.get("cache_control")]
+        assert 1 <= len(marks) <= 4
+        assert block.get("cache_control") == ({"type": "ephemeral"} if len(block["text"]) >= 4096 else None)
         assert f"AGENT: {agent}" in prompt and "=== YOUR TASK ===" in prompt
         assert "Reply with the text of your message only" in prompt
 
@@ -96,7 +100,8 @@ def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_p
     assert len(calls) == digest["llm_usage"]["debate"]["calls"] == 7
     assert all(c["status"] == "ok" and c["backend"] == "anthropic-sdk" for c in calls)
     # The fake reports a cache write the first time it sees a persona and reads afterwards.
-    for agent in ("elena", "marcus", "judge"):
+    # (the Judge's short persona rides with the briefing; this fake caches system blocks only)
+    for agent in ("elena", "marcus"):
         mine = [c for c in calls if c["agent"] == agent]
         assert mine[0]["cache_write_tokens"] > 0
         assert all(c["cache_read_tokens"] > 0 for c in mine[1:])
