@@ -167,7 +167,9 @@ class OpenAIPrefixCache:
 
 
 def after_debate_task(prompt: str) -> str:
-    """The offline task a post-debate prompt asks for (judge scoring, repair, distilling), or ''."""
+    """The offline task a post-debate prompt asks for (decision, scoring, distilling), or ''."""
+    if prompt.startswith("AMATELIER DECISION"):
+        return "decision-repair" if "=== REPAIR ===" in prompt else "decision"
     if "SCORE REPAIR" in prompt:
         return "score-repair"
     if "POST-ROUNDTABLE SCORING" in prompt:
