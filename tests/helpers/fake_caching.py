@@ -140,6 +140,18 @@ class AnthropicCacheSimulator:
         return usage
 
 
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix (binary search over C-level slice compares)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
 class OpenAIPrefixCache:
     """OpenAI-style automatic prefix caching over the serialized messages."""
 
@@ -153,13 +165,7 @@ class OpenAIPrefixCache:
         text = "".join(f"<{m.get('role')}>{m.get('content')}" for m in body.get("messages") or [])
         with self._lock:
             earlier = self._seen.setdefault(model, [])
-            best = 0
-            for other in earlier:
-                limit = min(len(other), len(text))
-                same = 0
-                while same < limit and other[same] == text[same]:
-                    same += 1
-                best = max(best, same)
+            best = max((_common_prefix(other, text) for other in earlier), default=0)
             earlier.append(text)
         shared = tokens_of(text[:best])
         cached = 0 if shared < OPENAI_MIN_PREFIX else (shared // OPENAI_STEP) * OPENAI_STEP
