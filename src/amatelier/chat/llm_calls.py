@@ -91,13 +91,14 @@ def estimate_call(backend: LLMBackend, *, system: str, prompt: str, model: str, 
     """The worst case of a call before it is made: its prompt's token bound plus max_tokens."""
     tokens_in = pricing.prompt_token_bound(system, prompt)
     tokens = tokens_in + int(max_tokens)
-    try:
-        table = pricing.price_table(_config(config or backend.config))
+    try:  # a stand-in backend (tests, plugins) may carry no config or model map
+        table = pricing.price_table(_config(config or getattr(backend, "config", None)))
     except pricing.PriceTableError:
         return Estimate(cost_usd=None, tokens=tokens)
-    if backend.name in table.free_backends:
+    if getattr(backend, "name", "") in table.free_backends:
         return Estimate(cost_usd=0.0, tokens=tokens)
-    price = table.lookup(backend.resolve_model(model))
+    resolve = getattr(backend, "resolve_model", None)
+    price = table.lookup(resolve(model) if callable(resolve) else model)
     cost = None if price is None else pricing.worst_case_cost_usd(price, tokens_in, int(max_tokens))
     return Estimate(cost_usd=cost, tokens=tokens)
 
@@ -157,8 +158,8 @@ def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str
         if plan is not None:  # a hedged call may be sent twice
             estimate = Estimate(None if estimate.cost_usd is None else 2 * estimate.cost_usd,
                                 2 * estimate.tokens)
-        held = spend.hold(conn, rt_id, estimate, agent=agent, role=role, backend=backend.name,
-                          model=model)
+        held = spend.hold(conn, rt_id, estimate, agent=agent, role=role,
+                          backend=getattr(backend, "name", ""), model=model)
         if held is not None and held.timeout_s is not None:
             kwargs["timeout"] = max(1.0, min(float(kwargs.get("timeout", 120.0)), held.timeout_s))
     try:
