@@ -59,6 +59,7 @@ def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
         "cache_write_tokens": sum(int(r.get("cache_write_tokens") or 0) for r in rows),
+        "uncached_input_tokens": sum(int(r.get("uncached_input_tokens") or 0) for r in rows),
         "latency_p50_ms": round(p50, 1) if p50 is not None else None,
         "latency_p95_ms": round(p95, 1) if p95 is not None else None,
     }
