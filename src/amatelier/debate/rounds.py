@@ -208,9 +208,8 @@ class Runner:
             live = self.driver.run_turns(asks, round=state.current_round)
             outcomes.update(live)
             recorder = getattr(self, "recorder", None)
-            for agent, outcome in live.items() if recorder is not None else ():
-                timing = next((t for t in self.driver.timings[before:] if t.agent == agent), None)
-                recorder.turn(recording.turn_record(outcome, timing), state.conn)
+            if recorder is not None:
+                self.record_concurrent(recorder, live, before)
         later = [a for a in queue if a not in ready]
         for agent in ready:  # in speaking order, so seams see the speeches in a stable order
             outcome = outcomes[agent]
@@ -227,6 +226,17 @@ class Runner:
                 later.append(agent)
         self.check_ceilings()
         return later
+
+    def record_concurrent(self, recorder: Any, live: dict[str, TurnOutcome], before: int) -> None:
+        """Telemetry for turns that ran at once: one by one, in the order of their model calls."""
+        state = self.state
+        last_call = {row[0]: int(row[1]) for row in state.conn.execute(
+            "SELECT agent, MAX(id) FROM llm_calls WHERE rt_id = ? AND role = 'speak' GROUP BY agent",
+            (state.rt_id,))}
+        for agent in sorted(live, key=lambda a: last_call.get(a, 2**62)):
+            timing = next((t for t in self.driver.timings[before:] if t.agent == agent), None)
+            recorder.turn(recording.turn_record(live[agent], timing), state.conn,
+                          calls_up_to=last_call.get(agent))
 
     def speak_phase(self, round_no: int) -> None:
         """SPEAK: every worker once, in order (round-1 openings at once); the Steward may defer."""
