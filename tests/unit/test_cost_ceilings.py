@@ -49,3 +49,10 @@ def test_limits_from_flags_treats_zero_as_no_limit() -> None:
     assert (limits.max_cost_usd, limits.max_tokens, limits.max_minutes) == (None, 5000, None)
     assert limits.any and not limits_from({}).any
     assert limits_from({}, 0.25).reserve_share == 0.25
+
+
+def test_time_stop_reason_shows_minutes_readably() -> None:
+    verdict = check_call(Limits(max_minutes=0.05), Spent(minutes=0.046), Estimate(0.0, 1))
+    assert verdict.stop_reason == "ceiling max_minutes reached: spent 2.8 s of the 3.0 s limit"
+    later = check_call(Limits(max_minutes=30), Spent(minutes=29.0), Estimate(0.0, 1))
+    assert later.stop_reason == "ceiling max_minutes reached: spent 29.0 min of the 30.0 min limit"

@@ -113,7 +113,7 @@ def _amount(ceiling: str, value: float) -> str:
         return f"${value:.4f}"
     if ceiling == "max_tokens":
         return f"{int(value)} tokens"
-    return f"{value:.1f} min"
+    return f"{value * 60:.1f} s" if value < 1 else f"{value:.1f} min"
 
 
 def stop_reason(ceiling: str, spent: float, limit: float, needed: float = 0.0, held: float = 0.0) -> str:
