@@ -105,3 +105,14 @@ def test_a_ceiling_stops_the_debate_within_the_limit_and_says_why(tmp_path, flag
     # longer fits), and says why the debate ended
     assert digest["decision"]["stop_reason"] == digest["stop_reason"]
     assert digest["decision"]["recommendation"]
+
+
+def test_a_time_ceiling_stops_the_debate_and_still_decides(tmp_path) -> None:
+    env = rt_env(tmp_path, AMATELIER_OFFLINE_DELAY_MS="300")  # every offline call takes 0.3 s
+    result = run_cli(roundtable_args("timed", "--workers", "elena,marcus", "--max-rounds", "3",
+                                     "--max-minutes", "0.05", "--skip-post"), env, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    digest = json.loads(result.stdout)
+    assert digest["stop_reason"].startswith("ceiling max_minutes reached: spent ")
+    assert digest["ceilings"]["stopped_on"] == "max_minutes" and digest["status"] == "closed"
+    assert digest["decision"]["stop_reason"] == digest["stop_reason"]
