@@ -20,6 +20,7 @@ can parse. Layout::
     PARTICIPANTS: elena, marcus, clare, simon
     TOPIC: split the monolith?
     You are elena, taking one turn in a structured roundtable debate. ...   <- orientation prose
+    Reply with the text of your message only: ...             <- the reply rule, every turn
     === BRIEFING ===
     ...briefing markdown...                                   <- cache point: end of briefing
     === EARLIER CONTRIBUTIONS (index) ===
@@ -33,8 +34,6 @@ can parse. Layout::
     BUDGET LEFT: 2
     <blank line>
     prose instructions for this phase
-    <blank line>
-    Reply with the text of your message only: ...             <- the reply rule, every turn
 
 Header markers come before the first `===` line; task markers are the `KEY: value` lines
 at the top of the task section. Message lines in the transcript start with `[#id`, so a
@@ -161,6 +160,7 @@ def layout_prompt(ctx: TurnContext) -> PromptLayout:
     ]
     head += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
     head.append(ORIENTATION.format(agent=ctx.agent))
+    head.append(REPLY_RULE)  # the same on every turn: part of the cached prefix, not of the task
     head += [SECTION.format("BRIEFING"), cap(ctx.briefing.strip(), CAPS["briefing"], "briefing truncated")]
     text = "\n".join(head) + "\n"
     briefing_end = len(text)
@@ -176,7 +176,7 @@ def layout_prompt(ctx: TurnContext) -> PromptLayout:
         text += "(nothing said yet)\n"
     transcript_end = len(text)
     task = [SECTION.format("YOUR TASK"), f"ROUND: {ctx.round}", f"PHASE: {ctx.phase.upper()}",
-            cap(ctx.instructions.strip(), CAPS["instructions"]), "", REPLY_RULE]
+            cap(ctx.instructions.strip(), CAPS["instructions"])]
     text += "\n".join(task) + "\n"
     return PromptLayout(text=text, briefing_end=briefing_end, message_ends=ends,
                         transcript_end=transcript_end, window_start=start)
