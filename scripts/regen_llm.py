@@ -72,7 +72,11 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("llm.retry.max_attempts", "Attempts for transient errors (429, 5xx, overload, timeout)."),
     ("llm.retry.base_delay_s", "Backoff before the first retry; grows per attempt, with jitter."),
     ("llm.retry.max_delay_s", "Ceiling on one backoff delay."),
-    ("llm.retry.max_retry_after_s", "Longest server `retry-after` honoured; longer hints are capped to it."),
+    ("llm.retry.max_retry_after_s", "Longest server `retry-after` honoured; a longer one fails the call at once "
+                                    "and holds that agent's backend+model until then."),
+    ("llm.retry.breaker_failures", "Calls failed for good with 429/5xx that trip an agent's breaker ..."),
+    ("llm.retry.breaker_window_s", "... within this many seconds."),
+    ("llm.retry.breaker_cooldown_s", "How long a tripped backend+model is held (its calls skipped)."),
     ("llm.model_map.claude-code.*", "Model passed to `claude --model` for this role (the CLI's own aliases)."),
     ("llm.model_map.anthropic-sdk.*", "Anthropic model id used for this role."),
     ("llm.model_map.*.*", "Model id used for this role in this mode."),
@@ -108,7 +112,10 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("roundtable.chair", "Agent that writes the decision record (null: the admin, opus-admin, on its model)."),
     ("roundtable.decision_max_tokens", "Most output tokens for the chair's decision record."),
     ("roundtable.human_messages", "allow or deny: whether `amatelier say` (and MCP roundtable_say) may post a person's message into a live roundtable."),
+    ("roundtable.precedents", "Earlier decisions shown to a new roundtable (0-10; 0 or --no-precedents: none)."),
     ("competition.entry_fees.*", "Sparks deducted per roundtable at open for a worker of this tier."),
+    ("competition.starter_grant", "Sparks each worker gets once, at its first roundtable: \"auto\" = the "
+                                  "cheapest store item + the highest entry fee, or a number (0 = off)."),
     ("competition.penalties.*", "Sparks for this Judge penalty (gross per roundtable never goes below 0)."),
     ("competition.gate_bonus.sparks", "Sparks per Judge `GATE:` signal."),
     ("competition.gate_bonus.max_per_rt", "Gate bonuses paid per roundtable at most."),

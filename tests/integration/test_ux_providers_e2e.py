@@ -186,10 +186,13 @@ def test_a_provider_failing_for_one_agent_does_not_stop_the_roundtable(tmp_path)
     assert len(silent) == 2  # SPEAK, REBUTTAL (no answer asked for the floor, so no FLOOR call)
     assert all("500" in line for line in silent)
     assert not [m for m in transcript if m["agent"] == "marcus"]
-    # Every failed turn was retried (FAST_RETRY: 3 attempts) before it was given up.
+    # Every failed call was retried (FAST_RETRY: 3 attempts) before it was given up.
     assert len(marcus_requests) == 2 * FAST_RETRY["max_attempts"]
     usage = digest["llm_usage"]["debate"]
     assert usage["errors"] == 2 and usage["by_agent"]["marcus"]["errors"] == 2
+    assert usage["by_agent"]["marcus"]["retries"] == 2 * (FAST_RETRY["max_attempts"] - 1)
+    # two calls failed for good with 5xx: the breaker holds marcus's model (breaker_failures = 2)
+    assert [e["agent"] for e in digest["engine"]["events"] if e["event"] == "breaker"] == ["marcus"]
     assert usage["by_agent"]["elena"]["errors"] == 0
     assert digest["engine"]["turn_status"].get("failed") == 2
     assert digest["final_positions"].get("elena") and not digest["final_positions"].get("marcus")

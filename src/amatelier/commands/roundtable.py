@@ -43,6 +43,8 @@ def roundtable(
     max_minutes: float | None = typer.Option(
         None, "--max-minutes", metavar="MIN",
         help="No model call starts after this many minutes (default: roundtable.ceilings.max_minutes; 0: none)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the digest JSON (the default output) and report "
+                                                       "errors as one JSON object on stderr."),
     rt_id: str | None = typer.Option(None, "--rt-id", metavar="ID", hidden=True,
                                      help="Use this roundtable id (the jobs API picks it before starting)."),
     resume: str | None = typer.Option(None, "--resume", metavar="RT_ID",
@@ -59,8 +61,13 @@ def roundtable(
     batch_run: str | None = typer.Option(None, "--batch-run", metavar="KEY", help="The run's key in its batch."),
     persona_set: str = typer.Option("current", "--persona-set", metavar="current|seed",
                                     help="With --benchmark: workers read their current personas or the bundled seeds."),
+    no_precedents: bool = typer.Option(False, "--no-precedents",
+                                       help="Do not show the agents earlier decisions of this team on related "
+                                            "questions (default: the best config roundtable.precedents, 3)."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
+    if summary and as_json:
+        raise UserError("--summary and --json both choose the output: pass one of them")
     from amatelier.debate import progress as progress_mod
     from amatelier.debate.digest import format_digest_summary
     from amatelier.debate.runner import RunOptions, parse_workers, resume_roundtable, run_roundtable
@@ -100,7 +107,7 @@ def roundtable(
                               budget=budget, skip_post=skip_post, pause_for_human=pause_for_human,
                               benchmark=benchmark, batch_id=batch_id, batch_run=batch_run,
                               persona_set=persona_set, max_cost_usd=max_cost_usd,
-                              max_tokens=max_tokens, max_minutes=max_minutes,
+                              max_tokens=max_tokens, max_minutes=max_minutes, no_precedents=no_precedents,
                               rt_id=rt_id, audit_judge=audit_judge)
             result = run_roundtable(opts, progress=display)
     finally:
@@ -114,9 +121,13 @@ def roundtable(
     if result.exit_code:
         digest = result.digest
         if digest.get("status") == "cut":
-            print(f"amatelier: roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
-                  f"every worker was stopped; what was said is kept in {result.digest_path}",
-                  file=sys.stderr, flush=True)
+            line = (f"roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
+                    f"every worker was stopped; what was said is kept in {result.digest_path}")
+            if as_json:
+                print(json.dumps({"error": line, "code": result.exit_code}, ensure_ascii=False),
+                      file=sys.stderr, flush=True)
+            else:
+                print(f"amatelier: {line}", file=sys.stderr, flush=True)
         raise typer.Exit(result.exit_code)
 
 

@@ -21,10 +21,12 @@ from amatelier.debate.digest import format_digest_summary
 from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
 from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
+from amatelier.economy import caches as economy_caches
 from amatelier.economy import settle as economy_hooks
 from amatelier.judging import benchmark as benchmark_scoring
 from amatelier.judging import step as judging_step
 from amatelier.learning import debrief as learning_hooks
+from amatelier.search.precedents import attach_to_decision
 
 
 @dataclass
@@ -69,6 +71,11 @@ AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-po
          lambda state, digest: economy_hooks.after_post(state, digest)),
 )
 
+FINAL: tuple[Step, ...] = (                                   # always, also after a cut or Ctrl-C
+    Step("caches", "economy.caches",                          # metrics.json, leaderboard.json = ledger
+         lambda state, digest: economy_caches.after_roundtable(state, digest)),
+)
+
 
 def run_steps(runner: Runner, steps: tuple[Step, ...], digest: dict[str, Any]) -> None:
     """Run steps in order; a dict a step returns is merged into the digest."""
@@ -81,21 +88,36 @@ def run_steps(runner: Runner, steps: tuple[Step, ...], digest: dict[str, Any]) -
 
 
 def write_digest(digest: dict[str, Any], rt_id: str, hook_errors: list[dict[str, str]]) -> Path:
-    """Write digest-<rt_id>.json atomically (with any seam errors)."""
+    """Write digest-<rt_id>.json atomically (with any seam errors).
+
+    A full or read-only disk does not lose the digest: it stays in memory (the command prints
+    it) and a `warnings` entry says it could not be saved.
+    """
     if hook_errors:
         digest["hook_errors"] = list(hook_errors)
     path = paths.user_digest_dir() / f"digest-{rt_id}.json"
-    write_json_atomic(path, digest)
+    try:
+        write_json_atomic(path, digest)
+    except OSError as exc:
+        _unsaved(digest, path, exc)
     return path
 
 
 def write_latest_result(digest: dict[str, Any], digest_path: Path) -> Path:
-    """Write latest-result.md: the human summary of the latest roundtable."""
+    """Write latest-result.md: the human summary of the latest roundtable (best effort on a full disk)."""
     path = paths.user_digest_dir() / "latest-result.md"
     body = ["# Latest roundtable result", "", "```text", format_digest_summary(digest, str(digest_path)),
             "```", ""]
-    write_text_atomic(path, "\n".join(body))
+    with contextlib.suppress(OSError):
+        write_text_atomic(path, "\n".join(body))
     return path
+
+
+def _unsaved(digest: dict[str, Any], path: Path, exc: OSError) -> None:
+    note = f"digest not saved to {path}: {exc.strerror or exc}; it is printed on stdout only"
+    warnings = digest.setdefault("warnings", [])
+    if note not in warnings:
+        warnings.append(note)
 
 
 def _log_traceback(rt_id: str) -> None:
@@ -167,6 +189,9 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     if interrupted:
         _note_interrupted(digest, warn)
     with _held_signals() as held:
+        # The decision record lists the precedents this roundtable was given, with its stance on each.
+        runner.seam("precedents", attach_to_decision, state.conn, rt_id, digest,
+                    state.notes.get("precedents") or [], default={})
         merged = runner.seam("steward_hooks.digest_fields", steward_hooks.digest_fields, state, default={})
         if isinstance(merged, dict):
             digest.update(merged)
@@ -198,6 +223,9 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
     if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
         with _held_signals():  # everything is done; a signal now has nothing left to stop
+            # After the last step that can move sparks (fees at open, scores, the debrief's
+            # purchases, boosts): at rest every cache equals the ledger (a benchmark run moves none).
+            run_steps(runner, FINAL, digest)
             page = runner.seam("decision_step.export_page", decision_step.export_page, state, default=None)
             if isinstance(page, str):  # the page a person reads (amatelier export writes the same)
                 digest["export"] = page

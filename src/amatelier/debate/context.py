@@ -22,7 +22,10 @@ can parse. Layout::
     You are elena, taking one turn in a structured roundtable debate. ...   <- orientation prose
     Reply with the text of your message only: ...             <- the reply rule, every turn
     === BRIEFING ===
-    ...briefing markdown...                                   <- cache point: end of briefing
+    ...briefing markdown...
+    === EARLIER DECISIONS OF THIS TEAM ON RELATED QUESTIONS ===   <- only when precedents were given
+    - rt 0e1d44c4, 2026-11-28: "adopt Kafka?" -> Adopt Kafka for order events
+                                                              <- cache point: end of briefing (and precedents)
     === EARLIER CONTRIBUTIONS (index) ===
     #12 r1 SPEAK marcus: first words of the message…
     === RECENT TRANSCRIPT ===
@@ -50,6 +53,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.chat.messages import HUMAN, build_transcript_index
+from amatelier.debate.limits import BRIEFING_CHARS, TOPIC_CHARS, briefing_excerpt
 from amatelier.prompt_format import (  # noqa: F401 - parse_markers is part of context's API
     SECTION,
     parse_markers,
@@ -63,11 +67,13 @@ CAPS = {
     "memory_md": 6000,
     "skills_total": 6000,
     "skill_each": 2000,
-    "briefing": 12000,
+    "briefing": BRIEFING_CHARS,
+    "precedents": 2000,
     "message": 1500,
     "instructions": 4000,
 }
-HIDDEN_KINDS = ("turn", "phase", "briefing")
+HIDDEN_KINDS = ("turn", "phase", "briefing", "precedents")
+PRECEDENTS_SECTION = "EARLIER DECISIONS OF THIS TEAM ON RELATED QUESTIONS"
 HUMAN_LABEL = "(a person at the table, not a debater; weigh what they say)"
 ORIENTATION = ("You are {agent}, taking one turn in a structured roundtable debate. Below are the "
                "briefing, the debate so far (one message per line: [#id round PHASE] speaker: text; "
@@ -94,6 +100,7 @@ class TurnContext:
     extra: dict[str, str] = field(default_factory=dict)
     slide_step: int | None = None          # window moves in steps of this many messages
     hide_round_speeches: bool = False      # independent opening: hide this round's SPEAK messages
+    precedents: str = ""                  # earlier decisions of this team (own cap, after the briefing)
 
 
 def cap(text: str, limit: int, note: str = "truncated") -> str:
@@ -156,12 +163,15 @@ def layout_prompt(ctx: TurnContext) -> PromptLayout:
         "AMATELIER TURN",
         f"AGENT: {ctx.agent}",
         f"PARTICIPANTS: {', '.join(ctx.participants)}",
-        f"TOPIC: {' '.join(ctx.topic.split())[:300]}",
+        f"TOPIC: {' '.join(ctx.topic.split())[:TOPIC_CHARS]}",
     ]
     head += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
     head.append(ORIENTATION.format(agent=ctx.agent))
     head.append(REPLY_RULE)  # the same on every turn: part of the cached prefix, not of the task
-    head += [SECTION.format("BRIEFING"), cap(ctx.briefing.strip(), CAPS["briefing"], "briefing truncated")]
+    head += [SECTION.format("BRIEFING"), briefing_excerpt(ctx.briefing, CAPS["briefing"])]
+    if ctx.precedents.strip():  # its own cap, so precedents never push the briefing out
+        head += [SECTION.format(PRECEDENTS_SECTION),
+                 cap(ctx.precedents.strip(), CAPS["precedents"], "precedents truncated")]
     text = "\n".join(head) + "\n"
     briefing_end = len(text)
     index = build_transcript_index(older, max_chars=ctx.index_chars) if older else ""
@@ -189,9 +199,9 @@ def build_prompt(ctx: TurnContext) -> str:
 
 def max_prompt_chars(ctx: TurnContext) -> int:
     """An upper bound on len(build_prompt(ctx)) that does not grow with the transcript."""
-    header = 400 + 300 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
+    header = 400 + TOPIC_CHARS + 400 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
     per_message = CAPS["message"] + 80
-    return (header + CAPS["briefing"] + ctx.index_chars + 200
+    return (header + CAPS["briefing"] + CAPS["precedents"] + len(PRECEDENTS_SECTION) + ctx.index_chars + 200
             + max_window(ctx) * per_message + CAPS["instructions"] + 200)
 
 

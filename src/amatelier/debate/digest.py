@@ -48,13 +48,19 @@ def _cost(rows: list[dict[str, Any]]) -> float | None:
 
 
 def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over llm_calls rows. A `held` row is a call the breaker skipped: no request was
+    made, so it counts in `held`, not in `calls` or `errors`."""
+    held = sum(1 for r in rows if r.get("status") == "held")
     latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
         "cost_usd": _cost(rows),
         "unpriced_calls": sum(1 for r in rows if r.get("status") == "ok" and r.get("cost_usd") is None),
-        "calls": len(rows),
+        "calls": len(rows) - held,
         "errors": sum(1 for r in rows if r.get("status") == "error"),  # a hedge's ignored twin is not one
+        "held": held,
+        "retries": sum(int(r.get("retries") or 0) for r in rows),
+        "retry_wait_s": round(sum(float(r.get("retry_wait_s") or 0.0) for r in rows), 3),
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
@@ -75,7 +81,8 @@ def _usage_with_breakdown(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def llm_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over a roundtable's llm_calls rows: calls, errors, tokens, latency p50/p95, cost.
+    """Totals over a roundtable's llm_calls rows: calls, errors, held (skipped by the breaker),
+    retries and seconds waited on them, tokens, latency p50/p95, cost.
 
     The top level counts every call (debate turns and the steps after it: what the
     roundtable cost); `by_agent` and `by_role` split it; `debate` is the same summary for

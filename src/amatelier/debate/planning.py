@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
+from amatelier.debate.limits import input_warnings
 from amatelier.errors import UserError
+from amatelier.steward.missing import missing_warning
 
 NAOMI = "naomi"
 
@@ -27,6 +29,7 @@ class RunOptions:
     speaker_timeout: float | None = None
     budget: int | None = None
     skip_post: bool = False
+    no_precedents: bool = False           # --no-precedents: show no earlier decisions
     audit_judge: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
     max_cost_usd: float | None = None       # ceilings (None: the config default; 0: none)
@@ -57,6 +60,7 @@ class Plan:
     speaker_timeout: float
     warnings: list[str] = field(default_factory=list)
     limits: Any = None                      # chat.ceilings.Limits
+    steward_missing: list[str] = field(default_factory=list)   # registered entries naming no file
 
 
 def parse_workers(csv: str | None) -> list[str] | None:
@@ -165,6 +169,13 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
 
     workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)
     warnings += bench_notes
+    from amatelier.economy.retirement import RetirementError, retired_agents, without_retired
+
+    try:  # retired agents left the default team; their state is archived
+        workers, retired_notes = without_retired(workers, retired_agents(), explicit=opts.workers is not None)
+    except RetirementError as exc:
+        raise UserError(str(exc)) from None
+    warnings += retired_notes
     if NAOMI in workers and mode != "offline":
         from amatelier.config import worker_backend
 
@@ -175,6 +186,10 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
                 warnings.append(f"naomi skipped: {how}")
     if not workers:
         raise UserError("no workers left to run the roundtable")
+    warnings += input_warnings(opts.topic, briefing_text)
+    missing = steward_missing(briefing_text, opts.launch_dir)
+    if missing:
+        warnings.append(missing_warning(missing))
 
     limits = plan_limits(opts, cfg)
     unpriced = unpriced_warnings(cfg, mode, workers, judge)
@@ -183,7 +198,7 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     warnings += unpriced
     return Plan(config=cfg, mode=mode, workers=workers, judge=judge, briefing_path=briefing_path,
                 briefing_text=briefing_text, max_rounds=max_rounds, budget=budget,
-                speaker_timeout=timeout, warnings=warnings, limits=limits)
+                speaker_timeout=timeout, warnings=warnings, limits=limits, steward_missing=missing)
 
 
 CEILING_FLAGS = {"max_cost_usd": "--max-cost-usd", "max_tokens": "--max-tokens",
@@ -227,6 +242,15 @@ def unpriced_warnings(cfg: dict[str, Any], mode: str, workers: list[str], judge:
     models = worker_models(cfg, mode, workers, judge)
     missing = pricing.unpriced_models(table, [(m["backend"], m["model"]) for m in models.values()])
     return [pricing.unpriced_warning(model, backend) for backend, model in missing]
+
+
+
+def steward_missing(briefing_text: str, launch_dir: Path | str) -> list[str]:
+    """Registered entries of the briefing that name no file (read-only; [] without a section)."""
+    from amatelier.steward.missing import missing_entries
+    from amatelier.steward.registry import load_registered_files
+
+    return missing_entries(load_registered_files(briefing_text, launch_dir))
 
 
 def worker_models(config: dict[str, Any], mode: str, agents: list[str], judge: str) -> dict[str, dict[str, str]]:

@@ -10,16 +10,18 @@ recorded in the digest, and never costs the transcript.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from amatelier import paths
+from amatelier.chat import faults, roundtables, run_params, spend
 from amatelier.chat import messages as msgs
-from amatelier.chat import roundtables, run_params, spend
 from amatelier.debate import recording, replay, resume
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.after import (  # noqa: F401
@@ -53,6 +55,8 @@ from amatelier.debate.rounds import MAX_DEFERRALS_PER_PHASE, NAOMI, Runner, _std
 from amatelier.economy import settle as economy_hooks
 from amatelier.errors import UserError
 from amatelier.learning import debrief as learning_hooks
+from amatelier.search.precedents import give_precedents, given_precedents
+from amatelier.search.precedents import settings as precedent_count
 from amatelier.state import RoundtableState
 
 CLOSE_GRACE_S = 3.0
@@ -132,6 +136,9 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     def opening() -> None:
         """Briefing, steward, boosts, fees, workers, research window, speaking order."""
         msgs.post(conn, rt_id, "runner", f"BRIEFING:\n\n{plan.briefing_text.strip()}", kind="briefing")
+        given = runner.seam("precedents", give_precedents, conn, rt_id, state.topic, plan.briefing_text,
+                            precedent_count(plan.config, opts.no_precedents or opts.benchmark), default=[])
+        state.notes["precedents"] = list(given or [])
         runner.seam("steward_hooks.setup", steward_hooks.setup, state)
         if not opts.benchmark:  # a benchmark run pays no fees, buys nothing, syncs no memory
             runner.seam("economy_hooks.before_open", economy_hooks.before_open, state)
@@ -190,6 +197,7 @@ def resume_roundtable(rt_id: str, *, progress: Any = None,
         """Steward and workers again; fees already refunded by the cut are charged back."""
         msgs.post(conn, rt_id, "runner", f"ROUNDTABLE RESUMED (#{count}) after {gap:g}s; continuing "
                   "from the first turn that did not complete", kind="system")
+        state.notes["precedents"] = runner.seam("precedents", given_precedents, conn, rt_id, default=[]) or []
         runner.seam("steward_hooks.setup", steward_hooks.setup, state)
         runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)
         runner.seam("economy_hooks.on_resume", economy_hooks.on_resume, state)
@@ -204,6 +212,7 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
     pool, conn, rt_id = runner.pool, runner.state.conn, runner.state.rt_id
     previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
     cut_reason: str | None = None
+    close_fault: str | None = None
     exit_code = 0
     try:
         try:
@@ -223,17 +232,28 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
         cut_reason = str(exc)
         exit_code = 1
     except Exception as exc:  # noqa: BLE001 - a runner bug must still cut cleanly and keep the transcript
-        cut_reason = f"runner error: {type(exc).__name__}: {exc}"
         exit_code = 1
-        _log_traceback(rt_id)
-        warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
+        if faults.is_fault(exc):  # a full disk or a lost workspace mid-debate: say that, in one line
+            cut_reason = faults.describe(exc, paths.user_db_path())
+            warn(f"amatelier: error: {cut_reason}")
+        else:
+            cut_reason = f"runner error: {type(exc).__name__}: {exc}"
+            _log_traceback(rt_id)
+            warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
     finally:
         runner.stage("closing")
         with _held_signals() as held_at_close:  # closing and stopping workers always finish
-            if cut_reason is not None:
-                roundtables.cut_roundtable(conn, rt_id, cut_reason)
-            elif not roundtables.close_roundtable(conn, rt_id) and roundtables.status(conn, rt_id) == "cut":
-                cut_reason = (roundtables.get_roundtable(conn, rt_id) or {}).get("cut_reason")
+            try:
+                if cut_reason is not None:
+                    roundtables.cut_roundtable(conn, rt_id, cut_reason)
+                elif not roundtables.close_roundtable(conn, rt_id) and roundtables.status(conn, rt_id) == "cut":
+                    cut_reason = (roundtables.get_roundtable(conn, rt_id) or {}).get("cut_reason")
+            except (sqlite3.Error, OSError) as exc:  # a full disk: the row cannot change, so it stays open
+                if not faults.is_fault(exc):
+                    raise
+                close_fault = faults.describe(exc, paths.user_db_path())
+                cut_reason = cut_reason or "the roundtable could not be closed"
+                exit_code = 1
             if not pool.wait_all(CLOSE_GRACE_S if cut_reason is None else 0.5):
                 pool.stop_all()
             else:
@@ -246,7 +266,14 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
                                interrupted=bool(held_at_close) and cut_reason is None)
     finally:
         signal.signal(signal.SIGTERM, previous_term)
-    conn.close()
+    if close_fault is not None:
+        note = (f"roundtable {rt_id} could not be marked {'cut' if exit_code else 'closed'}: {close_fault}; "
+                "it will be marked cut and its entry fees refunded by the next amatelier command")
+        result.digest.setdefault("warnings", []).append(note)
+        result.digest["pending_cut"] = True
+        warn(f"amatelier: {note}")
+    with contextlib.suppress(sqlite3.Error):
+        conn.close()
     if starter is not None:
         starter.close()
     if progress is not None:

@@ -106,7 +106,10 @@ def debate_lines(digest: dict[str, Any]) -> list[str]:
         in_debate = f" ({debate} in the debate)" if debate is not None and debate != usage.get("calls") else ""
         lines.append(
             f"LLM USAGE: {usage.get('calls', 0)} calls{in_debate}, {usage.get('errors', 0)} errors, "
-            f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
+            + (f"{usage['retries']} retries ({usage.get('retry_wait_s', 0):g} s waited), "
+               if usage.get("retries") else "")
+            + (f"{usage['held']} skipped by the breaker, " if usage.get("held") else "")
+            + f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
             + (f" ({cached} cached)" if cached else "") + latency)
         lines.append(cost_line(usage))
     return lines

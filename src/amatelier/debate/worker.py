@@ -155,6 +155,7 @@ class Worker:
             index_chars=int(settings.get("transcript_index_chars", 4000)),
             hide_round_speeches=parse_markers("=== YOUR TASK ===\n" + str(turn["instructions"] or ""))
             .get("OPENING", "").lower() == "independent",
+            precedents=next((str(m["content"]) for m in history if m.get("kind") == "precedents"), ""),
         )
         if self._system is None:  # persona, memory and skills do not change during a roundtable
             self._system = self.system()

@@ -19,7 +19,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from amatelier import paths
+from amatelier import paths, seed_hashes
 from amatelier.atomicio import file_lock, read_json, write_json_atomic
 from amatelier.learning import agent_memory
 from amatelier.learning.persona_history import write_persona_file
@@ -68,9 +68,15 @@ def read_claude_md(agent: str) -> str:
 def write_claude_md(agent: str, text: str) -> None:
     """Atomically replace the user-data persona (never the bundled seed).
 
-    The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first.
+    The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first, and the hash
+    of what was written is recorded, so `refresh-seeds` can say the file was "evolved by the
+    therapist" rather than "edited by you".
     """
-    write_persona_file(claude_md_path(agent).parent, "CLAUDE.md", text if text.endswith("\n") else text + "\n")
+    body = text if text.endswith("\n") else text + "\n"
+    path = claude_md_path(agent)
+    write_persona_file(path.parent, "CLAUDE.md", body)
+    with contextlib.suppress(OSError, ValueError):  # the record is bookkeeping; the persona is written
+        seed_hashes.note_evolved(path.parent, path.name, body.encode("utf-8"))
 
 
 def _section_bounds(lines: list[str], heading: str) -> tuple[int, int] | None:

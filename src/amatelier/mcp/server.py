@@ -28,7 +28,8 @@ from amatelier.mcp.tools import ToolFailure, one_line
 if TYPE_CHECKING:
     from amatelier.mcp.launch import Launched, StartRequest
 
-INSTALL_HINT = "the MCP server needs the optional mcp package: install with pip install 'amatelier[mcp]'"
+INSTALL_HINT = ("the MCP server needs the optional mcp package: install it from your amatelier checkout "
+                "with pip install '.[mcp]' (or pip install mcp)")
 START_TIMEOUT_S = 60.0
 CUT_WAIT_S = 20.0
 SERVER_NAME = "amatelier"
@@ -99,11 +100,10 @@ class Workspace:
             self._ready = True
 
     def reader(self) -> sqlite3.Connection:
-        """A read-only connection to roundtable.db."""
-        from amatelier.chat.db import connect
+        """A read-only connection to roundtable.db (works on a read-only workspace too)."""
+        from amatelier.chat.db import open_for_reading
 
-        self.ensure()
-        return connect(readonly=True)
+        return open_for_reading()
 
     def writer(self) -> sqlite3.Connection:
         """A read-write connection, used only to record a cut."""
@@ -196,6 +196,14 @@ class Tools:
 
         config = self.ws.config()
         return self.ws.read(lambda conn: mcp_tools.leaderboard(conn, config))
+
+    def search(self, query: str, rt_id: str | None, agent: str | None, kind: str | None,
+               limit: int | None) -> dict[str, Any]:
+        """roundtable_search."""
+        from amatelier.mcp import tools as mcp_tools
+
+        return self.ws.read(lambda conn: mcp_tools.search(conn, query, rt_id=rt_id, agent=agent, kind=kind,
+                                                          limit=limit))
 
     def sparks(self, agent: str | None, limit: int | None) -> dict[str, Any]:
         """sparks."""
@@ -346,9 +354,9 @@ def build_server(tools: Tools | None = None) -> Any:
     async def roundtable_start(
         topic: Annotated[str, Field(description="The question the roundtable debates.")],
         briefing: Annotated[str, Field(description=(
-            "Briefing markdown (Objective, Context, Constraints, Success criteria): a file path "
-            "(absolute or relative to the server's working directory), a file name under the "
-            "workspace briefing dir, or the briefing text itself."))],
+            "Briefing markdown (Objective, Context, Constraints, Success criteria): the briefing "
+            "text itself, or the name of a file in the workspace briefing dir "
+            "(<user data>/roundtable-server/). Other host paths are refused."))],
         workers: Annotated[list[str] | None, Field(description=(
             "Agents to seat, e.g. [\"elena\", \"marcus\"]. Default: the configured team plus naomi."))] = None,
         max_rounds: Annotated[int | None, Field(description="Most rounds to run (default 3).")] = None,
@@ -424,6 +432,17 @@ def build_server(tools: Tools | None = None) -> Any:
     async def leaderboard() -> dict[str, Any]:
         """Workers ranked by spark balance, with scores, gates, flags and bench status."""
         return await run(impl.leaderboard)
+
+    @server.tool(annotations=read_only)
+    async def roundtable_search(
+        query: Annotated[str, Field(description="FTS5 query: words, OR, NOT, \"exact phrase\", prefix*.")],
+        rt_id: RtId = None,
+        agent: Annotated[str | None, Field(description="Only messages by this speaker.")] = None,
+        kind: Annotated[str | None, Field(description="message, decision or topic.")] = None,
+        limit: Annotated[int | None, Field(description="Results (1-200, default 10).")] = None,
+    ) -> dict[str, Any]:
+        """Search every past roundtable: ranked hits with rt_id, date, speaker, snippet and how to open it."""
+        return await run(impl.search, query, rt_id, agent, kind, limit)
 
     @server.tool(annotations=read_only)
     async def sparks(
