@@ -15,8 +15,8 @@ from html import escape
 from typing import Any
 
 from amatelier.debate import export_svg
-from amatelier.debate.export_reliability import reliability_html
 from amatelier.debate.export_data import ExportData
+from amatelier.debate.export_reliability import reliability_html
 from amatelier.debate.position_changes import who_moved_line
 from amatelier.debate.positions import visible_text
 
