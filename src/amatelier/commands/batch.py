@@ -16,6 +16,8 @@ from typing import Any
 import typer
 
 from amatelier.commands.errors import UserError
+from amatelier.commands.output import console, print_listing
+from amatelier.commands.output import print_json as _print_json
 
 JSON_HELP = "Print JSON for scripts instead of a table."
 batch_app = typer.Typer(name="batch", no_args_is_help=True, add_completion=False,
@@ -50,17 +52,6 @@ def fail(message: str, as_json: bool, code: int = 2) -> None:
     else:
         print(f"amatelier: error: {message}", file=sys.stderr, flush=True)
     raise typer.Exit(code)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def console() -> Any:
-    """A rich console for tables: the terminal's width, or wide enough not to cut ids in a pipe."""
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _team() -> tuple[str, list[str]]:
@@ -248,23 +239,15 @@ def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
             rows.append({key: summary[key] for key in ("batch_id", "status", "created_at", "counts", "cost_usd")}
                         | {"suite": (summary.get("suite") or {}).get("name"),
                            "persona_sets": (summary.get("options") or {}).get("persona_sets")})
-    if as_json:
-        _print_json(rows)
-        return
-    if not rows:
-        print("No batches yet. Start one with: amatelier batch run SUITE")
-        return
-    from rich.table import Table
+    print_listing(rows, as_json, empty="No batches yet. Start one with: amatelier batch run SUITE",
+                  columns=("batch", "suite", "sets", "status", "done", "failed", "cost"), cells=_batch_cells)
 
-    table = Table()
-    for column in ("batch", "suite", "sets", "status", "done", "failed", "cost"):
-        table.add_column(column)
-    for row in rows:
-        counts = row.get("counts") or {}
-        table.add_row(row["batch_id"], str(row.get("suite") or ""), ",".join(row.get("persona_sets") or []),
-                      row["status"], f"{counts.get('done', 0)}/{counts.get('total', 0)}",
-                      str(counts.get("failed", 0)), f"${row.get('cost_usd', 0):.4f}")
-    console().print(table)
+
+def _batch_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    counts = row.get("counts") or {}
+    return (row["batch_id"], str(row.get("suite") or ""), ",".join(row.get("persona_sets") or []),
+            row["status"], f"{counts.get('done', 0)}/{counts.get('total', 0)}",
+            str(counts.get("failed", 0)), f"${row.get('cost_usd', 0):.4f}")
 
 
 def show(

@@ -15,6 +15,8 @@ from typing import Any
 import typer
 
 from amatelier.commands.errors import UserError
+from amatelier.commands.output import emit
+from amatelier.commands.output import print_json as _print_json
 
 JSON_HELP = "Print JSON for scripts instead of a table."
 VENTURE_STATUSES = ("open", "succeeded", "failed", "skipped")
@@ -59,10 +61,6 @@ def _refresh_caches(conn: sqlite3.Connection, config: dict[str, Any]) -> None:
     from amatelier.economy.caches import refresh_quietly
 
     refresh_quietly(conn, config)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _console():
@@ -202,12 +200,9 @@ def store_buy(
 
     with _economy() as (conn, config):
         receipt = store.purchase(conn, agent, item, config)
-    if as_json:
-        _print_json(receipt)
-        return
     where = f"; delivered to {receipt['path']}" if receipt.get("path") else ""
-    typer.echo(f"{receipt['agent']} bought {receipt['item']} for {receipt['price']} sparks "
-               f"(purchase {receipt['purchase_id']}, balance now {receipt['balance']}){where}")
+    emit(receipt, f"{receipt['agent']} bought {receipt['item']} for {receipt['price']} sparks "
+                  f"(purchase {receipt['purchase_id']}, balance now {receipt['balance']}){where}", as_json)
 
 
 @store_app.command("inventory")

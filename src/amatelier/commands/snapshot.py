@@ -7,23 +7,20 @@ the current one in the agent's history.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import typer
 
-from amatelier.commands.batch import JSON_HELP, console, reported
+from amatelier.commands.batch import JSON_HELP, reported
+from amatelier.commands.output import print_json as _print_json
+from amatelier.commands.output import print_listing
 
 snapshot_app = typer.Typer(name="snapshot", no_args_is_help=True, add_completion=False,
                            help="Mint, compare and restore numbered snapshots of an agent's persona.")
 BATCH_OPTION = typer.Option(None, "--batch", metavar="BATCH_ID",
                             help="Include this batch's runs of the agent (repeatable).")
 SEED_HELP = "Seed version folder (default: the one of the installed seed persona)."
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _numbers_line(comparison: dict[str, Any]) -> str:
@@ -72,24 +69,16 @@ def list_snapshots(
 
     with reported(as_json):
         rows = snapshots.listing(agent.strip().lower() if agent else None)
-    if as_json:
-        _print_json(rows)
-        return
-    if not rows:
-        print("No snapshots yet. Mint one with: amatelier snapshot mint AGENT --batch BATCH_ID")
-        return
-    from rich.table import Table
+    print_listing(rows, as_json, empty="No snapshots yet. Mint one with: amatelier snapshot mint AGENT --batch BATCH_ID",
+                  columns=("agent", "seed version", "snapshot", "created", "runs", "improvement", "notes"),
+                  cells=_snapshot_cells)
 
-    table = Table()
-    for column in ("agent", "seed version", "snapshot", "created", "runs", "improvement", "notes"):
-        table.add_column(column)
-    for row in rows:
-        improvement = row.get("improvement")
-        table.add_row(row["agent"], row["seed_version"], f"{row['snapshot']:03d}", str(row.get("created_at", "?")),
-                      str(row.get("runs", "?")),
-                      f"{improvement:+.3f}" if isinstance(improvement, (int, float)) else "—",
-                      str(row.get("problem") or row.get("notes") or "")[:40])
-    console().print(table)
+
+def _snapshot_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    improvement = row.get("improvement")
+    return (row["agent"], row["seed_version"], f"{row['snapshot']:03d}", str(row.get("created_at", "?")),
+            str(row.get("runs", "?")), f"{improvement:+.3f}" if isinstance(improvement, (int, float)) else "—",
+            str(row.get("problem") or row.get("notes") or "")[:40])
 
 
 def show(

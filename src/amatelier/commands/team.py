@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import typer
 
 from amatelier.commands.errors import EXIT_USAGE, UserError
+from amatelier.commands.output import emit
 
 team_app = typer.Typer(help="The default team: list it, retire an agent, restore a retired one.",
                        no_args_is_help=True)
 JSON_HELP = "Print JSON instead of a table."
 
 
-def _fail(message: str, as_json: bool) -> None:
+def _fail(message: str, as_json: bool) -> NoReturn:
     """One line for people, one JSON object on stderr for scripts; exit 2 either way."""
     if as_json:
         print(json.dumps({"error": message, "code": EXIT_USAGE}), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
     raise UserError(message)
+
+
+def _retirement_step(step: Callable[[], dict[str, Any]], doing: str, as_json: bool) -> dict[str, Any]:
+    """Run a retire/restore step; a refusal or a disk fault becomes the command's one-line error."""
+    from amatelier.economy.retirement import RetirementError
+
+    try:
+        return step()
+    except RetirementError as exc:
+        _fail(str(exc), as_json)
+    except OSError as exc:
+        _fail(f"could not {doing}: {exc.strerror or exc}", as_json)
+    raise AssertionError("unreachable: _fail exits")
 
 
 def _team_view() -> dict[str, Any]:
@@ -68,21 +83,12 @@ def team_retire(
 
     It leaves the default team; its sparks, scores and history stay in the database.
     """
-    from amatelier.economy.retirement import RetirementError, retire_agent
+    from amatelier.economy.retirement import retire_agent
 
-    try:
-        entry = retire_agent(agent, reason=reason or "retired by the user")
-    except RetirementError as exc:
-        _fail(str(exc), as_json)
-        return
-    except OSError as exc:
-        _fail(f"could not archive {agent}: {exc.strerror or exc}", as_json)
-        return
-    if as_json:
-        print(json.dumps(entry, indent=2))
-        return
-    typer.echo(f"{entry['agent']} is retired: state archived in agents/.retired/{entry['archive']} "
-               f"(amatelier team restore {entry['agent']} brings it back)")
+    entry = _retirement_step(lambda: retire_agent(agent, reason=reason or "retired by the user"),
+                             f"archive {agent}", as_json)
+    emit(entry, f"{entry['agent']} is retired: state archived in agents/.retired/{entry['archive']} "
+                f"(amatelier team restore {entry['agent']} brings it back)", as_json)
 
 
 @team_app.command("restore")
@@ -91,22 +97,12 @@ def team_restore(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Bring a retired agent back: its archived state returns to agents/<name>/ and it rejoins the default team."""
-    from amatelier.economy.retirement import RetirementError, restore_agent
+    from amatelier.economy.retirement import restore_agent
 
-    try:
-        restored = restore_agent(agent)
-    except RetirementError as exc:
-        _fail(str(exc), as_json)
-        return
-    except OSError as exc:
-        _fail(f"could not restore {agent}: {exc.strerror or exc}", as_json)
-        return
-    if as_json:
-        print(json.dumps(restored, indent=2))
-        return
+    restored = _retirement_step(lambda: restore_agent(agent), f"restore {agent}", as_json)
     aside = f" (the folder found in its place was kept as agents/.retired/{restored['set_aside']})" \
         if restored["set_aside"] else ""
-    typer.echo(f"{restored['agent']} is back on the default team{aside}")
+    emit(restored, f"{restored['agent']} is back on the default team{aside}", as_json)
 
 
 def register(app: typer.Typer) -> None:
