@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import file_lock
@@ -256,3 +258,12 @@ def empty_db() -> sqlite3.Connection:
     applied_versions(conn)
     _apply_pending(conn)
     return conn
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """A JSON column read back as a dict; None when it is unreadable or not an object."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
