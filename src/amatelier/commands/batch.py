@@ -16,10 +16,9 @@ from typing import Any
 import typer
 
 from amatelier.commands.errors import UserError
-from amatelier.commands.output import console, print_listing
+from amatelier.commands.output import JSON_OPTION, console, print_listing
 from amatelier.commands.output import print_json as _print_json
 
-JSON_HELP = "Print JSON for scripts instead of a table."
 batch_app = typer.Typer(name="batch", no_args_is_help=True, add_completion=False,
                         help="Run a suite of design decisions as benchmark roundtables, many at once.")
 
@@ -168,7 +167,7 @@ def run(
     ray_address: str | None = typer.Option(None, "--ray-address", metavar="ADDR",
                                            help="Ray cluster address (default: RAY_ADDRESS, then config "
                                                 "benchmarks.ray_address, else a local Ray)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Run every case of SUITE as benchmark roundtables (judged; no agent state changes).
 
@@ -201,7 +200,7 @@ def resume(
     max_cost_usd: float | None = typer.Option(None, "--max-cost-usd", metavar="X",
                                               help="Cost ceiling for the whole batch (default: as run)."),
     ray_address: str | None = typer.Option(None, "--ray-address", metavar="ADDR", help="Ray cluster address."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Finish an interrupted batch: runs already finished are skipped, the rest are run."""
     from amatelier.benchmarks import batch_store, batches
@@ -224,7 +223,7 @@ def resume(
     raise typer.Exit(code)
 
 
-def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+def list_batches(as_json: bool = JSON_OPTION) -> None:
     """List the batches in this workspace with their status and progress."""
     from amatelier.benchmarks import batch_store, batches
 
@@ -253,7 +252,7 @@ def _batch_cells(row: dict[str, Any]) -> tuple[str, ...]:
 def show(
     batch_id: str = typer.Argument(..., metavar="BATCH_ID", help="The batch to report on."),
     compare: bool = typer.Option(False, "--compare", help="Also compare seed vs current for every agent."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Status, per-case scores and (with both persona sets) the comparison, with its uncertainty."""
     from amatelier.benchmarks import batches

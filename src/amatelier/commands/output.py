@@ -13,6 +13,10 @@ from typing import Any
 
 import typer
 
+JSON_HELP = "Print JSON for scripts instead of a table."
+#: the `--json` flag of every command that prints a result (one definition, one help text)
+JSON_OPTION = typer.Option(False, "--json", help=JSON_HELP)
+
 
 def print_json(data: Any) -> None:
     """The result as indented JSON on stdout."""

@@ -12,9 +12,9 @@ from typing import Any
 
 import typer
 
-from amatelier.commands.batch import JSON_HELP, reported
+from amatelier.commands.batch import reported
+from amatelier.commands.output import JSON_OPTION, print_listing
 from amatelier.commands.output import print_json as _print_json
-from amatelier.commands.output import print_listing
 
 snapshot_app = typer.Typer(name="snapshot", no_args_is_help=True, add_completion=False,
                            help="Mint, compare and restore numbered snapshots of an agent's persona.")
@@ -37,7 +37,7 @@ def mint(
     agent: str = typer.Argument(..., metavar="AGENT", help="The agent to snapshot (e.g. elena)."),
     batch: list[str] | None = BATCH_OPTION,
     notes: str = typer.Option("", "--notes", metavar="TEXT", help="A note kept in the snapshot."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Write the agent's next numbered snapshot (never overwrites one)."""
     from amatelier.benchmarks import batch_store, snapshots
@@ -62,7 +62,7 @@ def mint(
 
 def list_snapshots(
     agent: str | None = typer.Argument(None, metavar="[AGENT]", help="Only this agent's snapshots."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List minted snapshots (agent, seed version, number, runs, improvement)."""
     from amatelier.benchmarks import snapshots
@@ -85,7 +85,7 @@ def show(
     agent: str = typer.Argument(..., metavar="AGENT", help="The agent."),
     number: str = typer.Argument(..., metavar="NNN", help="Snapshot number (1, 001 or snapshot-001)."),
     seed_version: str | None = typer.Option(None, "--seed-version", metavar="SEED", help=SEED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a snapshot: persona hashes, skills, runs and the comparison with its uncertainty."""
     from amatelier.benchmarks import snapshots
@@ -118,7 +118,7 @@ def diff(
     a: str = typer.Argument(..., metavar="A", help="First snapshot: AGENT:NNN (e.g. elena:1) or a file path."),
     b: str = typer.Argument(..., metavar="B", help="Second snapshot: AGENT:NNN or a file path."),
     seed_version: str | None = typer.Option(None, "--seed-version", metavar="SEED", help=SEED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """What changed between two snapshots: persona text, behaviours, skills and scores."""
     from amatelier.benchmarks import snapshots
@@ -146,7 +146,7 @@ def restore(
     agent: str = typer.Argument(..., metavar="AGENT", help="The agent."),
     number: str = typer.Argument(..., metavar="NNN", help="Snapshot number to restore."),
     seed_version: str | None = typer.Option(None, "--seed-version", metavar="SEED", help=SEED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Put a snapshot's persona (CLAUDE.md, IDENTITY.md, behaviours) back; the current one goes to history."""
     from amatelier.benchmarks import snapshots

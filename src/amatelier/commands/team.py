@@ -10,11 +10,10 @@ from typing import Any, NoReturn
 import typer
 
 from amatelier.commands.errors import EXIT_USAGE, UserError
-from amatelier.commands.output import emit
+from amatelier.commands.output import JSON_OPTION, emit
 
 team_app = typer.Typer(help="The default team: list it, retire an agent, restore a retired one.",
                        no_args_is_help=True)
-JSON_HELP = "Print JSON instead of a table."
 
 
 def _fail(message: str, as_json: bool) -> NoReturn:
@@ -25,17 +24,31 @@ def _fail(message: str, as_json: bool) -> NoReturn:
     raise UserError(message)
 
 
-def _retirement_step(step: Callable[[], dict[str, Any]], doing: str, as_json: bool) -> dict[str, Any]:
-    """Run a retire/restore step; a refusal or a disk fault becomes the command's one-line error."""
+def _retirement_step(step: Callable[[], dict[str, Any]], doing: str, line: Callable[[dict[str, Any]], str],
+                     as_json: bool) -> None:
+    """Run a retire/restore step and report it; a refusal or a disk fault is the command's one-line error."""
     from amatelier.economy.retirement import RetirementError
 
     try:
-        return step()
+        result = step()
     except RetirementError as exc:
         _fail(str(exc), as_json)
     except OSError as exc:
         _fail(f"could not {doing}: {exc.strerror or exc}", as_json)
-    raise AssertionError("unreachable: _fail exits")
+    emit(result, line(result), as_json)
+
+
+def retired_line(entry: dict[str, Any]) -> str:
+    """What `team retire` tells a person: where the state went and how to bring it back."""
+    return (f"{entry['agent']} is retired: state archived in agents/.retired/{entry['archive']} "
+            f"(amatelier team restore {entry['agent']} brings it back)")
+
+
+def restored_line(restored: dict[str, Any]) -> str:
+    """What `team restore` tells a person, naming any folder that was set aside."""
+    aside = f" (the folder found in its place was kept as agents/.retired/{restored['set_aside']})" \
+        if restored["set_aside"] else ""
+    return f"{restored['agent']} is back on the default team{aside}"
 
 
 def _team_view() -> dict[str, Any]:
@@ -57,7 +70,7 @@ def _team_view() -> dict[str, Any]:
 
 
 @team_app.command("list")
-def team_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+def team_list(as_json: bool = JSON_OPTION) -> None:
     """The default team, who of it sits at the table, who is benched and who is retired."""
     view = _team_view()
     if as_json:
@@ -77,7 +90,7 @@ def team_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> 
 def team_retire(
     agent: str = typer.Argument(..., help="The agent to retire."),
     reason: str = typer.Option("", "--reason", help="Why (kept in retirement.json)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Retire an agent by hand: its whole state moves to agents/.retired/<name>-<date>/ (nothing is deleted).
 
@@ -85,24 +98,19 @@ def team_retire(
     """
     from amatelier.economy.retirement import retire_agent
 
-    entry = _retirement_step(lambda: retire_agent(agent, reason=reason or "retired by the user"),
-                             f"archive {agent}", as_json)
-    emit(entry, f"{entry['agent']} is retired: state archived in agents/.retired/{entry['archive']} "
-                f"(amatelier team restore {entry['agent']} brings it back)", as_json)
+    _retirement_step(lambda: retire_agent(agent, reason=reason or "retired by the user"),
+                     f"archive {agent}", retired_line, as_json)
 
 
 @team_app.command("restore")
 def team_restore(
     agent: str = typer.Argument(..., help="The retired agent to bring back."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Bring a retired agent back: its archived state returns to agents/<name>/ and it rejoins the default team."""
     from amatelier.economy.retirement import restore_agent
 
-    restored = _retirement_step(lambda: restore_agent(agent), f"restore {agent}", as_json)
-    aside = f" (the folder found in its place was kept as agents/.retired/{restored['set_aside']})" \
-        if restored["set_aside"] else ""
-    emit(restored, f"{restored['agent']} is back on the default team{aside}", as_json)
+    _retirement_step(lambda: restore_agent(agent), f"restore {agent}", restored_line, as_json)
 
 
 def register(app: typer.Typer) -> None:
