@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 from pathlib import Path
 
 import pytest
+from tests.helpers.old_databases import apply_migration_file
 
 from amatelier.chat import db as chatdb
 
@@ -15,11 +15,7 @@ GUARDS = {"spark_ledger_agent", "spark_ledger_rt", "spark_ledger_once",
 
 
 def _migration_005():
-    path = next(p for v, _, p in chatdb.available_migrations() if v == 5)
-    spec = importlib.util.spec_from_file_location("m005_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return chatdb.migration_module(next(p for v, _, p in chatdb.available_migrations() if v == 5))
 
 
 def _database_before_005(path: Path) -> sqlite3.Connection:
@@ -27,7 +23,7 @@ def _database_before_005(path: Path) -> sqlite3.Connection:
     chatdb.applied_versions(conn)
     for version, name, file in chatdb.available_migrations():
         if version < 5:
-            conn.executescript(file.read_text(encoding="utf-8"))
+            apply_migration_file(conn, file)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 'then')", (version, name))
     return conn
 
