@@ -87,6 +87,6 @@ def role_token_for(model: str) -> str:
         return lowered
     if "opus" in lowered:
         return "opus"
-    if "haiku" in lowered or "mini" in lowered:
+    if "haiku" in lowered or re.search(r"(?:^|[-_./])mini(?:$|[-_./])", lowered):
         return "haiku"
     return "sonnet"

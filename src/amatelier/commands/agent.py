@@ -125,7 +125,7 @@ def verify_command(
 
     with reporting(as_json):
         expected = load_public_key_b64(Path(key)) if key is not None else None
-        bundle = load_source(package, progress=note)
+        bundle = load_source(package, progress=None if as_json else note)
         report = verify_bundle(bundle, expected_key=expected)
         trusted = bool(report.public_key and registry.is_trusted(report.public_key))
     result = {**report.to_dict(), "ok": True, "trusted": trusted, "sha256": bundle.sha256,

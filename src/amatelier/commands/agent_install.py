@@ -28,7 +28,8 @@ def install_command(
 
     with reporting(as_json):
         result = install(source, as_name=as_name.strip().lower() if as_name else None, trust_path=Path(trust) if trust else None,
-                         allow_unsigned=allow_unsigned, force=force, progress=note)
+                         allow_unsigned=allow_unsigned, force=force,
+                         progress=None if as_json else note)
     if as_json:
         print_json(result.to_dict())
         return
