@@ -224,3 +224,20 @@ def test_export_claude_subagent(authored, tmp_path):
                                           "claude-subagent", "-o", str(out))["error"]
     assert "unknown export format" in error_json(authored.workspace, "export", "elena", "--format",
                                                  "word")["error"]
+
+
+def test_manifest_carries_a_snapshot_and_names_unknown_agents(tmp_path):
+    workspace = tmp_path / "ws"
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(json.dumps({"schema_version": "1.0", "suite": "smoke"}))
+    made = ok_json(workspace, "manifest", "clare", "--snapshot", str(snapshot), "--version", "2.0.0")
+    assert made["manifest"]["shared"]["snapshot"] == "snapshot.json"
+    assert made["manifest"]["version"] == "2.0.0"
+    packed = ok_json(workspace, "pack", "clare", "-o", str(tmp_path / "out"))
+    assert packed["path"].endswith("clare.v2.0.0.amatelier") and packed["signed"] is False
+    (tmp_path / "bad.json").write_text("{nope")
+    assert "is not JSON" in error_json(workspace, "manifest", "clare", "--snapshot",
+                                       str(tmp_path / "bad.json"))["error"]
+    assert "invalid version" in error_json(workspace, "manifest", "clare", "--version", "2")["error"]
+    error = error_json(workspace, "manifest", "zed")
+    assert "no agent named 'zed'" in error["error"] and "clare" in error["error"]

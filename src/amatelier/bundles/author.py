@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import __version__, paths
-from amatelier.atomicio import write_text_atomic
+from amatelier.atomicio import write_bytes_atomic, write_text_atomic
 from amatelier.bundles import BundleError
-from amatelier.bundles.files import MANIFEST
+from amatelier.bundles.files import MANIFEST, MAX_FILE_BYTES
 from amatelier.bundles.manifest import (
     SHARED_PERSONA,
     V1,
@@ -135,10 +135,28 @@ def make_variant_files(directory: Path, entry: dict[str, Any], persona: dict[str
     return list(made.values())
 
 
+def copy_snapshot(directory: Path, source: Path) -> None:
+    """Carry a benchmark snapshot (a JSON file) with the agent as snapshot.json."""
+    try:
+        if Path(source).stat().st_size > MAX_FILE_BYTES:
+            raise BundleError(f"snapshot {source} is larger than {MAX_FILE_BYTES} bytes")
+        data = Path(source).read_bytes()
+    except OSError as exc:
+        raise BundleError(f"cannot read snapshot {source}: {exc.strerror or exc}") from None
+    try:
+        json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"snapshot {source} is not JSON: {exc}") from None
+    write_bytes_atomic(directory / SHARED_FILES["snapshot"], data)
+
+
 def author_manifest(name: str, config: dict[str, Any], *, models: list[str] | None = None,
-                    version: str | None = None, variant_files: bool = False) -> tuple[dict[str, Any], Path]:
+                    version: str | None = None, variant_files: bool = False,
+                    snapshot: Path | None = None) -> tuple[dict[str, Any], Path]:
     """Build the manifest from the agent's state, write it, and return (manifest, path)."""
     directory = agent_dir(name)
+    if snapshot is not None:
+        copy_snapshot(directory, snapshot)
     previous = read_manifest_file(directory) or {}
     if version is not None:
         check_version(version)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
+from amatelier.atomicio import file_lock
 from amatelier.bundles import BundleError, registry
 from amatelier.bundles.files import MANIFEST, SIGNATURE, write_tree
 from amatelier.bundles.manifest import model_entries, model_names
@@ -121,32 +122,38 @@ def install(spec: str, *, as_name: str | None = None, trust_path: Path | None = 
     name = name or check_agent_name(manifest["name"])
     paths.ensure_user_data()
     target = paths.user_agent_dir(name)
-    if (_exists(target) or registry.get_entry(name) is not None) and not force:
-        raise BundleError(f"an agent named {name} already exists ({target}); pass --force to replace it "
-                          "(the old directory is kept as a backup) or --as NEWNAME")
-    staging = _stage(bundle, name)
-    backup = _swap_in(staging, target, name)
-    with contextlib.suppress(OSError):
-        paths.seed_agent(name)  # the empty state files (sessions/, MEMORY.json...) the package left out
-    if trusted_by == "--trust" and report.public_key:
-        registry.trust(report.public_key)
+    with file_lock(target):  # two installs of one name: the second sees the first's agent
+        if (_exists(target) or registry.get_entry(name) is not None) and not force:
+            raise BundleError(f"an agent named {name} already exists ({target}); pass --force to replace "
+                              "it (the old directory is kept as a backup) or --as NEWNAME")
+        staging = _stage(bundle, name)
+        backup = _swap_in(staging, target, name)
+        with contextlib.suppress(OSError):
+            paths.seed_agent(name)  # the empty state files (sessions/, MEMORY.json...) the package left out
+        if trusted_by == "--trust" and report.public_key:
+            registry.trust(report.public_key)
+        entry = _registry_entry(name, bundle, report, backup)
+        registry.record(entry)
+    return InstallResult(name=name, path=str(target), version=entry["version"], model=report.model,
+                         run_model=entry["run_model"], role=entry["role"], source=bundle.source,
+                         sha256=bundle.sha256, signed=report.signed, fingerprint=report.fingerprint,
+                         trusted_by=trusted_by, backup=entry["backup"], in_roster=entry["role"] == "worker")
+
+
+def _registry_entry(name: str, bundle: Bundle, report: VerifyReport, backup: Path | None) -> dict[str, Any]:
+    """What registry.json records about one install."""
+    manifest = bundle.manifest
     entries = model_entries(manifest)
-    provider = str(entries[0].get("provider")) if len(entries) == 1 else None
-    role = str(manifest.get("role", "worker"))
-    entry = {
+    return {
         "name": name, "manifest_name": manifest["name"], "version": manifest["version"],
         "schema_version": report.schema_version, "model": report.model, "models": model_names(manifest),
-        "provider": provider, "run_model": role_token_for(report.model or "sonnet"), "role": role,
+        "provider": str(entries[0].get("provider")) if len(entries) == 1 else None,
+        "run_model": role_token_for(report.model or "sonnet"), "role": str(manifest.get("role", "worker")),
         "specialty": str(manifest.get("specialty") or manifest.get("description") or "installed agent"),
         "source": bundle.source, "sha256": bundle.sha256, "signed": report.signed,
         "key": report.public_key, "key_fingerprint": report.fingerprint, "signed_at": report.signed_at,
         "installed_at": utc_now(), "backup": str(backup) if backup else None,
     }
-    registry.record(entry)
-    return InstallResult(name=name, path=str(target), version=entry["version"], model=report.model,
-                         run_model=entry["run_model"], role=role, source=bundle.source,
-                         sha256=bundle.sha256, signed=report.signed, fingerprint=report.fingerprint,
-                         trusted_by=trusted_by, backup=entry["backup"], in_roster=role == "worker")
 
 
 def list_installed() -> list[dict[str, Any]]:
@@ -161,31 +168,45 @@ def list_installed() -> list[dict[str, Any]]:
     return rows
 
 
+def _own_backup(entry: dict[str, Any]) -> Path | None:
+    """The backup an install recorded, only if it really is one of ours (inside the backups dir)."""
+    if not entry.get("backup"):
+        return None
+    backup = Path(str(entry["backup"]))
+    backups = paths.user_agent_backups_dir().resolve()
+    return backup if backup.is_dir() and backup.resolve().parent == backups else None
+
+
 def uninstall(name: str, *, keep_state: bool = False) -> dict[str, Any]:
-    """Remove an installed agent from the registry and (unless keep_state) its directory."""
-    entry = registry.get_entry(name)
-    if entry is None:
-        installed = ", ".join(sorted(registry.installed_agents())) or "none"
-        raise BundleError(f"{name} is not an installed agent (installed: {installed}); "
-                          "bundled agents cannot be uninstalled")
+    """Remove an installed agent from the registry and (unless keep_state) its directory.
+
+    When its install replaced an agent (--force), the replaced agent is moved back.
+    """
+    check_agent_name(name)
     target = paths.user_agent_dir(name)
-    trash = None
-    if not keep_state and _exists(target):
-        trash = _hidden_sibling("uninstall", name)
-        os.replace(target, trash)  # one step: the agent is there or gone, never half-deleted
-    try:
-        registry.remove(name)
-    except BaseException:
+    with file_lock(target):
+        entry = registry.get_entry(name)
+        if entry is None:
+            installed = ", ".join(sorted(registry.installed_agents())) or "none"
+            raise BundleError(f"{name} is not an installed agent (installed: {installed}); "
+                              "bundled agents cannot be uninstalled")
+        trash = None
+        if not keep_state and _exists(target):
+            trash = _hidden_sibling("uninstall", name)
+            os.replace(target, trash)  # one step: the agent is there or gone, never half-deleted
+        try:
+            registry.remove(name)
+        except BaseException:
+            if trash is not None:
+                os.replace(trash, target)
+            raise
+        restored = None
+        backup = _own_backup(entry)
         if trash is not None:
-            os.replace(trash, target)
-        raise
-    restored = None
-    backup = Path(entry["backup"]) if entry.get("backup") else None
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
-        if backup is not None and backup.is_dir() and not _exists(target):
-            os.replace(backup, target)  # put back the agent this install replaced
-            restored = str(backup)
+            shutil.rmtree(trash, ignore_errors=True)
+            if backup is not None and not _exists(target):
+                os.replace(backup, target)  # put back the agent this install replaced
+                restored = str(backup)
     return {"name": name, "version": entry.get("version"), "removed_files": trash is not None,
             "kept": str(target) if keep_state and target.exists() else None,
             "restored_from": restored}

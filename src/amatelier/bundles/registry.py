@@ -8,7 +8,6 @@ are PEM files in `<user data>/trusted_keys/`, one per key, named by fingerprint.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +96,3 @@ def describe_entry(entry: dict[str, Any]) -> str:
     state = "trusted" if entry.get("key") and is_trusted(entry["key"]) else "untrusted key"
     return f"signed by {entry.get('key_fingerprint', '?')} ({state})"
 
-
-def registry_json() -> str:
-    return json.dumps(load_registry(), indent=2, ensure_ascii=False)
