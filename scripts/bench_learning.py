@@ -57,8 +57,8 @@ def main() -> None:
     from amatelier import paths
     from amatelier.chat.db import open_db
     from amatelier.config import load_config
-    from amatelier.engine import learning_hooks
-    from amatelier.engine.state import RoundtableState
+    from amatelier.learning import debrief as learning_hooks
+    from amatelier.state import RoundtableState
 
     conn = open_db()
     config = load_config()

@@ -24,7 +24,7 @@ from typing import Any
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat.waiting import ChangeWaiter
-from amatelier.engine.debate_signals import is_pass, judge_signal_lines
+from amatelier.debate.signals import is_pass, judge_signal_lines
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
            "bright_magenta", "bright_green", "bright_blue"]
@@ -78,12 +78,7 @@ def open_readonly(path: Path | None = None) -> sqlite3.Connection:
 
 def pick_roundtable(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, Any]:
     """The roundtable to watch: the given id, else the latest open, else the latest."""
-    rt = roundtables.chosen_or_latest(conn, rt_id)
-    if rt is None and rt_id:
-        raise LookupError(f"no roundtable with id {rt_id}")
-    if rt is None:
-        raise LookupError("no roundtables yet (run `amatelier roundtable ...` first)")
-    return rt
+    return roundtables.pick(conn, rt_id, how_to_start="run `amatelier roundtable ...` first")
 
 
 def live_open(conn: sqlite3.Connection) -> dict[str, Any] | None:

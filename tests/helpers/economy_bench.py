@@ -12,7 +12,7 @@ from tests.helpers.economy_support import make_rt
 def scored_roundtable(conn: sqlite3.Connection, rt_id: str, config: dict[str, Any],
                       totals: dict[str, tuple[int, int, int, int]]) -> str:
     """A closed roundtable where each agent paid its fee and got these axes (no penalties, no gates)."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     make_rt(conn, rt_id, list(totals), status="closed")
     for agent, axes in totals.items():

@@ -21,7 +21,7 @@ def make_rt(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str] = WORKE
 
 def make_state(conn: sqlite3.Connection, rt_id: str, config: dict[str, Any],
                workers: Sequence[str] = WORKERS, budget: int = 3):
-    from amatelier.engine.state import RoundtableState
+    from amatelier.state import RoundtableState
 
     return RoundtableState(rt_id=rt_id, topic=f"topic of {rt_id}", briefing_text="Decide the thing.",
                            briefing_path=Path("briefing.md"), launch_dir=Path("."), workers=list(workers),
@@ -38,7 +38,7 @@ def ledger_rows(conn: sqlite3.Connection, **where: Any) -> list[dict[str, Any]]:
 
 def grant(conn: sqlite3.Connection, agent: str, amount: int, ref: str | None = None) -> None:
     """Put sparks in an agent's account the way the economy does: a ledger row (a bench payment)."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     ledger.append(conn, agent, amount, "bench", reason="test grant", ref=ref)
 

@@ -22,8 +22,8 @@ def buy_many(workspace: str, agent: str, item: str, attempts: int, barrier: Any,
 
     from amatelier.chat.db import open_db
     from amatelier.config import load_config
-    from amatelier.engine import ledger, store
-    from amatelier.engine.ledger import EconomyError, InsufficientSparks
+    from amatelier.economy import ledger, store
+    from amatelier.economy.ledger import EconomyError, InsufficientSparks
 
     if rendezvous is not None:
         original = ledger.balance
@@ -59,7 +59,7 @@ def buy_then_die(workspace: str, agent: str, item: str) -> None:
     os.environ["AMATELIER_WORKSPACE"] = workspace
     from amatelier.chat.db import open_db
     from amatelier.config import load_config
-    from amatelier.engine import store
+    from amatelier.economy import store
 
     def die(conn: Any, purchase_id: str) -> dict[str, Any]:
         os._exit(9)

@@ -153,7 +153,7 @@ def run_amatelier(args: list[str], workspace: Path, timeout: float = 120, column
 def hook_state(conn: sqlite3.Connection, digest: dict[str, Any], skip_post: bool = False):
     """A RoundtableState for calling learning_hooks directly (as the runner would)."""
     from amatelier.config import load_config
-    from amatelier.engine.state import RoundtableState
+    from amatelier.state import RoundtableState
 
     return RoundtableState(rt_id=digest["rt_id"], topic=digest["topic"], briefing_text="",
                            briefing_path=Path("briefing.md"), launch_dir=Path("."),

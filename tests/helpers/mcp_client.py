@@ -1,4 +1,4 @@
-"""Talk to `python -m amatelier.mcp_server` with the REAL mcp client over stdio.
+"""Talk to `python -m amatelier.mcp.server` with the REAL mcp client over stdio.
 
 `session(env)` is an async context that spawns the server in a temp workspace and yields
 an initialized ClientSession; `call(...)` returns (is_error, structured data or text).
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-SERVER_ARGS = ["-m", "amatelier.mcp_server"]
+SERVER_ARGS = ["-m", "amatelier.mcp.server"]
 
 
 @contextlib.asynccontextmanager

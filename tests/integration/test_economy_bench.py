@@ -13,9 +13,9 @@ from tests.helpers.economy_bench import put_on_watch, scored_roundtable, statuse
 from tests.helpers.economy_support import ledger_rows, make_rt, make_state
 
 from amatelier import paths
-from amatelier.engine import bench, ledger
-from amatelier.engine import economy_hooks as hooks
-from amatelier.engine.ledger import EconomyError
+from amatelier.economy import bench, ledger
+from amatelier.economy import settle as hooks
+from amatelier.economy.ledger import EconomyError
 
 pytest_plugins = ["tests.helpers.economy_fixtures"]
 
@@ -121,7 +121,7 @@ def test_read_benched_sees_the_bench(econ_db) -> None:
 
 
 def test_plan_leaves_benched_agents_out_unless_named(econ_db) -> None:
-    from amatelier.engine.runner import RunOptions, plan_roundtable
+    from amatelier.debate.runner import RunOptions, plan_roundtable
 
     bench.bench(econ_db, "marcus", "tired")
     plan = plan_roundtable(RunOptions(topic="t", briefing=str(BRIEFING)))
@@ -138,7 +138,7 @@ def test_plan_leaves_benched_agents_out_unless_named(econ_db) -> None:
 
 def test_plan_with_every_default_worker_benched_is_a_user_error(econ_db) -> None:
     from amatelier.commands.errors import UserError
-    from amatelier.engine.runner import RunOptions, plan_roundtable
+    from amatelier.debate.runner import RunOptions, plan_roundtable
 
     for agent in ("elena", "marcus", "clare", "simon", "naomi"):
         bench.bench(econ_db, agent)

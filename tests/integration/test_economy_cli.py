@@ -19,8 +19,8 @@ from tests.helpers.economy_support import (
 
 from amatelier import paths
 from amatelier.chat import messages
-from amatelier.engine import economy_hooks as hooks
-from amatelier.engine import ledger
+from amatelier.economy import ledger
+from amatelier.economy import settle as hooks
 
 pytest_plugins = ["tests.helpers.economy_fixtures"]
 
@@ -182,7 +182,7 @@ def test_venture_list_refuses_an_unknown_status() -> None:
 
 
 def test_a_broken_user_catalog_is_one_clear_line(econ_db) -> None:
-    from amatelier.engine import store
+    from amatelier.economy import store
 
     store.user_catalog_path().write_text('{"items": [')        # a hand edit gone wrong
     for args in (("store", "list"), ("store", "buy", "clare", "decision-record")):

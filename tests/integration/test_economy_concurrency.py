@@ -8,7 +8,7 @@ import queue
 from tests.helpers import economy_workers
 from tests.helpers.economy_support import grant, ledger_rows
 
-from amatelier.engine import ledger, store
+from amatelier.economy import ledger, store
 
 pytest_plugins = ["tests.helpers.economy_fixtures"]
 

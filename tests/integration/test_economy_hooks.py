@@ -15,8 +15,8 @@ from tests.helpers.economy_support import (
 
 from amatelier import paths
 from amatelier.chat import messages
-from amatelier.engine import economy_hooks as hooks
-from amatelier.engine import ledger, store
+from amatelier.economy import ledger, store
+from amatelier.economy import settle as hooks
 from amatelier.offline import scoring
 
 pytest_plugins = ["tests.helpers.economy_fixtures"]

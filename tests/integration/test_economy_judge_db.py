@@ -8,7 +8,7 @@ from tests.helpers.economy_support import ScriptedBackend, make_rt, valid_score_
 
 from amatelier.backends.base import LLMCallError
 from amatelier.chat import messages
-from amatelier.engine import judge
+from amatelier.judging import scoring as judge
 
 pytest_plugins = ["tests.helpers.economy_fixtures"]
 

@@ -15,7 +15,7 @@ from tests.helpers.economy_support import (
 )
 
 from amatelier import paths
-from amatelier.engine import ledger
+from amatelier.economy import ledger
 
 pytest_plugins = ["tests.helpers.economy_fixtures"]
 
@@ -84,7 +84,7 @@ def test_fees_by_tier_once_per_roundtable(econ_db, econ_config) -> None:
 
 def test_a_cut_roundtable_gives_the_entry_fees_back_once(econ_db, econ_config) -> None:
     from amatelier.chat import roundtables
-    from amatelier.engine import judge
+    from amatelier.judging import scoring as judge
 
     make_rt(econ_db, "rtcut")
     make_rt(econ_db, "rtdone")

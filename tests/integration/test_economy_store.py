@@ -16,7 +16,7 @@ from tests.helpers.economy_support import (
 
 from amatelier import atomicio, paths
 from amatelier.config import load_config
-from amatelier.engine import ledger, store
+from amatelier.economy import ledger, store
 
 pytest_plugins = ["tests.helpers.economy_fixtures"]
 

@@ -14,7 +14,8 @@ from tests.helpers.learning_fixtures import (
 )
 
 from amatelier import paths
-from amatelier.engine import agent_memory, evolver, learning_hooks
+from amatelier.learning import agent_memory, evolver
+from amatelier.learning import debrief as learning_hooks
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 
@@ -98,7 +99,7 @@ def test_hooks_survive_a_broken_backend(learning_ws, monkeypatch) -> None:
     make_roundtable(conn, "rtX1")
     digest = make_digest("rtX1")
     state = hook_state(conn, digest)
-    from amatelier.engine import therapist
+    from amatelier.learning import therapist
 
     def boom(*args, **kwargs):
         raise RuntimeError("therapist exploded")

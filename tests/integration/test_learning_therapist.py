@@ -15,7 +15,7 @@ from tests.helpers.learning_fixtures import (
 
 from amatelier import paths
 from amatelier.config import load_config
-from amatelier.engine import agent_memory, evolver, therapist
+from amatelier.learning import agent_memory, evolver, therapist
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 
@@ -146,7 +146,7 @@ def test_store_request_is_recorded_pending_without_a_store(learning_ws) -> None:
                                   agent_backend_for=lambda a: backend, config=load_config())
     request = run.sessions[0].applied["store_request"]
     try:
-        import amatelier.engine.store  # noqa: F401
+        import amatelier.economy.store  # noqa: F401
         has_store = True
     except ImportError:
         has_store = False
@@ -178,7 +178,7 @@ def test_store_request_goes_through_the_store(learning_ws, monkeypatch) -> None:
     import sys
     import types
 
-    import amatelier.engine
+    import amatelier.economy
 
     calls = []
 
@@ -189,8 +189,8 @@ def test_store_request_goes_through_the_store(learning_ws, monkeypatch) -> None:
         return {"action": "queued", "ok": False, "reason": "insufficient_funds", "request": {"id": "r1"}}
 
     fake = types.SimpleNamespace(process_store_request=process_store_request)
-    monkeypatch.setitem(sys.modules, "amatelier.engine.store", fake)
-    monkeypatch.setattr(amatelier.engine, "store", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "amatelier.economy.store", fake)
+    monkeypatch.setattr(amatelier.economy, "store", fake, raising=False)
     conn = db()
     make_roundtable(conn, "rt105")
     for agent, item in (("elena", "cheap"), ("marcus", "pricey")):
@@ -204,8 +204,8 @@ def test_store_request_goes_through_the_store(learning_ws, monkeypatch) -> None:
 
 def test_store_request_with_the_real_store(learning_ws) -> None:
     """Affordable: bought, delivered, listed as owned. Unaffordable: on the bulletin board."""
-    store = pytest.importorskip("amatelier.engine.store")
-    ledger = pytest.importorskip("amatelier.engine.ledger")
+    store = pytest.importorskip("amatelier.economy.store")
+    ledger = pytest.importorskip("amatelier.economy.ledger")
     conn = db()
     make_roundtable(conn, "rt106")
     ledger.append(conn, "elena", 40, "score", rt_id="rt106", reason="test grant", ref="grant-rt106")

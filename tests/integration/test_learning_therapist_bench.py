@@ -17,7 +17,8 @@ from tests.helpers.learning_fixtures import (
 
 from amatelier import paths
 from amatelier.config import load_config
-from amatelier.engine import bench, evolver, ledger, store, therapist
+from amatelier.economy import bench, ledger, store
+from amatelier.learning import evolver, therapist
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 

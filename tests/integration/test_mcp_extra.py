@@ -26,7 +26,7 @@ def _without_mcp(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("args", [["-m", "amatelier", "mcp"], ["-m", "amatelier.mcp_server"]],
+@pytest.mark.parametrize("args", [["-m", "amatelier", "mcp"], ["-m", "amatelier.mcp.server"]],
                          ids=["amatelier-mcp", "python-m-mcp_server"])
 def test_without_the_extra_the_server_says_how_to_install_it(tmp_path, args):
     result = subprocess.run([sys.executable, *args], env=_without_mcp(tmp_path), capture_output=True,
@@ -38,8 +38,8 @@ def test_without_the_extra_the_server_says_how_to_install_it(tmp_path, args):
 
 
 def test_importing_amatelier_never_imports_mcp(tmp_path):
-    code = ("import sys, amatelier, amatelier.cli, amatelier.mcp_server, amatelier.mcp_tools, "
-            "amatelier.mcp_launch, amatelier.commands.mcp; amatelier.cli.build_app(); "
+    code = ("import sys, amatelier, amatelier.cli, amatelier.mcp.server, amatelier.mcp.tools, "
+            "amatelier.mcp.launch, amatelier.commands.mcp; amatelier.cli.build_app(); "
             "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
     result = subprocess.run([sys.executable, "-c", code], env=rt_env(tmp_path), capture_output=True,
                             text=True, timeout=60, cwd=str(REPO))

@@ -9,12 +9,13 @@ import os
 import pytest
 from tests.helpers.roundtable_run import dead_pid
 
-from amatelier import mcp_tools, paths
+from amatelier import paths
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables, turns
 from amatelier.chat.db import connect, open_db
-from amatelier.mcp_launch import cut
-from amatelier.mcp_tools import ToolFailure
+from amatelier.mcp import tools as mcp_tools
+from amatelier.mcp.launch import cut
+from amatelier.mcp.tools import ToolFailure
 
 
 @pytest.fixture

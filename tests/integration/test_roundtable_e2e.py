@@ -15,7 +15,7 @@ from tests.helpers.roundtable_run import (
     write_config,
 )
 
-from amatelier.engine.debate_signals import is_pass
+from amatelier.debate.signals import is_pass
 
 pytestmark = pytest.mark.e2e
 

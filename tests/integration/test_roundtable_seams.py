@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from tests.helpers.roundtable_run import BRIEFING, messages, rows
 
-from amatelier.engine import runner as runner_mod
-from amatelier.engine.runner import RunOptions, run_roundtable
+from amatelier.debate import runner as runner_mod
+from amatelier.debate.runner import RunOptions, run_roundtable
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +49,9 @@ def test_seams_are_called_in_workflow_order(offline, monkeypatch):
         (runner_mod.steward_hooks, "digest_fields", {"steward_log": []}),
         (runner_mod.learning_hooks, "post", None), (runner_mod.economy_hooks, "after_post", None),
     ]:
-        monkeypatch.setattr(module, name, rec(f"{module.__name__.rsplit('.', 1)[1]}.{name}", result))
+        label = {runner_mod.steward_hooks: "steward_hooks", runner_mod.economy_hooks: "economy_hooks",
+                 runner_mod.learning_hooks: "learning_hooks"}[module]
+        monkeypatch.setattr(module, name, rec(f"{label}.{name}", result))
 
     def order_speakers(state, order):
         calls.append("economy_hooks.order_speakers")

@@ -26,8 +26,8 @@ from tests.helpers.fake_llm_servers import (
 from tests.helpers.steward_tree import make_tree, record_opens
 
 from amatelier.chat.db import open_db
-from amatelier.engine import steward_hooks
-from amatelier.engine.state import RoundtableState
+from amatelier.debate import steward_turns as steward_hooks
+from amatelier.state import RoundtableState
 
 pytestmark = pytest.mark.wire
 QUESTION = "[[request: what is the retry budget, according to the notes?]]"

@@ -21,8 +21,8 @@ import pytest
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(importlib.util.find_spec("amatelier.engine.runner") is None,
-                       reason="the roundtable runner (amatelier.engine.runner) is not on this branch yet"),
+    pytest.mark.skipif(importlib.util.find_spec("amatelier.debate.runner") is None,
+                       reason="the roundtable runner (amatelier.debate.runner) is not on this branch yet"),
 ]
 
 MARKER = "STEWARD-E2E-MARKER: the retry budget is 4 attempts"

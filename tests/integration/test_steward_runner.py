@@ -16,8 +16,8 @@ import pytest
 from tests.helpers.roundtable_run import messages
 from tests.helpers.steward_tree import make_tree
 
-from amatelier.engine import runner as runner_mod
-from amatelier.engine.runner import RunOptions, run_roundtable
+from amatelier.debate import runner as runner_mod
+from amatelier.debate.runner import RunOptions, run_roundtable
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from amatelier.engine.bench import seat_workers
-from amatelier.engine.outcome_blocks import parse_outcomes, parse_relegation_choice
+from amatelier.economy.bench import seat_workers
+from amatelier.learning.outcome_blocks import parse_outcomes, parse_relegation_choice
 from amatelier.offline import learning as offline_learning
 from amatelier.offline.request import OfflineRequest
 

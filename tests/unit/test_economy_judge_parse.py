@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from amatelier.engine import judge
+from amatelier.judging import scoring as judge
 
 W = ["elena", "marcus"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from amatelier.engine import judge
+from amatelier.judging import scoring as judge
 from amatelier.offline import scoring
 from amatelier.offline.request import OfflineRequest
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amatelier.engine.signals import parse_gates, parse_ventures, parse_verdict
+from amatelier.economy.tags import parse_gates, parse_ventures, parse_verdict
 
 
 def test_gate_lines_with_each_dash() -> None:

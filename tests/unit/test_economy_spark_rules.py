@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amatelier.engine import spark_rules as r
+from amatelier.economy import rules as r
 
 
 @pytest.mark.parametrize(("model", "tier", "fee"), [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amatelier.engine.variance import capped_total, compute_variance_flags
+from amatelier.economy.variance import capped_total, compute_variance_flags
 
 
 def s(n: int, a: int, i: int, c: int) -> dict[str, int]:

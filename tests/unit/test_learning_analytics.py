@@ -14,7 +14,7 @@ from tests.helpers.learning_fixtures import (
 )
 
 from amatelier import paths
-from amatelier.engine import analytics
+from amatelier.learning import analytics
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 

@@ -15,7 +15,7 @@ from tests.helpers.learning_fixtures import (
 
 from amatelier import paths
 from amatelier.backends.offline import OfflineBackend
-from amatelier.engine import distiller
+from amatelier.learning import distiller
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from tests.helpers.learning_fixtures import db
 
 from amatelier import paths
-from amatelier.engine import agent_memory, evolver
+from amatelier.learning import agent_memory, evolver
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 
@@ -78,7 +78,7 @@ def test_add_behavior_writes_user_copy_only_and_skips_duplicates(learning_ws) ->
 
 
 def test_only_more_than_70_percent_word_overlap_is_a_duplicate(learning_ws) -> None:
-    from amatelier.engine.learning_text import word_overlap
+    from amatelier.learning.text import word_overlap
 
     write_persona()
     ten = "Probe alpha bravo charlie delta echo foxtrot golf hotel india."

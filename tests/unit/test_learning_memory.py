@@ -7,7 +7,7 @@ import json
 from freezegun import freeze_time
 
 from amatelier import paths
-from amatelier.engine import agent_memory as mem
+from amatelier.learning import agent_memory as mem
 
 pytest_plugins = ["tests.helpers.learning_plugin"]
 
@@ -159,6 +159,6 @@ def test_corrupt_memory_json_is_kept_aside_not_lost(learning_ws) -> None:
 
 
 def test_memory_alias_module() -> None:
-    from amatelier.engine import memory
+    from amatelier.learning import memory
 
     assert memory.render_memory is mem.render_memory and memory.age_goals is mem.age_goals

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amatelier.engine.outcome_blocks import extract_json_blocks, parse_outcomes, strip_blocks
+from amatelier.learning.outcome_blocks import extract_json_blocks, parse_outcomes, strip_blocks
 
 FULL = """To sum up, Elena: keep the synthesis, sharpen the evidence.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from amatelier.mcp_launch import (
+from amatelier.mcp.launch import (
     StartRequest,
     check_request,
     clean_reason,
@@ -15,7 +15,7 @@ from amatelier.mcp_launch import (
     resolve_briefing,
     runner_command,
 )
-from amatelier.mcp_tools import ToolFailure, check_rt_id, clamp, one_line, stage
+from amatelier.mcp.tools import ToolFailure, check_rt_id, clamp, one_line, stage
 
 
 @pytest.fixture

@@ -99,3 +99,18 @@ def test_a_corrupt_registry_adds_nobody_and_stops_nothing(monkeypatch, tmp_path)
     paths.user_agent_registry().parent.mkdir(parents=True)
     paths.user_agent_registry().write_text("{torn")
     assert set(load_config()["team"]["workers"]) == {"elena", "marcus", "clare", "simon", "naomi"}
+
+
+def test_build_system_speaks_with_the_variant_and_its_notes(tmp_path):
+    from amatelier.debate.context import build_system, max_system_chars
+
+    root = agent(tmp_path, MANIFEST)
+    (root / "MEMORY.md").write_text("remembered")
+    on_gpt = build_system("nora", {}, agent_dir=root, models=["sonnet", "gpt-4o"])
+    assert on_gpt.startswith("gpt persona")
+    assert "## Identity\n\nshared identity" in on_gpt
+    assert "## Notes for this model\n\ngpt notes" in on_gpt and "remembered" in on_gpt
+    on_claude = build_system("nora", {}, agent_dir=root, models=["sonnet", "claude-sonnet-5-5"])
+    assert on_claude.startswith("shared persona") and "gpt notes" not in on_claude
+    (root / "variants" / "gpt-4o" / "extra.md").write_text("n" * 100000)
+    assert len(build_system("nora", {}, agent_dir=root, models=["gpt-4o"])) <= max_system_chars()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from amatelier.engine import context
-from amatelier.engine.context import TurnContext, build_prompt, build_system, parse_markers
+from amatelier.debate import context
+from amatelier.debate.context import TurnContext, build_prompt, build_system, parse_markers
 
 
 def _messages(n: int, size: int = 3000) -> list[dict]:

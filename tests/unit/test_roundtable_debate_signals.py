@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amatelier.engine.debate_signals import is_pass, jaccard, judge_signal_lines, parse_gate_answer
+from amatelier.debate.signals import is_pass, jaccard, judge_signal_lines, parse_gate_answer
 
 
 @pytest.mark.parametrize("text", ["PASS", "pass", " PASS.", "**PASS**", "PASS — nothing to add",

@@ -9,9 +9,9 @@ import pytest
 
 from amatelier.commands.errors import UserError
 from amatelier.config import ConfigError
-from amatelier.engine.digest import build_digest, format_digest_summary, llm_usage, percentile
-from amatelier.engine.runner import RunOptions, budget_status, parse_workers, plan_roundtable
-from amatelier.engine.worker import parse_fault
+from amatelier.debate.digest import build_digest, format_digest_summary, llm_usage, percentile
+from amatelier.debate.runner import RunOptions, budget_status, parse_workers, plan_roundtable
+from amatelier.debate.worker import parse_fault
 
 
 def _msg(i, agent, content, kind="speech", round_no=1, phase="SPEAK"):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from amatelier.backends.offline import OfflineBackend
-from amatelier.engine.context import TurnContext, build_prompt
-from amatelier.engine.debate_signals import is_pass, parse_gate_answer
-from amatelier.engine.runner import instructions
+from amatelier.debate.context import TurnContext, build_prompt
+from amatelier.debate.runner import instructions
+from amatelier.debate.signals import is_pass, parse_gate_answer
 from amatelier.offline import debate
 from amatelier.offline.request import OfflineRequest
 

@@ -12,8 +12,8 @@ from tests.helpers.steward_tree import NOTES, make_tree
 
 from amatelier.chat.db import open_db
 from amatelier.config import load_bundled_config
-from amatelier.engine import steward_hooks
-from amatelier.engine.state import RoundtableState
+from amatelier.debate import steward_turns as steward_hooks
+from amatelier.state import RoundtableState
 from amatelier.steward.budget import StewardBudget
 from amatelier.steward.formatting import format_result
 from amatelier.steward.log import StewardLog

@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.helpers.steward_tree import make_tree
 
 from amatelier.backends.offline import OfflineBackend
-from amatelier.engine.steward_hooks import research_instructions
+from amatelier.debate.steward_turns import research_instructions
 from amatelier.offline.request import OfflineRequest
 from amatelier.offline.steward import registered_from_prompt, respond
 from amatelier.steward.lookups import try_deterministic

@@ -9,8 +9,8 @@ from rich.console import Console
 
 from amatelier import watch
 from amatelier.backends import offline
-from amatelier.engine import progress
-from amatelier.engine.runner import instructions
+from amatelier.debate import progress
+from amatelier.debate.runner import instructions
 
 
 def _console() -> tuple[Console, io.StringIO]:
@@ -116,7 +116,7 @@ def test_speaking_line_counts_seconds_and_names_the_gate():
 
 @pytest.mark.parametrize("phase", ["SPEAK", "REBUTTAL", "GATE", "FLOOR"])
 def test_instruction_prose_never_reads_as_a_marker_or_a_signal(phase):
-    from amatelier.engine.debate_signals import judge_signal_lines
+    from amatelier.debate.signals import judge_signal_lines
 
     text = instructions(phase, round=2, max_rounds=2, budget_left=1, floor_turn=1, agents=["elena"])
     markers, _, prose = text.partition("\n\n")

@@ -47,17 +47,8 @@ class OfflineBackend(LLMBackend):
     def resolve_model(self, model: str) -> str:
         return f"offline-{model}"
 
-    def complete(
-        self,
-        system: str,
-        prompt: str,
-        model: str = "sonnet",
-        max_tokens: int = 1024,
-        timeout: float = 120.0,
-        *,
-        task: str | None = None,
-        agent: str | None = None,
-    ) -> Completion:
+    def complete(self, system: str, prompt: str, model: str = "sonnet", max_tokens: int = 1024,
+                 timeout: float = 120.0, *, task: str | None = None, agent: str | None = None) -> Completion:
         started = time.perf_counter()
         request = OfflineRequest(system=system, prompt=prompt, model=model, task=task or "",
                                  agent=agent or "")

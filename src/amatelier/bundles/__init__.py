@@ -18,6 +18,11 @@ byte is written to the workspace. Modules:
 - `registry`  `<user data>/agents/registry.json` and the trusted keys
 - `install`   install and uninstall
 - `export`    other tools' formats (Claude Code subagent)
+
+A front door beside the CLI: it may import the bottom layer (paths, config, atomicio,
+persona_files) and nothing of the debate or the after-debate steps; only commands/ imports it.
+At run time the roster reads registry.json through config, and workers pick persona
+variants through persona_files, so no engine code needs this package.
 """
 
 from __future__ import annotations

@@ -121,6 +121,21 @@ def chosen_or_latest(conn: sqlite3.Connection, rt_id: str | None) -> dict[str, A
     return latest_open(conn) or latest(conn)
 
 
+def pick(conn: sqlite3.Connection, rt_id: str | None, *, how_to_start: str,
+         how_to_list: str = "") -> dict[str, Any]:
+    """`chosen_or_latest`, or LookupError worded for the front door that asked.
+
+    `how_to_start` tells a user with no roundtables how to make one; `how_to_list` (optional)
+    where to see the ids there are.
+    """
+    rt = chosen_or_latest(conn, rt_id)
+    if rt is None and rt_id:
+        raise LookupError(f"no roundtable with id {rt_id}" + (f" ({how_to_list})" if how_to_list else ""))
+    if rt is None:
+        raise LookupError(f"no roundtables yet ({how_to_start})")
+    return rt
+
+
 def list_roundtables(conn: sqlite3.Connection, *, status_filter: str | None = None,
                      limit: int = 50) -> list[dict[str, Any]]:
     """Roundtables, newest first, optionally only those with one status."""

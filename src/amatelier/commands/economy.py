@@ -25,7 +25,7 @@ def _economy() -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
     """An open database and the merged config; economy refusals become one-line user errors."""
     from amatelier.chat.db import open_db
     from amatelier.config import load_config
-    from amatelier.engine.ledger import EconomyError, refund_cut_fees
+    from amatelier.economy.ledger import EconomyError, refund_cut_fees
 
     config = load_config()
     conn = open_db()
@@ -41,7 +41,7 @@ def _economy() -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
 
 def _refresh_caches(conn: sqlite3.Connection, config: dict[str, Any]) -> None:
     """Rebuild metrics.json and the leaderboard snapshot after a change (a cache failure is not fatal)."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     with contextlib.suppress(OSError, ValueError):
         board = ledger.get_leaderboard(conn, config)
@@ -86,7 +86,7 @@ def _signed(value: int) -> str:
 
 def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Rank the workers by spark balance, with their scoring record."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     with _economy() as (conn, config):
         board = ledger.get_leaderboard(conn, config)
@@ -116,7 +116,7 @@ def sparks(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Spark balances (the sum of the ledger), or one agent's balance and history."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     with _economy() as (conn, config):
         if agent is None:
@@ -155,7 +155,7 @@ def store_list(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The store catalog: services, permanent skills, consumable boosts, tier unlocks."""
-    from amatelier.engine import ledger, store
+    from amatelier.economy import ledger, store
 
     with _economy() as (conn, config):
         rows = store.catalog_rows()
@@ -188,7 +188,7 @@ def store_buy(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Buy an item for an agent; refused (and nothing written) without enough sparks."""
-    from amatelier.engine import store
+    from amatelier.economy import store
 
     with _economy() as (conn, config):
         receipt = store.purchase(conn, agent, item, config)
@@ -207,7 +207,7 @@ def store_inventory(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Everything an agent owns or has pending, with its purchase history."""
-    from amatelier.engine import ledger, store
+    from amatelier.economy import ledger, store
 
     with _economy() as (conn, config):
         name = ledger.require_agent(config, agent, conn)
@@ -240,7 +240,7 @@ def store_requests(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The bulletin board: requests still waiting (open, or addressed in a debrief), with their age."""
-    from amatelier.engine import store
+    from amatelier.economy import store
 
     with _economy() as (conn, _config):
         requests = [r for r in store.list_requests(conn)
@@ -266,7 +266,7 @@ def store_request(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Post a request to the bulletin board (public requests expire after 3 roundtables)."""
-    from amatelier.engine import ledger, store
+    from amatelier.economy import ledger, store
 
     with _economy() as (conn, config):
         name = ledger.require_agent(config, agent, conn)
@@ -284,7 +284,7 @@ def store_retire(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Retire a permanent skill: its file is removed and it stops counting as owned."""
-    from amatelier.engine import ledger, store
+    from amatelier.economy import ledger, store
 
     with _economy() as (conn, config):
         name = ledger.require_agent(config, agent, conn)
@@ -308,7 +308,7 @@ def store_fulfill(
     import sys
     from pathlib import Path
 
-    from amatelier.engine import ledger, store
+    from amatelier.economy import ledger, store
 
     if body_file == "-":
         body = sys.stdin.read()
@@ -356,7 +356,7 @@ def venture_list(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Ventures and their status."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     if status is not None and status not in VENTURE_STATUSES:
         raise UserError(f"unknown venture status '{status}' (choose {', '.join(VENTURE_STATUSES)})")
@@ -381,7 +381,7 @@ def venture_resolve(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Settle an open venture: --success pays stake x multiplier, --fail keeps the stake lost."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     if success is None:
         raise UserError("say how the venture ended: --success or --fail")
@@ -405,7 +405,7 @@ def award_outcome(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Pay the RT-outcome bonus (5 sparks) to an agent whose proposal you implemented."""
-    from amatelier.engine import ledger
+    from amatelier.economy import ledger
 
     with _economy() as (conn, config):
         name = ledger.require_agent(config, agent, conn)
@@ -431,7 +431,7 @@ def bench_command(
 
     Without AGENT: who is benched and who is on relegation watch. Deleting an agent is never automatic: remove it from team.default_workers in the workspace config.json.
     """
-    from amatelier.engine import bench, ledger
+    from amatelier.economy import bench, ledger
 
     with _economy() as (conn, config):
         if agent is None:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import sys
 
-EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """Bad input or environment the user can fix; printed as one line, exit 2."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+from amatelier.errors import EXIT_USAGE, UserError  # noqa: F401 - commands raise it from here
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

@@ -44,7 +44,7 @@ def therapist_command(
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
 ) -> None:
     """`amatelier therapist`: debrief workers after a roundtable."""
-    from amatelier.engine import therapist
+    from amatelier.learning import therapist
 
     if turns is None:
         from amatelier.config import load_config
@@ -76,7 +76,7 @@ def therapist_command(
     from rich.table import Table
 
     from amatelier.chat.db import open_db
-    from amatelier.engine.learning_text import clip
+    from amatelier.learning.text import clip
 
     console = Console(stderr=as_json)
     conn = open_db()
@@ -133,7 +133,7 @@ def _axis(name: str | None) -> str:
 
 
 def _agent_table(report: dict[str, Any]):
-    from amatelier.engine.analytics import sparkline
+    from amatelier.learning.analytics import sparkline
 
     table = _table(f"{report['agent']} — scores by axis")
     for column in ("axis", "trend", "mean", "latest", "direction"):
@@ -153,7 +153,7 @@ def analytics_command(
 ) -> None:
     """`amatelier analytics`: growth analytics, tables or JSON."""
     from amatelier.chat.db import open_db
-    from amatelier.engine import analytics
+    from amatelier.learning import analytics
 
     conn = open_db()
     try:

@@ -12,7 +12,7 @@ def mcp() -> None:
 
     Register it once with: claude mcp add amatelier -- amatelier mcp
     """
-    from amatelier import mcp_server
+    from amatelier.mcp import server as mcp_server
 
     if not mcp_server.available():
         raise UserError(mcp_server.INSTALL_HINT)

@@ -30,9 +30,9 @@ def roundtable(
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
-    from amatelier.engine import progress as progress_mod
-    from amatelier.engine.digest import format_digest_summary
-    from amatelier.engine.runner import RunOptions, parse_workers, run_roundtable
+    from amatelier.debate import progress as progress_mod
+    from amatelier.debate.digest import format_digest_summary
+    from amatelier.debate.runner import RunOptions, parse_workers, run_roundtable
 
     opts = RunOptions(topic=topic, briefing=briefing, workers=parse_workers(workers),
                       max_rounds=max_rounds, skip_naomi=skip_naomi,

@@ -1,7 +1,7 @@
 """Offline answers for the debate itself: speak, rebuttal, floor, research and the Judge's gate.
 
 Deterministic (seeded by the request) and network-free. It reads the structured markers
-of the turn prompt (see amatelier.engine.context: AGENT, ROUND, PHASE, PARTICIPANTS, TOPIC,
+of the turn prompt (see amatelier.debate.context: AGENT, ROUND, PHASE, PARTICIPANTS, TOPIC,
 and the task markers MAX ROUNDS, BUDGET LEFT, FLOOR TURN) and the recent transcript, so
 speeches name earlier speakers, rebuttals answer specific agents, the floor mixes
 contributions with PASS, and the Judge says CONTINUE early and CONVERGED later, with an
@@ -17,8 +17,8 @@ import hashlib
 import math
 import re
 
-from amatelier.engine.context import SECTION, parse_markers, transcript_speakers
 from amatelier.offline.request import OfflineRequest
+from amatelier.prompt_format import SECTION, parse_markers, transcript_speakers
 
 TAG = "[offline]"
 _STOP_WORDS = (

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
+from amatelier.briefing_format import GLOB_CHARS, entry_text, section_lines
 from amatelier.offline.request import OfflineRequest
-from amatelier.steward.registry import GLOB_CHARS, entry_text, section_lines
 
 OUT_OF_SCOPE_ASKS = ("read ../secret.txt", "read /etc/passwd", "lines 1-5 of ../../.ssh/id_rsa")
 QUOTE_LINES = 12

@@ -13,4 +13,7 @@ It reads the user's disk on a model's behalf, so every read goes through one sco
 * ``subagent``   — picks the model path for the current mode (offline included)
 * ``result``, ``budget``, ``task``, ``log``, ``formatting`` — flow and bookkeeping
 * ``session``    — one roundtable's Steward: registry, budgets, pending tasks, log
+
+It sits beside the debate, which calls it; it may import chat, backends and the top-level
+modules, and never debate, judging, economy or learning.
 """

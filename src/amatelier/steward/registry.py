@@ -9,18 +9,19 @@ Steward off for that roundtable.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s*steward[- ]registered files\b[ \t:]*(.*)$",
-                        re.IGNORECASE)
-ANY_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s")
-BULLET_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-BACKTICK_RE = re.compile(r"`([^`]+)`")
-# What separates a path from a description on one line: " — note", " -- note", " - note", " (note)", " # note".
-DESCRIPTION_RE = re.compile(r"\s+(?:—|–|--|-|#)\s.*$|\s+\(.*\)\s*$")
-GLOB_CHARS = set("*?[")
+from amatelier.briefing_format import (  # noqa: F401
+    ANY_HEADING_RE,
+    BACKTICK_RE,
+    BULLET_RE,
+    DESCRIPTION_RE,
+    GLOB_CHARS,
+    HEADING_RE,
+    entry_text,
+    section_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -56,33 +57,8 @@ class Registry:
             return str(path)
 
 
-def section_lines(briefing_text: str) -> tuple[bool, list[str]]:
-    """(section present, its raw lines including any text after the heading on the same line)."""
-    lines = (briefing_text or "").splitlines()
-    for index, line in enumerate(lines):
-        match = HEADING_RE.match(line)
-        if not match:
-            continue
-        body = [match.group(2)] if match.group(2).strip() else []
-        for follower in lines[index + 1:]:
-            if ANY_HEADING_RE.match(follower):
-                break
-            body.append(follower)
-        return True, body
-    return False, []
 
 
-def entry_text(line: str) -> str | None:
-    """The path or glob a section line names, or None for blank, prose-free or "(none)" lines."""
-    text = line.strip()
-    if not text or text.startswith(("<!--", ">")):
-        return None
-    text = BULLET_RE.sub("", text)
-    ticked = BACKTICK_RE.search(text)
-    text = ticked.group(1).strip() if ticked else DESCRIPTION_RE.sub("", text).strip()
-    if not text or text.lower().lstrip("(").startswith("none"):
-        return None
-    return text
 
 
 def _lexical_inside(path: str, root: Path) -> bool:

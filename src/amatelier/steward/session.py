@@ -1,6 +1,6 @@
 """One roundtable's Steward: its registry, budgets, pending lookups and log.
 
-The runner's seams (amatelier.engine.steward_hooks) drive it; it owns no database
+The runner's seams (amatelier.debate.steward_turns) drive it; it owns no database
 connection, so background threads never touch SQLite: results are injected by the
 runner thread when it polls.
 """

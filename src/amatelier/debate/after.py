@@ -1,0 +1,150 @@
+"""After the debate: the digest, then the named steps in order (score and settle, distil, debrief).
+
+Each step is called from one place (`after_debate`); a step that fails is recorded in the digest
+(`hook_errors`) and never costs the transcript or the steps after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amatelier import paths
+from amatelier.atomicio import write_json_atomic, write_text_atomic
+from amatelier.debate import steward_turns as steward_hooks
+from amatelier.debate.digest import format_digest_summary
+from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
+from amatelier.debate.planning import RunOptions
+from amatelier.debate.rounds import Runner
+from amatelier.economy import settle as economy_hooks
+from amatelier.learning import debrief as learning_hooks
+
+
+@dataclass
+class RunResult:
+    """The digest, where it was written, and the command's exit code."""
+
+    digest: dict[str, Any]
+    digest_path: Path
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named after-debate step: the progress stage it shows, the label its failures carry."""
+
+    stage: str
+    label: str
+    run: Callable[[Any, dict[str, Any]], Any]
+
+
+# The after-debate pipeline, in order. Each entry looks its function up at call time, so a
+# subsystem can be swapped (or a test can watch it) by replacing the module attribute.
+AFTER_CLOSE: tuple[Step, ...] = (
+    Step("scoring", "economy_hooks.after_close",              # judging scores, economy settles
+         lambda state, digest: economy_hooks.after_close(state, digest)),
+    Step("distilling", "learning_hooks.after_close",          # skills from the transcript
+         lambda state, digest: learning_hooks.after_close(state, digest)),
+)
+AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-post
+    Step("post", "learning_hooks.post",                       # therapist debriefs, memory, analytics
+         lambda state, digest: learning_hooks.post(state, digest)),
+    Step("post", "economy_hooks.after_post",                  # boosts consumed, variance flags
+         lambda state, digest: economy_hooks.after_post(state, digest)),
+)
+
+
+def run_steps(runner: Runner, steps: tuple[Step, ...], digest: dict[str, Any]) -> None:
+    """Run steps in order; a dict a step returns is merged into the digest."""
+    for step in steps:
+        runner.stage(step.stage)
+        merged = runner.seam(step.label, step.run, runner.state, digest, default={})
+        if isinstance(merged, dict):
+            digest.update(merged)
+
+
+def write_digest(digest: dict[str, Any], rt_id: str, hook_errors: list[dict[str, str]]) -> Path:
+    """Write digest-<rt_id>.json atomically (with any seam errors)."""
+    if hook_errors:
+        digest["hook_errors"] = list(hook_errors)
+    path = paths.user_digest_dir() / f"digest-{rt_id}.json"
+    write_json_atomic(path, digest)
+    return path
+
+
+def write_latest_result(digest: dict[str, Any], digest_path: Path) -> Path:
+    """Write latest-result.md: the human summary of the latest roundtable."""
+    path = paths.user_digest_dir() / "latest-result.md"
+    body = ["# Latest roundtable result", "", "```text", format_digest_summary(digest, str(digest_path)),
+            "```", ""]
+    write_text_atomic(path, "\n".join(body))
+    return path
+
+
+def _log_traceback(rt_id: str) -> None:
+    import traceback
+
+    with contextlib.suppress(OSError):
+        paths.user_logs_dir().mkdir(parents=True, exist_ok=True)
+        with open(paths.user_logs_dir() / f"{rt_id}-runner.log", "a", encoding="utf-8") as handle:
+            handle.write(traceback.format_exc())
+
+
+def _note_interrupted(digest: dict[str, Any], warn: Callable[[str], None]) -> None:
+    """Ctrl-C or SIGTERM after the debate closed: keep the transcript and digest, skip the rest."""
+    note = "interrupted during the post-roundtable steps; the remaining steps were skipped"
+    digest.setdefault("warnings", []).append(note)
+    warn(f"amatelier: {note} (the debate itself is complete and kept)")
+
+
+def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
+                  warn: Callable[[str], None], *, interrupted: bool = False) -> RunResult:
+    """Digest, judge scoring and distilling, then (unless --skip-post) the post steps.
+
+    Ctrl-C or SIGTERM here keeps the debate and its digest and skips the remaining steps
+    (exit 1); the digest and latest-result.md are always written.
+    """
+    state = runner.state
+    rt_id = state.rt_id
+    with _held_signals() as held:
+        runner.stage("digest")
+        digest = runner.digest()
+    interrupted = interrupted or bool(held)
+    if cut_reason is None and not interrupted:
+        try:
+            run_steps(runner, AFTER_CLOSE, digest)
+        except (KeyboardInterrupt, RoundtableInterrupted):  # only the extras are cut short
+            interrupted = True
+    if interrupted:
+        _note_interrupted(digest, warn)
+    with _held_signals() as held:
+        merged = runner.seam("steward_hooks.digest_fields", steward_hooks.digest_fields, state, default={})
+        if isinstance(merged, dict):
+            digest.update(merged)
+        runner.refresh_usage(digest)
+        digest_path = write_digest(digest, rt_id, runner.hook_errors)
+    if held and not interrupted:
+        interrupted = True
+        _note_interrupted(digest, warn)
+        with _held_signals():
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
+    if cut_reason is None and not opts.skip_post and not interrupted:
+        before = json.dumps(digest, sort_keys=True, default=str)
+        try:
+            run_steps(runner, AFTER_DIGEST, digest)
+        except (KeyboardInterrupt, RoundtableInterrupted):
+            interrupted = True
+            _note_interrupted(digest, warn)
+        with _held_signals():
+            runner.refresh_usage(digest)
+            if json.dumps(digest, sort_keys=True, default=str) != before or runner.hook_errors:
+                digest_path = write_digest(digest, rt_id, runner.hook_errors)
+    with _held_signals():  # everything is done; a signal now has nothing left to stop
+        write_latest_result(digest, digest_path)
+    return RunResult(digest=digest, digest_path=digest_path, exit_code=1 if interrupted else 0)
+
+

@@ -1,0 +1,211 @@
+"""The digest: a structured JSON summary of one roundtable, and its human summary.
+
+build_digest() is a pure function over the transcript, the roundtable row, the runner's
+state and the llm_calls rows, so it is easy to test and cheap to rebuild.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections import Counter
+from typing import Any
+
+from amatelier.debate.signals import is_pass, judge_signal_lines
+
+CONTRIBUTION_KINDS = ("speech", "judge")
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile (pct in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(round(pct / 100.0 * len(ordered) + 0.4999))))
+    return ordered[rank - 1]
+
+
+def _iso_to_epoch(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None
+
+
+#: llm_calls roles that belong to the debate itself (one per answered turn); the rest are the
+#: steps after it (judge scoring, distillation, therapist sessions, steward lookups).
+DEBATE_ROLES = ("research", "speak", "rebuttal", "gate", "floor")
+
+
+def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    return {
+        "calls": len(rows),
+        "errors": sum(1 for r in rows if r.get("status") != "ok"),
+        "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
+        "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
+        "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
+        "cache_write_tokens": sum(int(r.get("cache_write_tokens") or 0) for r in rows),
+        "latency_p50_ms": round(p50, 1) if p50 is not None else None,
+        "latency_p95_ms": round(p95, 1) if p95 is not None else None,
+    }
+
+
+def _usage_with_breakdown(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = _usage_totals(rows)
+    by_agent: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_agent.setdefault(str(row.get("agent") or "?"), []).append(row)
+    summary["by_agent"] = {agent: _usage_totals(mine) for agent, mine in sorted(by_agent.items())}
+    cost = [float(r["cost_usd"]) for r in rows if r.get("cost_usd") is not None]
+    summary["cost_usd"] = round(sum(cost), 6) if cost else None
+    return summary
+
+
+def llm_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over a roundtable's llm_calls rows: calls, errors, tokens, latency p50/p95, cost.
+
+    The top level counts every call (debate turns and the steps after it: what the
+    roundtable cost); `by_agent` and `by_role` split it; `debate` is the same summary for
+    the debate turns alone.
+    """
+    summary = _usage_with_breakdown(calls)
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for row in calls:
+        by_role.setdefault(str(row.get("role") or "?"), []).append(row)
+    summary["by_role"] = {role: _usage_totals(mine) for role, mine in sorted(by_role.items())}
+    summary["debate"] = _usage_with_breakdown([r for r in calls if r.get("role") in DEBATE_ROLES])
+    return summary
+
+
+def judge_interventions(messages: list[dict[str, Any]], judge: str) -> list[dict[str, Any]]:
+    """Every GATE / CONVERGED / CONTINUE line the Judge posted, with its round."""
+    found = []
+    for message in messages:
+        if message.get("agent") != judge or message.get("kind") not in CONTRIBUTION_KINDS:
+            continue
+        for signal, line in judge_signal_lines(message.get("content", "")):
+            found.append({"round": message.get("round"), "signal": signal, "text": line})
+    return found
+
+
+def build_digest(*, rt: dict[str, Any], messages: list[dict[str, Any]], calls: list[dict[str, Any]],
+                 workers: list[str], judge: str, mode: str, rounds: int, converged: bool,
+                 convergence_reason: str | None, budget_start: dict[str, int],
+                 budgets: dict[str, int], stability_scores: dict[int, dict[str, float]],
+                 worker_models: dict[str, dict[str, str]], ended_at: str | None = None,
+                 engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the digest dict (every field of workflow step 27 plus ids, times and usage)."""
+    contributions = Counter(  # a floor PASS declines to contribute, so it is not counted
+        m["agent"] for m in messages
+        if m.get("kind") in CONTRIBUTION_KINDS and not (m.get("kind") == "speech" and is_pass(m.get("content")))
+    )
+    final_positions: dict[str, str] = {}
+    for message in messages:
+        if message.get("kind") == "speech" and message.get("agent") in workers \
+                and not is_pass(message.get("content")):
+            final_positions[message["agent"]] = message["content"]
+    started_at = rt.get("created_at")
+    ended = ended_at or rt.get("closed_at")
+    start_s, end_s = _iso_to_epoch(started_at), _iso_to_epoch(ended)
+    digest: dict[str, Any] = {
+        "topic": rt.get("topic"),
+        "rt_id": rt.get("id"),
+        "status": rt.get("status"),
+        "started_at": started_at,
+        "ended_at": ended,
+        "duration_s": (end_s - start_s) if start_s is not None and end_s is not None else None,
+        "mode": mode,
+        "offline": mode == "offline",
+        "rounds": rounds,
+        "total_messages": len(messages),
+        "contributions": {a: contributions.get(a, 0) for a in [*workers, judge]},
+        "final_positions": {a: final_positions[a] for a in workers if a in final_positions},
+        "converged": converged,
+        "convergence_reason": convergence_reason,
+        "judge_interventions": judge_interventions(messages, judge),
+        "budget_usage": {
+            a: {"spent": budget_start.get(a, 0) - budgets.get(a, 0), "budget": budget_start.get(a, 0)}
+            for a in workers
+        },
+        "stability_scores": {str(r): scores for r, scores in sorted(stability_scores.items())},
+        "workers": list(workers),
+        "judge": judge,
+        "worker_models": worker_models,
+        "llm_usage": llm_usage(calls),
+    }
+    if rt.get("status") == "cut" or rt.get("cut_reason"):
+        digest["cut_reason"] = rt.get("cut_reason")
+    if engine is not None:
+        digest["engine"] = engine
+    return digest
+
+
+def _short(text: str, width: int = 160) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
+def _post_debate_lines(digest: dict[str, Any]) -> list[str]:
+    """Lines for fields other areas merge into the digest (scores, sparks, skills), when present."""
+    lines = []
+    scores = digest.get("scores")
+    if isinstance(scores, dict) and scores:
+        parts = [f"{a}: {s.get('total')}" if isinstance(s, dict) and "total" in s else f"{a}: unscored"
+                 for a, s in scores.items()]
+        lines.append("SCORES: " + ", ".join(parts))
+    sparks = digest.get("sparks_earned")
+    if isinstance(sparks, dict) and sparks:
+        lines.append("SPARKS: " + ", ".join(f"{a}: {n:+}" if isinstance(n, int) else f"{a}: {n}"
+                                            for a, n in sparks.items()))
+    if isinstance(digest.get("skills_distilled"), int):
+        lines.append(f"SKILLS DISTILLED: {digest['skills_distilled']}")
+    return lines
+
+
+def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None) -> str:
+    """The human summary printed by `amatelier roundtable --summary`."""
+    lines = [f"TOPIC: {digest.get('topic')}",
+             f"RT: {digest.get('rt_id')}  MODE: {digest.get('mode')}"]
+    if digest.get("offline"):
+        lines.append("(offline backend — no model was called)")
+    if digest.get("cut_reason"):
+        lines.append(f"CUT: {digest['cut_reason']}")
+    lines += [f"ROUNDS: {digest.get('rounds')}", f"MESSAGES: {digest.get('total_messages')}"]
+    converged = "yes" if digest.get("converged") else "no"
+    reason = digest.get("convergence_reason")
+    lines.append(f"CONVERGED: {converged}" + (f" — {reason}" if reason else ""))
+    interventions = digest.get("judge_interventions") or []
+    lines.append(f"JUDGE INTERVENTIONS: {len(interventions)}")
+    lines += [f"  r{i.get('round')}: {_short(i.get('text', ''))}" for i in interventions]
+    contributions = digest.get("contributions") or {}
+    lines.append("CONTRIBUTIONS: " + ", ".join(f"{a}: {n}" for a, n in contributions.items()))
+    lines.append("FINAL POSITIONS:")
+    for agent, text in (digest.get("final_positions") or {}).items():
+        lines.append(f"  [{agent}]: {_short(text)}")
+    lines.append("BUDGET USAGE:")
+    for agent, usage in (digest.get("budget_usage") or {}).items():
+        lines.append(f"  {agent}: spent {usage.get('spent')}/{usage.get('budget')}")
+    usage = digest.get("llm_usage") or {}
+    if usage:
+        latency = ""
+        if usage.get("latency_p50_ms") is not None:
+            latency = f", latency p50 {usage['latency_p50_ms']:.0f} ms / p95 {usage['latency_p95_ms']:.0f} ms"
+        cached = usage.get("cache_read_tokens", 0)
+        debate = (usage.get("debate") or {}).get("calls")
+        in_debate = f" ({debate} in the debate)" if debate is not None and debate != usage.get("calls") else ""
+        lines.append(
+            f"LLM USAGE: {usage.get('calls', 0)} calls{in_debate}, {usage.get('errors', 0)} errors, "
+            f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
+            + (f" ({cached} cached)" if cached else "") + latency
+            + (f", cost ${usage['cost_usd']:.4f}" if usage.get("cost_usd") else "")
+        )
+    lines += _post_debate_lines(digest)
+    if digest.get("hook_errors"):
+        lines.append(f"SEAM ERRORS: {len(digest['hook_errors'])} (see digest hook_errors)")
+    if digest_path:
+        lines.append(f"DIGEST: {digest_path}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""The task text of each turn: markers for the parser, then a short paragraph for the model."""
+
+from __future__ import annotations
+
+# One paragraph per phase, for a real model: what to do, how long, and the exact reply form
+# where the runner parses it. `{where}` is "Round r of n".
+PHASE_TEXT: dict[str, str] = {
+    "SPEAK": ("{where} · SPEAK. State your position on the topic in your own voice, in at most "
+              "~200 words. Be concrete: cite the briefing where it supports you, and answer other "
+              "agents by name where you agree or disagree."),
+    "REBUTTAL": ("{where} · REBUTTAL. Answer the strongest points made this round, naming the agents "
+                 "you answer: rebut what you think is wrong and say why, support what is right. At "
+                 "most ~150 words. Do not repeat your opening."),
+    # The reply forms stay mid-sentence: a line of the prompt must never itself read as a
+    # signal, or a model that quotes its instructions would decide the gate by accident.
+    "GATE": ("{where} · JUDGE GATE. You are the Judge; do not argue the topic. Start your reply "
+             "with the decision line, either `CONVERGED: <one-sentence reason>` when positions have "
+             "settled and another round would only repeat, or `CONTINUE: <the open disagreement the "
+             "next round must settle>`. After it, only for a genuine breakthrough this round (rare; "
+             "most rounds have none), add one line per award in the form "
+             "`GATE: <agent> — <the specific contribution>`. Nothing else."),
+    "FLOOR": ("{where} · OPEN FLOOR. Speak only if you add something new that would change the "
+              "decision (a missed risk, a fact, a better option), in at most ~100 words; it costs 1 "
+              "budget. Otherwise reply with exactly one word: PASS"),
+    "RESEARCH": ("Research window before the debate: give a short opening statement and, if you need "
+                 "facts from the registered files, ask with [[request: ...]] tags."),
+}
+
+
+def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None) -> list[str]:
+    """Sentences a phase adds in some rounds (later rounds, the last round, the gate's roster)."""
+    last = round >= max_rounds
+    extra: list[str] = []
+    if phase == "SPEAK":
+        if round > 1:
+            extra.append("Say whether your position moved since your last speech, and why.")
+        if last and max_rounds > 1:
+            extra.append("This is the last round: end with your final position in one sentence.")
+    elif phase == "GATE":
+        if agents:
+            extra.append(f"Participants: {', '.join(agents)}.")
+        if last:
+            extra.append("This is the last round: the debate ends either way; say CONVERGED only if it settled.")
+    return extra
+
+
+def instructions(phase: str, *, round: int, max_rounds: int, budget_left: int | None = None,
+                 floor_turn: int | None = None, agents: list[str] | None = None) -> str:
+    """Task text for a turn: `KEY: value` markers first (see debate.context), then prose."""
+    if phase not in PHASE_TEXT:
+        raise KeyError(phase)
+    markers = [f"MAX ROUNDS: {max_rounds}"]
+    if budget_left is not None:
+        markers.append(f"BUDGET LEFT: {budget_left}")
+    if floor_turn is not None:
+        markers.append(f"FLOOR TURN: {floor_turn}")
+    prose = " ".join([PHASE_TEXT[phase].format(where=f"Round {round} of {max_rounds}"),
+                      *_extras(phase, round=round, max_rounds=max_rounds, agents=agents)])
+    return "\n".join(markers) + "\n\n" + prose
+
+
+def budget_status(budgets: dict[str, int], start: dict[str, int]) -> str:
+    """The `BUDGET STATUS: elena 2/3, ...` line posted at each round start."""
+    return "BUDGET STATUS: " + ", ".join(f"{a} {budgets.get(a, 0)}/{start.get(a, 0)}" for a in start)

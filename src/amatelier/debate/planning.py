@@ -1,0 +1,180 @@
+"""What the user asked for, checked: options, the plan (workers, mode, briefing, limits), models.
+
+Planning writes nothing, so every bad flag or missing key fails before a roundtable exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amatelier import paths
+from amatelier.errors import UserError
+
+NAOMI = "naomi"
+
+
+
+
+@dataclass
+class RunOptions:
+    """What the user asked for (CLI flags), before validation."""
+
+    topic: str
+    briefing: str
+    workers: list[str] | None = None
+    max_rounds: int | None = None
+    skip_naomi: bool = False
+    speaker_timeout: float | None = None
+    budget: int | None = None
+    skip_post: bool = False
+    launch_dir: Path = field(default_factory=Path.cwd)
+
+
+@dataclass
+class Plan:
+    """Everything decided before anything is written."""
+
+    config: dict[str, Any]
+    mode: str
+    workers: list[str]
+    judge: str
+    briefing_path: Path
+    briefing_text: str
+    max_rounds: int
+    budget: int
+    speaker_timeout: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_workers(csv: str | None) -> list[str] | None:
+    """`--workers` CSV to a de-duplicated, lower-cased list (None when not given)."""
+    if csv is None:
+        return None
+    seen: list[str] = []
+    for name in csv.split(","):
+        name = name.strip().lower()
+        if name and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def resolve_briefing(spec: str) -> Path:
+    """The briefing file: first under the user briefing dir, then as given; UserError if neither."""
+    given = Path(spec).expanduser()
+    candidates = [paths.user_briefing_dir() / spec, given]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    if given.is_dir():
+        raise UserError(f"briefing {spec} is a directory; give the briefing's markdown file")
+    raise UserError(f"briefing not found: {spec} (looked in {paths.user_briefing_dir()} and "
+                    f"{given.resolve() if not given.is_absolute() else given})")
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if value < low or value > high:
+        raise UserError(f"{name} must be between {low:g} and {high:g} (got {value:g})")
+
+
+def _bounded(flag: str, given: float | None, settings: dict[str, Any], key: str, default: float,
+             low: float, high: float, *, whole: bool = True) -> float:
+    """A flag's value, else the config default; out of range names the flag or the config key."""
+    if given is not None:
+        _check_range(flag, given, low, high)
+        return given
+    from amatelier.config import ConfigError, source_of
+
+    value = settings.get(key, default)
+    dotted = f"roundtable.{key}"
+    if whole and value != int(value):
+        raise ConfigError(source_of(dotted), dotted, f"expected a whole number, got {value:g}")
+    if value < low or value > high:
+        raise ConfigError(source_of(dotted), dotted,
+                          f"must be between {low:g} and {high:g} (got {value:g}; {flag} overrides it)")
+    return value
+
+
+def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -> Plan:
+    """Validate options, resolve workers, backend mode and briefing. Writes nothing."""
+    from amatelier.config import load_config
+    from amatelier.llm_backend import BACKENDS, make_backend, resolve_mode
+
+    cfg = config if config is not None else load_config()
+    settings = cfg.get("roundtable", {})
+    team = cfg.get("team", {})
+    known = sorted(team.get("workers", {}))
+    judge = team.get("judge", {}).get("name", "judge")
+    if not opts.topic or not opts.topic.strip():
+        raise UserError("--topic must not be empty")
+
+    max_rounds = int(_bounded("--max-rounds", opts.max_rounds, settings, "max_rounds", 3, 1,
+                              int(settings.get("max_rounds_limit", 20))))
+    budget = int(_bounded("--budget", opts.budget, settings, "budget_per_agent", 3, 0,
+                          int(settings.get("budget_limit", 50))))
+    timeout = float(_bounded("--speaker-timeout", opts.speaker_timeout, settings, "speaker_timeout_s", 200,
+                             1, float(settings.get("speaker_timeout_limit_s", 3600)), whole=False))
+
+    if opts.workers is not None:
+        workers = list(opts.workers)
+        if not workers:
+            raise UserError("--workers is empty (known agents: " + ", ".join(known) + ")")
+        unknown = [w for w in workers if w not in known]
+        if unknown:
+            raise UserError(f"unknown worker {', '.join(repr(u) for u in unknown)} "
+                            f"(known agents: {', '.join(known)})")
+    else:
+        workers = [w for w in team.get("default_workers", []) if w in known]
+        if NAOMI in known and NAOMI not in workers:
+            workers.append(NAOMI)
+    if opts.skip_naomi and NAOMI in workers:
+        workers.remove(NAOMI)
+
+    briefing_path = resolve_briefing(opts.briefing)
+    try:
+        briefing_text = briefing_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read briefing {briefing_path}: {exc}") from exc
+    if not briefing_text.strip():
+        raise UserError(f"briefing {briefing_path} is empty")
+
+    mode = resolve_mode(cfg)
+    make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
+    warnings: list[str] = []
+    from amatelier.economy import bench  # benched agents sit out the default roster (read-only)
+
+    workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)
+    warnings += bench_notes
+    if NAOMI in workers and mode != "offline":
+        from amatelier.config import worker_backend
+
+        if worker_backend(cfg, NAOMI) == "gemini":
+            ok, how = BACKENDS["gemini"].detect(cfg)
+            if not ok:
+                workers.remove(NAOMI)
+                warnings.append(f"naomi skipped: {how}")
+    if not workers:
+        raise UserError("no workers left to run the roundtable")
+
+    return Plan(config=cfg, mode=mode, workers=workers, judge=judge, briefing_path=briefing_path,
+                briefing_text=briefing_text, max_rounds=max_rounds, budget=budget,
+                speaker_timeout=timeout, warnings=warnings)
+
+
+def worker_models(config: dict[str, Any], mode: str, agents: list[str], judge: str) -> dict[str, dict[str, str]]:
+    """{agent: {role, backend, model}} as the workers will run them."""
+    from amatelier.config import worker_backend, worker_model
+    from amatelier.debate.context import agent_role
+    from amatelier.llm_backend import BACKENDS
+
+    result = {}
+    for agent in [*agents, judge]:
+        token = worker_model(config, agent)
+        backend = "gemini" if worker_backend(config, agent) == "gemini" and mode != "offline" else mode
+        cls = BACKENDS.get(backend)
+        model = cls(config).resolve_model(token) if cls else token
+        result[agent] = {"role": agent_role(config, agent), "backend": backend, "model": model}
+    return result
+
+

@@ -1,0 +1,460 @@
+"""Post-roundtable Judge scoring (workflow step 28).
+
+The Judge model reads the rubric and the full transcript and answers with one JSON
+object: per worker, novelty / accuracy / impact / challenge on the 0/1/2/3/10 scale, a
+reason, the penalties it found (each with the offending message quoted) and, for a 10,
+the grand insight (quote plus the before/after shift). Parsing and validation are pure
+functions. A malformed or out-of-scale answer gets exactly one repair request that says
+what was wrong; a worker still invalid after it is recorded as unscored with the reason.
+A score is never invented and a bad answer never crashes the roundtable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from amatelier import paths
+from amatelier.judging.scale import (
+    AXES,
+    PENALTY_TYPES,
+    SCALE,
+    apply_grand_insight_rule,
+    grand_insight_complete,
+)
+
+log = logging.getLogger("amatelier.economy.judge")
+
+SCALE_TEXT = "{0, 1, 2, 3, 10}"
+AXIS_ALIASES = {"net_impact": "impact", "influence": "impact"}
+DEFAULT_TRANSCRIPT_CAP = 200_000
+
+RUBRIC = """\
+SCORING RUBRIC (per worker, four axes, each exactly one of 0, 1, 2, 3, 10 - never 4 to 9)
+- novelty: did they bring something nobody else had on the table?
+- accuracy: were their claims correct, grounded and checkable?
+- impact: did the discussion or the final position move because of them?
+- challenge: did they test others' claims with real pressure, not token disagreement?
+Calibration: 0 = nothing on this axis; 1 = a solid ordinary contribution (most scores are 1);
+2 = clearly above average; 3 = exceptional and rare. A typical worker totals 4-6 across the
+four axes. 10 is not "better than 3": it is a grand insight, a discontinuity that changed the
+direction of the whole roundtable. Give a 10 only with grand_insight filled in: the exact quote
+of the message and what the group believed before it and after it. A 10 without them counts as 3.
+Penalties (list each with the offending message quoted word for word):
+- redundancy: repeating a point already made without adding to it
+- hallucination: an invented fact, number, file or citation
+- off_directive: ignoring the briefing or the phase instructions
+"""
+
+OUTPUT_FORMAT = """\
+Answer with ONE JSON object and nothing else, in exactly this shape:
+{"scores": {"<worker>": {"novelty": 1, "accuracy": 1, "impact": 1, "challenge": 1,
+  "reason": "one or two sentences",
+  "penalties": [{"type": "redundancy|hallucination|off_directive", "quote": "exact words"}],
+  "grand_insight": null}}}
+Include every worker listed under WORKERS, each axis an integer from {0, 1, 2, 3, 10}. For a 10,
+grand_insight is {"axis": "<axis>", "quote": "...", "before": "...", "after": "..."}.
+"""
+
+DEFAULT_SYSTEM = ("You are the Judge of an amatelier roundtable: an impartial referee who scores "
+                  "each worker's contribution strictly against the rubric.")
+
+
+@dataclass
+class WorkerScore:
+    """One worker's validated score, or why there is none."""
+
+    agent: str
+    axes: dict[str, int] = field(default_factory=dict)
+    reason: str = ""
+    penalties: list[dict[str, str]] = field(default_factory=list)
+    grand_insight: dict[str, str] | None = None
+    notes: list[str] = field(default_factory=list)
+    unscored_reason: str | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.unscored_reason is None
+
+    @property
+    def total(self) -> int | None:
+        return sum(self.axes[a] for a in AXES) if self.scored else None
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.scored:
+            return {"unscored": self.unscored_reason}
+        data: dict[str, Any] = {axis: self.axes[axis] for axis in AXES}
+        data.update(total=self.total, reason=self.reason, penalties=self.penalties,
+                    grand_insight=self.grand_insight)
+        if self.notes:
+            data["notes"] = self.notes
+        return data
+
+
+@dataclass
+class ParseResult:
+    """Valid scores by worker, and the exact problems that stop the others being used."""
+
+    valid: dict[str, WorkerScore] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem_lines(self) -> list[str]:
+        return [line for agent in sorted(self.problems) for line in self.problems[agent]]
+
+
+# --------------------------------------------------------------------------- parsing (pure)
+
+
+_FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
+
+
+def extract_json_object(text: str) -> tuple[dict[str, Any] | None, str]:
+    """Find the score object in a model answer, tolerating code fences and prose around it.
+
+    Returns (object, "") or (None, what was wrong).
+    """
+    text = (text or "").strip()
+    if not text:
+        return None, "the answer was empty"
+    candidates = [block.strip() for block in _FENCE.findall(text)] + [text]
+    decoder = json.JSONDecoder()
+    fallback: dict[str, Any] | None = None
+    saw_brace = False
+    for candidate in candidates:
+        for start in [m.start() for m in re.finditer(r"\{", candidate)]:
+            saw_brace = True
+            try:
+                obj, _ = decoder.raw_decode(candidate, start)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                if "scores" in obj:
+                    return obj, ""
+                fallback = fallback or obj
+    if fallback is not None:
+        return fallback, ""
+    if not saw_brace:
+        return None, "the answer contained no JSON object"
+    return None, "the JSON object in the answer was malformed or cut off (it did not parse)"
+
+
+def _axis_value(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    return None
+
+
+def _penalty_type(raw: Any) -> str:
+    return re.sub(r"[\s-]+", "_", str(raw or "").strip().lower())
+
+
+def validate_worker(agent: str, entry: Any) -> tuple[WorkerScore | None, list[str]]:
+    """Check one worker's entry against the format; apply the grand-insight cap."""
+    if not isinstance(entry, Mapping):
+        return None, [f"{agent}: expected an object with novelty, accuracy, impact, challenge"]
+    problems: list[str] = []
+    axes: dict[str, int] = {}
+    for alias, axis in AXIS_ALIASES.items():
+        if alias in entry and axis not in entry:
+            problems.append(f"{agent}: the axis is named '{axis}', not '{alias}'")
+    for axis in AXES:
+        if axis not in entry:
+            if not any(alias in entry for alias, target in AXIS_ALIASES.items() if target == axis):
+                problems.append(f"{agent}.{axis} is missing")
+            continue
+        value = _axis_value(entry[axis])
+        if value is None:
+            problems.append(f"{agent}.{axis} = {json.dumps(entry[axis])} is not an integer from {SCALE_TEXT}")
+        elif value not in SCALE:
+            problems.append(f"{agent}.{axis} = {value} is outside the scale {SCALE_TEXT}")
+        else:
+            axes[axis] = value
+
+    reason = entry.get("reason", "")
+    if reason is None:
+        reason = ""
+    if not isinstance(reason, str):
+        problems.append(f"{agent}.reason must be a string")
+        reason = ""
+
+    penalties: list[dict[str, str]] = []
+    raw_penalties = entry.get("penalties") or []
+    if not isinstance(raw_penalties, list):
+        problems.append(f"{agent}.penalties must be a list")
+        raw_penalties = []
+    for i, raw in enumerate(raw_penalties):
+        if not isinstance(raw, Mapping):
+            problems.append(f"{agent}.penalties[{i}] must be an object with type and quote")
+            continue
+        kind = _penalty_type(raw.get("type"))
+        quote = raw.get("quote")
+        if kind not in PENALTY_TYPES:
+            problems.append(f"{agent}.penalties[{i}].type = {json.dumps(raw.get('type'))} is not one of "
+                            + ", ".join(PENALTY_TYPES))
+        elif not isinstance(quote, str) or not quote.strip():
+            problems.append(f"{agent}.penalties[{i}] ({kind}) needs the offending message quoted in 'quote'")
+        else:
+            penalties.append({"type": kind, "quote": quote.strip()})
+
+    grand_insight = entry.get("grand_insight")
+    if grand_insight is not None and not isinstance(grand_insight, Mapping):
+        grand_insight = None
+
+    if problems:
+        return None, problems
+    adjusted, notes = apply_grand_insight_rule(axes, grand_insight)
+    kept_insight = None
+    if any(v == 10 for v in adjusted.values()) and grand_insight_complete(grand_insight):
+        axis = next(a for a in AXES if adjusted[a] == 10)
+        kept_insight = {"axis": axis, **{k: str(grand_insight[k]).strip() for k in ("quote", "before", "after")}}
+    return WorkerScore(agent=agent, axes=adjusted, reason=reason.strip(), penalties=penalties,
+                       grand_insight=kept_insight, notes=notes), []
+
+
+def validate_scores(payload: Mapping[str, Any], workers: Sequence[str]) -> ParseResult:
+    """Validate a parsed answer for the given workers (names matched case-insensitively)."""
+    result = ParseResult()
+    scores = payload.get("scores", payload)
+    if isinstance(scores, list):   # [{"agent": "elena", ...}, ...] is read as a map too
+        scores = {str(e.get("agent") or e.get("name")): e for e in scores
+                  if isinstance(e, Mapping) and (e.get("agent") or e.get("name"))}
+    if not isinstance(scores, Mapping):
+        for agent in workers:
+            result.problems[agent] = ["'scores' must be an object keyed by worker name"]
+        return result
+    by_name = {str(k).strip().lower(): v for k, v in scores.items()}
+    for agent in workers:
+        entry = by_name.get(agent.lower())
+        if entry is None:
+            result.problems[agent] = [f"no score for {agent}"]
+            continue
+        score, problems = validate_worker(agent, entry)
+        if score is None:
+            result.problems[agent] = problems
+        else:
+            result.valid[agent] = score
+    return result
+
+
+def parse_judge_output(text: str, workers: Sequence[str]) -> ParseResult:
+    """Parse and validate a Judge answer; every worker ends up valid or with its problems."""
+    payload, error = extract_json_object(text)
+    if payload is None:
+        return ParseResult(problems={agent: [error] for agent in workers})
+    return validate_scores(payload, workers)
+
+
+# --------------------------------------------------------------------------- prompts (pure)
+
+
+def format_transcript(messages: Sequence[Mapping[str, Any]], cap_chars: int = DEFAULT_TRANSCRIPT_CAP) -> str:
+    """One block per message, `[#id R<round> <phase>] agent: text`; turn prompts are left out.
+
+    Over the cap, the earliest non-briefing messages are dropped with a marker line.
+    """
+    blocks = []
+    for message in messages:
+        if message.get("kind") == "turn":
+            continue
+        round_no = message.get("round")
+        tag = f"#{message.get('id')}"
+        if round_no is not None:
+            tag += f" R{round_no}"
+        if message.get("phase"):
+            tag += f" {message.get('phase')}"
+        blocks.append((message.get("kind") == "briefing",
+                       f"[{tag}] {message.get('agent')}: {str(message.get('content', '')).strip()}"))
+    text = "\n\n".join(block for _, block in blocks)
+    if len(text) <= cap_chars:
+        return text
+    head = [block for is_briefing, block in blocks if is_briefing]
+    rest = [block for is_briefing, block in blocks if not is_briefing]
+    budget = cap_chars - sum(len(b) + 2 for b in head)
+    kept: list[str] = []
+    for block in reversed(rest):
+        if budget - (len(block) + 2) < 0:
+            break
+        kept.append(block)
+        budget -= len(block) + 2
+    omitted = len(rest) - len(kept)
+    return "\n\n".join([*head, f"[... {omitted} earlier messages omitted for length ...]", *reversed(kept)])
+
+
+def build_scoring_prompt(rt_id: str, topic: str, workers: Sequence[str],
+                         messages: Sequence[Mapping[str, Any]],
+                         cap_chars: int = DEFAULT_TRANSCRIPT_CAP) -> str:
+    return (
+        "POST-ROUNDTABLE SCORING\n"
+        f"RT: {rt_id}\n"
+        f"TOPIC: {topic}\n"
+        f"WORKERS: {', '.join(workers)}\n\n"
+        f"{RUBRIC}\n{OUTPUT_FORMAT}\n"
+        "TRANSCRIPT:\n"
+        f"{format_transcript(messages, cap_chars)}\n"
+        "END OF TRANSCRIPT\n\n"
+        f"Score every worker in WORKERS ({', '.join(workers)}). Answer with the JSON object only."
+    )
+
+
+def build_repair_prompt(rt_id: str, topic: str, workers: Sequence[str], previous: str,
+                        problems: Sequence[str], messages: Sequence[Mapping[str, Any]],
+                        cap_chars: int = DEFAULT_TRANSCRIPT_CAP) -> str:
+    listed = "\n".join(f"- {p}" for p in problems)
+    return (
+        "SCORE REPAIR\n"
+        f"RT: {rt_id}\n"
+        f"TOPIC: {topic}\n"
+        f"WORKERS: {', '.join(workers)}\n\n"
+        "Your scoring answer could not be used. Exactly what was wrong:\n"
+        f"{listed}\n\n"
+        f"Answer again for these workers only: {', '.join(workers)}.\n"
+        f"{OUTPUT_FORMAT}\n{RUBRIC}\n"
+        "YOUR PREVIOUS ANSWER:\n<<<\n"
+        f"{previous.strip()[:8000]}\n>>>\n\n"
+        "TRANSCRIPT:\n"
+        f"{format_transcript(messages, cap_chars)}\n"
+        "END OF TRANSCRIPT\n\n"
+        "Answer with the corrected JSON object only."
+    )
+
+
+def judge_system_prompt(judge: str = "judge") -> str:
+    """The Judge persona (user-data CLAUDE.md, else the bundled seed) plus the scoring role."""
+    persona = ""
+    for candidate in (paths.user_agent_dir(judge) / "CLAUDE.md", paths.bundled_agent_dir(judge) / "CLAUDE.md"):
+        try:
+            persona = candidate.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if persona:
+            break
+    role = ("Right now you are scoring a finished roundtable, not moderating it. "
+            "Follow the rubric and the output format in the prompt exactly.")
+    return f"{persona or DEFAULT_SYSTEM}\n\n{role}"
+
+
+# --------------------------------------------------------------------------- the call
+
+
+@dataclass
+class ScoringOutcome:
+    scores: dict[str, WorkerScore]
+    repaired: bool = False
+    first_problems: list[str] = field(default_factory=list)
+
+
+def _unscored(workers: Sequence[str], reason: str) -> dict[str, WorkerScore]:
+    return {agent: WorkerScore(agent=agent, unscored_reason=reason) for agent in workers}
+
+
+def judge_score(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *, backend: Any,
+                config: Mapping[str, Any], topic: str = "", judge: str = "judge",
+                messages: Sequence[Mapping[str, Any]] | None = None) -> ScoringOutcome:
+    """Score every worker with the Judge model: one call, at most one repair, never raises for bad output."""
+    from amatelier.backends.base import LLMCallError
+    from amatelier.chat.llm_calls import call_and_record
+    from amatelier.chat.messages import transcript
+
+    workers = list(workers)
+    if not workers:
+        return ScoringOutcome(scores={})
+    messages = list(messages) if messages is not None else transcript(conn, rt_id)
+    comp = config.get("competition", {})
+    cap = int(comp.get("judge_transcript_cap_chars", DEFAULT_TRANSCRIPT_CAP))
+    call = {
+        "system": judge_system_prompt(judge),
+        "model": config.get("team", {}).get("judge", {}).get("model", "sonnet"),
+        "max_tokens": int(comp.get("judge_max_tokens", 4096)),
+        "timeout": float(config.get("llm", {}).get("timeout_s", 180)),
+    }
+    try:
+        first = call_and_record(conn, backend, rt_id=rt_id, agent=judge, role="score",
+                                prompt=build_scoring_prompt(rt_id, topic, workers, messages, cap), **call)
+    except LLMCallError as exc:
+        log.warning("judge scoring call failed for %s: %s", rt_id, exc)
+        return ScoringOutcome(scores=_unscored(workers, f"judge call failed: {exc}"))
+    parsed = parse_judge_output(first.text, workers)
+    scores: dict[str, WorkerScore] = dict(parsed.valid)
+    if parsed.ok:
+        return ScoringOutcome(scores=scores)
+
+    to_fix = [agent for agent in workers if agent in parsed.problems]
+    problems = parsed.problem_lines()
+    log.info("judge answer for %s needs repair: %s", rt_id, "; ".join(problems))
+    try:
+        second = call_and_record(conn, backend, rt_id=rt_id, agent=judge, role="score-repair",
+                                 prompt=build_repair_prompt(rt_id, topic, to_fix, first.text, problems,
+                                                            messages, cap), **call)
+    except LLMCallError as exc:
+        for agent in to_fix:
+            scores[agent] = WorkerScore(agent=agent, unscored_reason=(
+                f"judge output invalid ({'; '.join(parsed.problems[agent])}) and the repair call failed: {exc}"))
+        return ScoringOutcome(scores=scores, repaired=True, first_problems=problems)
+    repaired = parse_judge_output(second.text, to_fix)
+    scores.update(repaired.valid)
+    for agent, still in repaired.problems.items():
+        scores[agent] = WorkerScore(agent=agent,
+                                    unscored_reason="judge output invalid after one repair: " + "; ".join(still))
+    return ScoringOutcome(scores={a: scores[a] for a in workers}, repaired=True, first_problems=problems)
+
+
+# --------------------------------------------------------------------------- persistence
+
+
+def persist_scores(conn: sqlite3.Connection, rt_id: str, scores: Mapping[str, WorkerScore]) -> list[str]:
+    """Insert score rows (a worker already scored for this RT keeps its first row); returns agents inserted."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    inserted = []
+    for agent, score in scores.items():
+        axes = score.axes if score.scored else {}
+        cur = conn.execute(
+            "INSERT INTO scores (rt_id, agent, novelty, accuracy, impact, challenge, total, reason,"
+            " penalties, grand_insight, unscored_reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(rt_id, agent) DO NOTHING",
+            (rt_id, agent, axes.get("novelty"), axes.get("accuracy"), axes.get("impact"),
+             axes.get("challenge"), score.total, score.reason + ("" if not score.notes else
+                                                                   " [" + "; ".join(score.notes) + "]"),
+             json.dumps(score.penalties), json.dumps(score.grand_insight) if score.grand_insight else None,
+             score.unscored_reason, stamp),
+        )
+        if cur.rowcount == 1:
+            inserted.append(agent)
+    return inserted
+
+
+def load_scores(conn: sqlite3.Connection, rt_id: str) -> dict[str, dict[str, Any]]:
+    """Stored scores for one roundtable as digest-ready dicts (axes+total+reason, or unscored)."""
+    result = {}
+    for row in conn.execute("SELECT * FROM scores WHERE rt_id = ? ORDER BY id", (rt_id,)):
+        if row["unscored_reason"] is not None:
+            result[row["agent"]] = {"unscored": row["unscored_reason"]}
+            continue
+        entry: dict[str, Any] = {axis: row[axis] for axis in AXES}
+        entry.update(total=row["total"], reason=row["reason"], penalties=json.loads(row["penalties"] or "[]"),
+                     grand_insight=json.loads(row["grand_insight"]) if row["grand_insight"] else None)
+        if row["is_flagged"]:
+            entry["flag"] = row["flag_reason"]
+        result[row["agent"]] = entry
+    return result
+
+
+def score_history(conn: sqlite3.Connection, agent: str, limit: int = 10) -> list[dict[str, int]]:
+    """The agent's scored axes, oldest first, over its last `limit` scored roundtables."""
+    rows = conn.execute(
+        "SELECT novelty, accuracy, impact, challenge FROM scores WHERE agent = ? AND unscored_reason IS NULL"
+        " ORDER BY id DESC LIMIT ?", (agent, limit)).fetchall()
+    return [{axis: row[axis] for axis in AXES} for row in reversed(rows)]
