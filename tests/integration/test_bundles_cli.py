@@ -241,3 +241,18 @@ def test_manifest_carries_a_snapshot_and_names_unknown_agents(tmp_path):
     assert "invalid version" in error_json(workspace, "manifest", "clare", "--version", "2")["error"]
     error = error_json(workspace, "manifest", "zed")
     assert "no agent named 'zed'" in error["error"] and "clare" in error["error"]
+
+
+def test_an_installed_agent_verifies_in_place_and_can_be_repacked_under_its_new_name(authored, tmp_path):
+    fresh = tmp_path / "ws"
+    ok_json(fresh, "install", str(authored.package), "--as", "nora", "--trust", str(authored.public))
+    in_place = ok_json(fresh, "verify", str(fresh / "agents" / "nora"), "--key", str(authored.public))
+    assert in_place["signed"] and in_place["name"] == "elena"  # the manifest is kept as signed
+    stale = error_json(fresh, "pack", "nora")
+    assert "names the agent 'elena', not 'nora'" in stale["error"] and "agent manifest nora" in stale["error"]
+    made = ok_json(fresh, "manifest", "nora", "--version", "0.2.0")
+    assert made["manifest"]["base_model"]["model"] == "gpt-4o" and "integrity" not in made["manifest"]
+    assert not (fresh / "agents" / "nora" / "signature.sig").exists()
+    packed = ok_json(fresh, "pack", "nora", "-o", str(tmp_path / "out"))
+    assert Path(packed["path"]).name == "nora.v0.2.0.amatelier"
+    assert ok_json(fresh, "verify", packed["path"])["files"] == packed["files"]

@@ -17,7 +17,7 @@ from typing import Any
 from amatelier import __version__, paths
 from amatelier.atomicio import write_bytes_atomic, write_text_atomic
 from amatelier.bundles import BundleError
-from amatelier.bundles.files import MANIFEST, MAX_FILE_BYTES
+from amatelier.bundles.files import MANIFEST, MAX_FILE_BYTES, SIGNATURE
 from amatelier.bundles.manifest import (
     SHARED_PERSONA,
     V1,
@@ -65,7 +65,7 @@ def read_manifest_file(directory: Path) -> dict[str, Any] | None:
         raise BundleError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise BundleError(f"{path} is not valid JSON ({exc}); fix it or delete it to start over") from None
     if not isinstance(data, dict):
         raise BundleError(f"{path} is not a JSON object; fix it or delete it to start over")
@@ -191,4 +191,6 @@ def author_manifest(name: str, config: dict[str, Any], *, models: list[str] | No
     check_manifest(manifest, f"{directory / MANIFEST}")
     path = directory / MANIFEST
     write_text_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    # an installed agent's signature covered the manifest just replaced; it vouches for nothing now
+    (directory / SIGNATURE).unlink(missing_ok=True)
     return manifest, path

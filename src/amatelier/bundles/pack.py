@@ -70,7 +70,8 @@ def pack_agent(name: str, out_dir: Path, *, model: str | None = None, key_path: 
         raise BundleError(f"{name} has no manifest yet; run `amatelier agent manifest {name}` first")
     check_manifest(manifest, str(directory / MANIFEST))
     if manifest["name"] != name:
-        raise BundleError(f"{directory / MANIFEST} names the agent {manifest['name']!r}, not {name!r}")
+        raise BundleError(f"{directory / MANIFEST} names the agent {manifest['name']!r}, not {name!r}; "
+                          f"run `amatelier agent manifest {name}` to update it")
     entry = select_model(manifest, model)
     packed = packaged_manifest(manifest, entry)
     files = read_tree(directory, files_for(packed, entry))

@@ -50,6 +50,8 @@ def parse_manifest(data: bytes, label: str = "manifest.json", *, require_integri
         manifest = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{label} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BundleError(f"{label} is nested too deeply to be a manifest") from None
     return check_manifest(manifest, label, require_integrity=require_integrity)
 
 
