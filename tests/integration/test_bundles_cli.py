@@ -256,3 +256,33 @@ def test_an_installed_agent_verifies_in_place_and_can_be_repacked_under_its_new_
     packed = ok_json(fresh, "pack", "nora", "-o", str(tmp_path / "out"))
     assert Path(packed["path"]).name == "nora.v0.2.0.amatelier"
     assert ok_json(fresh, "verify", packed["path"])["files"] == packed["files"]
+
+
+def test_two_installs_of_one_name_at_once_leave_one_agent(authored, tmp_path):
+    import subprocess
+
+    from tests.helpers.roundtable_run import AMATELIER, REPO
+
+    fresh = tmp_path / "ws"
+    bootstrap(fresh)
+    args = [*AMATELIER, "agent", "install", str(authored.package), "--as", "nora", "--trust",
+            str(authored.public), "--json"]
+    procs = [subprocess.Popen(args, env=rt_env(fresh), cwd=str(REPO), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = [(p.returncode, out, err) for p in procs for out, err in [p.communicate(timeout=60)]]
+    codes = sorted(code for code, _, _ in outcomes)
+    assert codes == [0, 2], outcomes
+    loser = next(err for code, _, err in outcomes if code == 2)
+    assert "already exists" in json.loads(loser)["error"]
+    assert [a["name"] for a in ok_json(fresh, "list")["agents"]] == ["nora"]
+    assert not list((fresh / "backups").glob("agents/*"))
+    assert not [p for p in (fresh / "agents").iterdir() if p.name.startswith((".install", ".uninstall"))]
+
+
+def test_a_corrupt_registry_is_reported_not_overwritten(tmp_path):
+    fresh = tmp_path / "ws"
+    registry = fresh / "agents" / "registry.json"
+    registry.parent.mkdir(parents=True)
+    registry.write_text("{torn")
+    assert "registry" in error_json(fresh, "list")["error"]
+    assert registry.read_text() == "{torn"
