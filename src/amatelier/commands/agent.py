@@ -113,7 +113,7 @@ def pack_command(
 
 @agent_app.command("verify")
 def verify_command(
-    package: str = typer.Argument(..., metavar="PACKAGE", help="A .amatelier package, an agent directory or git+URL[#tag]."),
+    package: str = typer.Argument(..., metavar="PACKAGE", help="A .amatelier package, an agent directory or git+URL (optionally git+URL#TAG)."),
     key: str = typer.Option(None, "--key", metavar="PUB", help="Require a signature by this public key."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:

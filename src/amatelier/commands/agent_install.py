@@ -11,7 +11,7 @@ from amatelier.commands.agent_output import JSON_HELP, note, print_json, reporti
 
 def install_command(
     source: str = typer.Argument(..., metavar="SOURCE",
-                                 help="A .amatelier package, an agent directory, or git+URL[#tag]."),
+                                 help="A .amatelier package, an agent directory, or git+URL (optionally git+URL#TAG)."),
     as_name: str = typer.Option(None, "--as", metavar="NAME", help="Install under this name instead of the manifest's."),
     trust: str = typer.Option(None, "--trust", metavar="PUB",
                                help="Trust this public key (the signer's amatelier.pub) and add it to your trusted keys."),
