@@ -40,6 +40,5 @@ def transcript_speakers(prompt: str) -> list[tuple[str, str, str]]:
     return found
 
 
-
 SECTION = "=== {} ==="
 _MARKER = re.compile(r"^([A-Z][A-Z ]{1,30}):\s?(.*)$")

@@ -108,8 +108,6 @@ def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
     _console().print(table)
 
 
-
-
 def sparks(
     agent: str = typer.Argument(None, help="Show this agent's balance and history (default: every balance)."),
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="History rows to show for an agent."),

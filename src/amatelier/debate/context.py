@@ -142,10 +142,6 @@ def max_prompt_chars(ctx: TurnContext) -> int:
             + max(1, ctx.recent_messages) * per_message + CAPS["instructions"] + 200)
 
 
-
-
-
-
 # --------------------------------------------------------------------------- persona
 
 

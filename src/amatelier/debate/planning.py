@@ -15,8 +15,6 @@ from amatelier.errors import UserError
 NAOMI = "naomi"
 
 
-
-
 @dataclass
 class RunOptions:
     """What the user asked for (CLI flags), before validation."""

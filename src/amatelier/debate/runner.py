@@ -55,53 +55,7 @@ from amatelier.state import RoundtableState
 CLOSE_GRACE_S = 3.0
 
 
-
-
-
-
-
-
-
-
-
-
-# --------------------------------------------------------------------------- planning (no writes)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# --------------------------------------------------------------------------- instructions
-
-
-
-
-
-
 # --------------------------------------------------------------------------- the run
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def run_roundtable(opts: RunOptions, *, progress: Any = None,
@@ -191,7 +145,5 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     if result.exit_code == 0:
         result.exit_code = exit_code
     return result
-
-
 
 

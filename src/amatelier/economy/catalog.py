@@ -38,7 +38,6 @@ def _request_entry(agent: str, text: str, *, kind: str = "public", item_id: str 
             "created_at": ledger.now()}
 
 
-
 # --------------------------------------------------------------------------- catalog
 
 

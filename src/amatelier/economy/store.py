@@ -71,33 +71,6 @@ log = logging.getLogger(__name__)
 
 BULLETIN_EXPIRY_RTS = 3
 STALE_ACTIVE_S = 3600.0      # an 'active' boost whose roundtable never opened is freed after this
-
-
-
-
-
-
-# --------------------------------------------------------------------------- store/ledger.json
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # --------------------------------------------------------------------------- purchases
 
 
@@ -347,8 +320,6 @@ def resolve_first_speaker(conn: sqlite3.Connection, rt_id: str, order: Sequence[
 
 
 # --------------------------------------------------------------------------- bulletin board
-
-
 
 
 def submit_request(conn: sqlite3.Connection, agent: str, text: str, *, kind: str = "public",

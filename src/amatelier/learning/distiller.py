@@ -305,8 +305,6 @@ def validate_candidates(items: list[Any], workers: list[str] | None = None,
     return valid, rejected
 
 
-
-
 # --------------------------------------------------------------------------- judge gate
 
 
@@ -393,10 +391,6 @@ def _log_failure(rt_id: str, kind: str, detail: str) -> None:
             handle.write(f"{now_iso()} {message}\n")
     except OSError:
         pass
-
-
-
-
 
 
 def _store(result: DistillResult, skills: list[dict[str, Any]], verdicts: list[dict[str, Any]],

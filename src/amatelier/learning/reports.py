@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- reports
 
 
-
-
 def agent_report(agent: str, conn: sqlite3.Connection | None = None,
                  digests: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Generate a comprehensive growth report for one agent."""

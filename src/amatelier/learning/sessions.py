@@ -230,7 +230,6 @@ class DigestError(ValueError):
     """The digest file is missing or malformed; the message names the path and the problem."""
 
 
-
 # --------------------------------------------------------------------------- digest
 
 

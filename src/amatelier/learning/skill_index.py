@@ -66,7 +66,6 @@ def _locked_index() -> Iterator[dict[str, Any]]:
         write_json_atomic(path, index)
 
 
-
 # --------------------------------------------------------------------------- index and files
 
 

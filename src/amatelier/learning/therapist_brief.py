@@ -48,7 +48,6 @@ def agent_persona(agent: str) -> str:
     return "\n\n".join(p for p in parts if p) or f"You are {agent}, a worker on an AI roundtable team."
 
 
-
 def agent_messages(conn: sqlite3.Connection | None, rt_id: str, agent: str) -> list[str]:
     """What the agent said in the roundtable (for the skill-impact check)."""
     if conn is None:

@@ -46,7 +46,6 @@ def report_agents(digests: list[dict[str, Any]]) -> list[str]:
         return []
 
 
-
 log = logging.getLogger(__name__)
 
 AXES = ("novelty", "accuracy", "impact", "challenge")
@@ -128,8 +127,6 @@ def load_workers(config: dict[str, Any] | None = None) -> list[str]:
 
         config = load_config()
     return list(config.get("team", {}).get("workers", {}))
-
-
 
 
 def _table_scores(conn: sqlite3.Connection | None, agent: str) -> dict[str, dict[str, Any]]:

@@ -57,10 +57,6 @@ class Registry:
             return str(path)
 
 
-
-
-
-
 def _lexical_inside(path: str, root: Path) -> bool:
     normalized = os.path.normpath(path)
     root_text = str(root)
