@@ -35,8 +35,8 @@ from amatelier.bundles.names import (
 )
 
 DEFAULT_VERSION = "0.1.0"
-SHARED_FILES = {"behaviors": "behaviors.json", "memory": "MEMORY.md", "metrics": "metrics.json",
-                "license": "LICENSE", "snapshot": "snapshot.json"}
+SHARED_FILES = {"behaviors": "behaviors.json", "memory": "MEMORY.md", "memory_json": "MEMORY.json",
+                "metrics": "metrics.json", "license": "LICENSE", "snapshot": "snapshot.json"}
 
 
 def agent_dir(name: str) -> Path:

@@ -17,7 +17,7 @@ from amatelier.bundles.schema import validate_schema
 
 V1, V2 = "1.0", "2.0"
 SHARED_PERSONA = {"claude_md": "CLAUDE.md", "identity_md": "IDENTITY.md"}
-SHARED_SINGLE = ("behaviors", "memory", "metrics", "license", "snapshot")
+SHARED_SINGLE = ("behaviors", "memory", "memory_json", "metrics", "license", "snapshot")
 
 
 def schema_version(manifest: dict[str, Any]) -> str:
