@@ -100,3 +100,23 @@ def persona_files(agent_dir: Path, models: Iterable[str] = ()) -> PersonaFiles:
         return shared
     return PersonaFiles(claude or shared.claude_md, identity or shared.identity_md, template,
                         variant=str(entry["model"]))
+
+
+def variant_persona_files(agent_dir: Path) -> list[Path]:
+    """Every model's own CLAUDE.md variant that exists (inside the agent dir), in manifest order.
+
+    The learning loop edits the shared persona; it uses this to carry the same evolved
+    sections into each variant, so an agent learns whichever model it runs on.
+    """
+    agent_dir = Path(agent_dir)
+    manifest = _read_manifest(agent_dir)
+    if manifest is None:
+        return []
+    shared = (agent_dir / "CLAUDE.md").resolve()
+    found: list[Path] = []
+    for entry in _entries(manifest):
+        persona = entry.get("persona")
+        path = _inside(agent_dir, persona.get("claude_md")) if isinstance(persona, dict) else None
+        if path is not None and path.is_file() and path != shared and path not in found:
+            found.append(path)
+    return found

@@ -114,3 +114,20 @@ def test_build_system_speaks_with_the_variant_and_its_notes(tmp_path):
     assert on_claude.startswith("shared persona") and "gpt notes" not in on_claude
     (root / "variants" / "gpt-4o" / "extra.md").write_text("n" * 100000)
     assert len(build_system("nora", {}, agent_dir=root, models=["gpt-4o"])) <= max_system_chars()
+
+
+def test_the_learning_loop_evolves_every_variant_too(monkeypatch, tmp_path):
+    from amatelier.learning import evolver
+
+    monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path / "ws"))
+    root = paths.user_agent_dir("nora")
+    root.parent.mkdir(parents=True)
+    built = agent(tmp_path, MANIFEST)
+    built.rename(root)
+    (root / "behaviors.json").write_text("{}")
+    evolver.add_learned_behavior("nora", "Quote the briefing's numbers before arguing cost.")
+    for path in (root / "CLAUDE.md", root / "variants" / "gpt-4o" / "CLAUDE.md"):
+        items = evolver.get_section_items(path.read_text(), evolver.LEARNED_BEHAVIORS)
+        assert items == ["Quote the briefing's numbers before arguing cost."], path
+    assert (root / "variants" / "gpt-4o" / "CLAUDE.md").read_text().startswith("gpt persona")
+    assert evolver.variant_persona_files(root) == [(root / "variants" / "gpt-4o" / "CLAUDE.md").resolve()]

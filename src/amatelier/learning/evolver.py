@@ -23,6 +23,7 @@ from amatelier import paths
 from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
 from amatelier.learning import agent_memory
 from amatelier.learning.text import best_match, clip, content_hash
+from amatelier.persona_files import variant_persona_files
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,26 @@ def read_claude_md(agent: str) -> str:
 
 
 def write_claude_md(agent: str, text: str) -> None:
-    """Atomically replace the user-data persona (never the bundled seed)."""
-    write_text_atomic(claude_md_path(agent), text if text.endswith("\n") else text + "\n")
+    """Atomically replace the user-data persona (never the bundled seed), and its model variants' sections."""
+    text = text if text.endswith("\n") else text + "\n"
+    write_text_atomic(claude_md_path(agent), text)
+    _sync_variants(agent, text)
+
+
+def _sync_variants(agent: str, text: str) -> None:
+    """Carry the evolved sections into an installed agent's per-model persona variants."""
+    for path in variant_persona_files(paths.user_agent_dir(agent)):
+        try:
+            variant = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        updated = variant
+        for heading in (LEARNED_BEHAVIORS, EMERGING_TRAITS, SKILLS_OWNED):
+            items = get_section_items(text, heading)
+            if items or _section_bounds(updated.splitlines(), heading) is not None:
+                updated = set_section_items(updated, heading, items)
+        if updated != variant:
+            write_text_atomic(path, updated)
 
 
 def _section_bounds(lines: list[str], heading: str) -> tuple[int, int] | None:
