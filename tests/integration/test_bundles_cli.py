@@ -7,6 +7,7 @@ offline roundtable with it -> uninstall. Then the ways it must refuse.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 from pathlib import Path
@@ -50,6 +51,8 @@ def test_keygen_manifest_pack_verify_install_run_uninstall(authored, tmp_path):
     assert [(a["name"], a["signed"], a["trusted"], a["model"], a["version"]) for a in listed] == [
         ("nora", True, True, "gpt-4o", "0.1.0")]
     assert listed[0]["key_fingerprint"] == installed["fingerprint"]
+    assert listed[0]["sha256"] == hashlib.sha256(authored.package.read_bytes()).hexdigest()
+    assert listed[0]["source"] == str(authored.package.resolve())
     assert (fresh / "agents" / "nora" / "variants" / "gpt-4o" / "CLAUDE.md").is_file()
     assert not (fresh / "agents" / "nora" / "variants" / "claude-sonnet-5-5").exists()
 

@@ -9,6 +9,7 @@ into memory and within limits. Nothing is ever extracted by tarfile itself.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import tarfile
 import zlib
@@ -32,6 +33,7 @@ class PackageContents:
     manifest_bytes: bytes
     files: dict[str, bytes]
     signature: bytes | None
+    sha256: str = ""  # of the package bytes that were read (one read: no swap between hash and check)
 
 
 def build_package(manifest_bytes: bytes, files: dict[str, bytes], signature: str | None) -> bytes:
@@ -88,18 +90,24 @@ def read_package(path: Path) -> PackageContents:
     path = Path(path)
     try:
         size = path.stat().st_size
+        if size > MAX_PACKAGE_BYTES:
+            raise BundleError(f"{path} is {size} bytes; a package may be at most {MAX_PACKAGE_BYTES}")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_PACKAGE_BYTES + 1)
     except OSError as exc:
         raise BundleError(f"cannot read package {path}: {exc.strerror or exc}") from None
-    if size > MAX_PACKAGE_BYTES:
-        raise BundleError(f"{path} is {size} bytes; a package may be at most {MAX_PACKAGE_BYTES}")
+    if len(data) > MAX_PACKAGE_BYTES:
+        raise BundleError(f"{path} grew past {MAX_PACKAGE_BYTES} bytes while being read")
     try:
-        with tarfile.open(path, mode="r:gz") as tar:
-            return _read_members(tar, path)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            contents = _read_members(tar, path)
     except BundleError:
         raise
     except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error, OSError, UnicodeError) as exc:
         raise BundleError(f"{path} is not a readable .amatelier package (gzip'd tar): "
                           f"{type(exc).__name__}: {exc}") from None
+    contents.sha256 = hashlib.sha256(data).hexdigest()
+    return contents
 
 
 def _read_members(tar: tarfile.TarFile, path: Path) -> PackageContents:

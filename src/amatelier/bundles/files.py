@@ -39,7 +39,7 @@ def sha256_file(path: Path) -> str:
 
 
 def check_rel_path(path: str, *, what: str = "path") -> str:
-    """The path, normalised to POSIX form, when it is a safe relative path; BundleError otherwise."""
+    """The path itself when it is a safe relative POSIX path; a BundleError naming the problem otherwise."""
     if not isinstance(path, str) or not path:
         raise BundleError(f"empty {what}")
     if len(path) > MAX_PATH_CHARS:

@@ -96,9 +96,14 @@ def _swap_in(staging: Path, target: Path, name: str) -> Path | None:
     backup = None
     if _exists(target):
         backups = paths.user_agent_backups_dir()
-        backups.mkdir(parents=True, exist_ok=True)
         backup = backups / f"{name}-{utc_now().replace(':', '')}-{secrets.token_hex(2)}"
-        os.replace(target, backup)
+        try:
+            backups.mkdir(parents=True, exist_ok=True)
+            os.replace(target, backup)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise BundleError(f"cannot move {target} aside to {backup}: {exc.strerror or exc}; "
+                              "nothing was changed") from None
     try:
         os.replace(staging, target)
     except OSError as exc:

@@ -25,7 +25,6 @@ from amatelier.bundles.files import (
     Budget,
     read_tree,
     read_tree_file,
-    sha256_file,
     sha256_hex,
 )
 from amatelier.bundles.manifest import files_for
@@ -57,7 +56,7 @@ def load_package(path: Path) -> Bundle:
     manifest = parse_manifest(contents.manifest_bytes, f"{Path(path).name}: {MANIFEST}")
     return Bundle(manifest=manifest, manifest_bytes=contents.manifest_bytes, files=contents.files,
                   signature_file=contents.signature, source=str(Path(path).resolve()),
-                  sha256=sha256_file(path))
+                  sha256=contents.sha256)
 
 
 def tree_digest(files: dict[str, bytes]) -> str:
