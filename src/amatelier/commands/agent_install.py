@@ -59,14 +59,16 @@ def list_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
         print("no installed agents (install one with: amatelier agent install PACKAGE)")
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="Installed agents")
     for column in ("name", "version", "model", "signature", "source", "installed"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["name"], str(row.get("version")), str(row.get("model") or "-"), row["signature"],
-                      str(row.get("source")), str(row.get("installed_at")))
+    for row in rows:  # manifest text is the package author's: shown literally, never as markup
+        cells = (row["name"], row.get("version"), row.get("model") or "-", row["signature"],
+                 row.get("source"), row.get("installed_at"))
+        table.add_row(*(escape(str(cell)) for cell in cells))
     Console(highlight=False).print(table)
 
 
