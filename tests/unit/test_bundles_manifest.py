@@ -175,3 +175,19 @@ def test_bad_agent_names_are_refused(name):
     ("gemini-3-flash-preview", "sonnet")])
 def test_installed_agents_run_on_a_role_token(model, token):
     assert role_token_for(model) == token
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    ("model", "gpt\x1b[2J-4o"), ("provider", "open\nai"), ("specialty", "x\x07"), ("description", "a\x1b]8;;")])
+def test_control_characters_cannot_reach_a_terminal_through_the_manifest(where, value):
+    manifest = v2()
+    if where in ("model", "provider"):
+        manifest["base_models"][1][where] = value
+    else:
+        manifest[where] = value
+    with pytest.raises(BundleError, match=where if where != "model" else "base_models"):
+        check_manifest(manifest)
+
+
+def test_a_description_may_span_lines():
+    check_manifest(v2(description="line one\nline two\tindented"))
