@@ -117,8 +117,9 @@ def load_config() -> dict[str, Any]:
 def add_installed_workers(config: dict[str, Any]) -> dict[str, Any]:
     """Installed worker agents (agents/registry.json) join team.workers, so --workers knows them.
 
-    An agent the config already names keeps the config's settings. The registry is written
-    by `amatelier agent install`; an unreadable one adds nobody rather than stopping a run.
+    Settings the config gives an agent win (a store tier unlock records a new model there);
+    the registry fills in the rest. The registry is written by `amatelier agent install`;
+    an unreadable one adds nobody rather than stopping a run.
     """
     try:
         data = json.loads(paths.user_agent_registry().read_text(encoding="utf-8"))
@@ -129,12 +130,14 @@ def add_installed_workers(config: dict[str, Any]) -> dict[str, Any]:
         return config
     workers = config.setdefault("team", {}).setdefault("workers", {})
     for name, entry in agents.items():
-        if (not isinstance(entry, dict) or entry.get("role", "worker") != "worker" or name in workers
+        if (not isinstance(entry, dict) or entry.get("role", "worker") != "worker"
                 or not re.match(paths.AGENT_NAME_PATTERN, str(name))
                 or not paths.user_agent_dir(name).is_dir()):
             continue
-        workers[name] = {"model": str(entry.get("run_model") or "sonnet"), "backend": "default",
-                         "role": str(entry.get("specialty") or "installed agent"), "installed": True}
+        spec = {"model": str(entry.get("run_model") or "sonnet"), "backend": "default",
+                "role": str(entry.get("specialty") or "installed agent"), "installed": True}
+        configured = workers.get(name)
+        workers[name] = {**spec, **configured} if isinstance(configured, dict) else spec
     return config
 
 

@@ -91,6 +91,11 @@ def test_installed_workers_join_the_roster_and_configured_ones_win(monkeypatch, 
     workers = load_config()["team"]["workers"]
     assert workers["nora"] == {"model": "haiku", "backend": "default", "role": "cost hawk", "installed": True}
     assert workers["elena"]["model"] == "sonnet"  # the config's own elena is kept
+    assert workers["elena"]["role"] == "synthesis and architecture"
+    # a tier unlock writes only the model into the user config: the rest still comes from the registry
+    paths.user_config_override().write_text(json.dumps({"team": {"workers": {"nora": {"model": "opus"}}}}))
+    workers = load_config()["team"]["workers"]
+    assert workers["nora"] == {"model": "opus", "backend": "default", "role": "cost hawk", "installed": True}
     assert "gone" not in workers and "arbiter" not in workers and "../evil" not in workers
 
 
