@@ -66,7 +66,8 @@ def list_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
     for column in ("name", "version", "model", "signature", "source", "installed"):
         table.add_column(column, overflow="fold")
     for row in rows:  # manifest text is the package author's: shown literally, never as markup
-        cells = (row["name"], row.get("version"), row.get("model") or "-", row["signature"],
+        name = row["name"] if row["present"] else f"{row['name']} (directory missing)"
+        cells = (name, row.get("version"), row.get("model") or "-", row["signature"],
                  row.get("source"), row.get("installed_at"))
         table.add_row(*(escape(str(cell)) for cell in cells))
     Console(highlight=False).print(table)
