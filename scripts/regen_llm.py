@@ -93,6 +93,7 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("roundtable.transcript_recent_messages", "Messages a worker sees in full; older ones are summarised in an index."),
     ("roundtable.transcript_index_chars", "Character cap on the index of older messages."),
     ("roundtable.max_worker_restarts", "Restarts allowed per crashed worker before it is left out."),
+    ("roundtable.human_messages", "allow or deny: whether `amatelier say` (and MCP roundtable_say) may post a person's message into a live roundtable."),
     ("competition.entry_fees.*", "Sparks deducted per roundtable at open for a worker of this tier."),
     ("competition.penalties.*", "Sparks for this Judge penalty (gross per roundtable never goes below 0)."),
     ("competition.gate_bonus.sparks", "Sparks per Judge `GATE:` signal."),

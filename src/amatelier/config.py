@@ -74,6 +74,9 @@ def validate(config: dict[str, Any], file: Path | str = "config") -> None:
     mode = config.get("llm", {}).get("mode", "auto")
     if mode not in MODES:
         raise ConfigError(file, "llm.mode", f"unknown mode '{mode}' (choose one of {', '.join(MODES)})")
+    human = config.get("roundtable", {}).get("human_messages", "allow")
+    if human not in ("allow", "deny"):
+        raise ConfigError(file, "roundtable.human_messages", f"expected 'allow' or 'deny', got {human!r}")
     workers = config.get("team", {}).get("workers", {})
     for name, spec in workers.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):

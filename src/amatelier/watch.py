@@ -216,7 +216,9 @@ def plain_line(message: dict[str, Any]) -> str | None:
         first = content.split("\n", 1)
         return f"[runner] BRIEFING ({len(first[1]) if len(first) > 1 else 0} chars)"
     prefix = "[steward]" if kind == "steward" else f"[{message.get('agent')}]"
-    if message.get("agent") == "judge" or is_gate(content) and kind == "judge":
+    if kind == "human":
+        prefix = f"[{message.get('agent')} · you]"
+    elif message.get("agent") == "judge" or is_gate(content) and kind == "judge":
         prefix = "[judge] >>"
     elif message.get("agent") == "runner" and is_alert(content):
         prefix = "[runner] !!"
@@ -284,6 +286,9 @@ class RichWatcher:
                          border_style="bright_black")
         if kind == "steward":
             return Panel(Text(content), title="steward", title_align="left", border_style="blue")
+        if kind == "human":
+            return Panel(Text(content), title=f"{agent} · a person at the table", title_align="left",
+                         border_style="green")
         if agent == "runner":
             if is_alert(content):
                 return Text(f"  ⚠ {content}", style="bold yellow")

@@ -33,6 +33,23 @@ def transcript(conn: sqlite3.Connection, rt_id: str, *, after_id: int = 0) -> li
     return [dict(row) for row in rows]
 
 
+HUMAN = "human"   # a person's message posted with `amatelier say`: shown to agents, never scored
+
+
+def last_id(conn: sqlite3.Connection, rt_id: str) -> int:
+    """The id of the roundtable's newest message (0 when it has none)."""
+    row = conn.execute("SELECT MAX(id) FROM messages WHERE rt_id = ?", (rt_id,)).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def human_messages(conn: sqlite3.Connection, rt_id: str, *, after_id: int = 0) -> list[dict[str, Any]]:
+    """Messages a person posted into the roundtable (kind `human`), oldest first."""
+    rows = conn.execute(
+        "SELECT id, rt_id, agent, kind, round, phase, content, created_at, created_ts FROM messages"
+        " WHERE rt_id = ? AND kind = ? AND id > ? ORDER BY id", (rt_id, HUMAN, after_id)).fetchall()
+    return [dict(row) for row in rows]
+
+
 # Message kinds that carry an agent's contribution (as opposed to runner bookkeeping).
 CONTRIBUTION_KINDS = ("speech", "judge")
 

@@ -72,6 +72,16 @@ def cut_roundtable(conn: sqlite3.Connection, rt_id: str, reason: str, *, announc
     return changed
 
 
+def reopen_roundtable(conn: sqlite3.Connection, rt_id: str, *, runner_pid: int | None = None) -> bool:
+    """Open a cut roundtable again for a resuming runner (this process); False if it was not cut."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE roundtables SET status = 'open', cut_reason = NULL, closed_at = NULL, runner_pid = ?,"
+            " runner_host = ? WHERE id = ? AND status = 'cut'",
+            (runner_pid if runner_pid is not None else os.getpid(), this_host(), rt_id))
+    return cur.rowcount == 1
+
+
 def _cancel_open_turns(conn: sqlite3.Connection, rt_id: str) -> None:
     conn.execute(
         "UPDATE turns SET status = 'cancelled', completed_at = ?"

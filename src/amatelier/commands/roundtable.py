@@ -11,10 +11,11 @@ from amatelier.commands.errors import UserError
 
 
 def roundtable(
-    topic: str = typer.Option(..., "--topic", metavar="TEXT", help="The question the roundtable debates."),
-    briefing: str = typer.Option(..., "--briefing", metavar="PATH",
-                                 help="Briefing markdown: looked up under <user data>/roundtable-server/ "
-                                      "first, then as a path."),
+    topic: str | None = typer.Option(None, "--topic", metavar="TEXT",
+                                     help="The question the roundtable debates (required unless --resume)."),
+    briefing: str | None = typer.Option(None, "--briefing", metavar="PATH",
+                                        help="Briefing markdown: looked up under <user data>/roundtable-server/ "
+                                             "first, then as a path (required unless --resume)."),
     workers: str | None = typer.Option(None, "--workers", metavar="CSV",
                                        help="Comma-separated agents (default: config team.default_workers "
                                             "plus naomi)."),
@@ -28,19 +29,41 @@ def roundtable(
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    resume: str | None = typer.Option(None, "--resume", metavar="RT_ID",
+                                      help="Continue a roundtable whose runner died or that was cut, from "
+                                           "the first turn that did not complete (same workers, order, "
+                                           "budgets and rounds; no other flag is needed)."),
+    pause_for_human: float | None = typer.Option(None, "--pause-for-human", metavar="SECONDS",
+                                                 help="After each Judge gate, wait up to SECONDS for a "
+                                                      "person's `amatelier say` before going on."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
     from amatelier.debate import progress as progress_mod
     from amatelier.debate.digest import format_digest_summary
-    from amatelier.debate.runner import RunOptions, parse_workers, run_roundtable
+    from amatelier.debate.runner import RunOptions, parse_workers, resume_roundtable, run_roundtable
 
-    opts = RunOptions(topic=topic, briefing=briefing, workers=parse_workers(workers),
-                      max_rounds=max_rounds, skip_naomi=skip_naomi,
-                      speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
-                      budget=budget, skip_post=skip_post)
-    display = progress_mod.RunnerProgress(topic) if progress_mod.wanted() else None
+    if resume is not None:
+        given = [flag for flag, value in (("--topic", topic), ("--briefing", briefing), ("--workers", workers),
+                                          ("--max-rounds", max_rounds), ("--budget", budget))
+                 if value is not None]
+        if given:
+            raise UserError(f"--resume continues the roundtable as it was planned; drop {', '.join(given)}")
+    else:
+        missing = [flag for flag, value in (("--topic", topic), ("--briefing", briefing)) if value is None]
+        if missing:
+            raise UserError(f"missing {' and '.join(missing)} (or give --resume RT_ID to continue a roundtable)")
+    if pause_for_human is not None and not 0 <= pause_for_human <= 3600:
+        raise UserError(f"--pause-for-human must be between 0 and 3600 seconds (got {pause_for_human:g})")
+    display = progress_mod.RunnerProgress(topic or f"resuming {resume}") if progress_mod.wanted() else None
     try:
-        result = run_roundtable(opts, progress=display)
+        if resume is not None:
+            result = resume_roundtable(resume.strip(), progress=display)
+        else:
+            opts = RunOptions(topic=topic or "", briefing=briefing or "", workers=parse_workers(workers),
+                              max_rounds=max_rounds, skip_naomi=skip_naomi,
+                              speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
+                              budget=budget, skip_post=skip_post, pause_for_human=pause_for_human)
+            result = run_roundtable(opts, progress=display)
     finally:
         if display is not None:
             display.stop()
@@ -79,7 +102,42 @@ def watch(
     raise typer.Exit(code)
 
 
+def say(
+    text: str = typer.Argument(..., metavar="TEXT", help="What you want the agents to know."),
+    rt: str | None = typer.Option(None, "--rt", metavar="ID", help="Roundtable id (default: the one running now)."),
+    name: str | None = typer.Option(None, "--as", metavar="NAME",
+                                    help="Your name at the table (default: your OS user name)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Post a message from you into a live roundtable; every agent sees it in its next turn.
+
+    It never blocks the debate, is shown under a clear label (a person, not a debater), reaches the
+    Judge's gate and the decision, and is never scored.
+    """
+    from amatelier.chat import human
+    from amatelier.chat.db import open_db
+    from amatelier.config import load_config
+
+    config = load_config()
+    team = config.get("team", {})
+    agents = [*team.get("workers", {}), *(team.get(role, {}).get("name", role)
+                                          for role in ("judge", "therapist", "admin"))]
+    conn = open_db()
+    try:
+        result = human.say(conn, rt, text, name=name, config=config, agents=agents)
+    except human.HumanMessageRefused as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        conn.close()
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print(f"posted to roundtable {result['rt_id']} as {result['name']} (message #{result['message_id']}); "
+              "the agents see it in their next turn")
+
+
 def register(app) -> None:
     """Add this area's commands to the typer app."""
     app.command("roundtable")(roundtable)
     app.command("watch")(watch)
+    app.command("say")(say)

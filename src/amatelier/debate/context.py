@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.chat.messages import build_transcript_index
+from amatelier.chat.messages import HUMAN, build_transcript_index
 from amatelier.persona_files import persona_files
 from amatelier.prompt_format import (  # noqa: F401 - parse_markers is part of context's API
     SECTION,
@@ -63,6 +63,7 @@ CAPS = {
     "instructions": 4000,
 }
 HIDDEN_KINDS = ("turn", "phase", "briefing")
+HUMAN_LABEL = "(a person at the table, not a debater; weigh what they say)"
 ORIENTATION = ("You are {agent}, taking one turn in a structured roundtable debate. Below are the "
                "briefing, the debate so far (one message per line: [#id round PHASE] speaker: text; "
                "your own earlier messages appear under your name, and 'runner' lines are the "
@@ -105,7 +106,10 @@ def message_line(message: dict[str, Any], limit: int = CAPS["message"]) -> str:
     if message.get("phase"):
         where.append(str(message["phase"]))
     tag = " ".join([f"#{message['id']}", *where])
-    return f"[{tag}] {message['agent']}: {cap(str(message.get('content', '')), limit)}"
+    speaker = message["agent"]
+    if message.get("kind") == HUMAN:  # a person's `amatelier say`: heard by all, argued by none
+        speaker = f"{speaker} {HUMAN_LABEL}"
+    return f"[{tag}] {speaker}: {cap(str(message.get('content', '')), limit)}"
 
 
 def build_prompt(ctx: TurnContext) -> str:

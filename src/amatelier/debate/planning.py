@@ -28,6 +28,7 @@ class RunOptions:
     budget: int | None = None
     skip_post: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
+    pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate
 
 
 @dataclass

@@ -7,6 +7,7 @@ worker pool and the turn driver. Steward calls join through debate.steward_turns
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from amatelier.debate.planning import (
     worker_models,
 )
 from amatelier.debate.procs import WorkerPool
+from amatelier.debate.replay import Replay
 from amatelier.debate.signals import is_pass, jaccard, parse_gate_answer
 from amatelier.debate.turns import TurnDriver, TurnOutcome
 from amatelier.state import RoundtableState
@@ -53,6 +55,9 @@ class Runner:
         self.speeches: dict[int, dict[str, str]] = {}
         self.outcomes: dict[int, dict[str, list[str]]] = {}
         self.rounds_run = 0
+        self.replay: Replay | None = None       # set by --resume until the first live turn
+        self.resume_note: dict[str, Any] = {}   # gap_s and resume count, for the resume event
+        self.pause_for_human = float(getattr(opts, "pause_for_human", 0) or 0)
         self.driver = TurnDriver(state.conn, state.rt_id, pool, plan.speaker_timeout,
                                  say=self.say, on_wait=self._tick)
         state.notes["run_turn"] = self.run_turn
@@ -61,8 +66,16 @@ class Runner:
 
     def say(self, text: str, *, kind: str = "system", phase: str | None = None) -> int:
         """Post a runner line in the current round."""
+        return self.post(text, kind=kind, round_no=self.state.current_round or None, phase=phase)
+
+    def post(self, text: str, *, kind: str, round_no: int | None, phase: str | None) -> int:
+        """Post a runner line, unless a resumed run finds the same line already in the transcript."""
+        if self.replay is not None:
+            found = self.replay.already_posted("runner", text, kind=kind, round_no=round_no, phase=phase)
+            if found is not None:
+                return found
         return msgs.post(self.state.conn, self.state.rt_id, "runner", text, kind=kind,
-                         round=self.state.current_round or None, phase=phase)
+                         round=round_no, phase=phase)
 
     def _tick(self) -> None:
         if self.progress is not None:
@@ -96,10 +109,43 @@ class Runner:
         text = instructions_text or instructions(phase, round=self.state.current_round,
                                                  max_rounds=self.state.max_rounds)
         self._show(agent)
-        outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
+        outcome = self.replayed_turn(agent, phase)
+        if outcome is None:
+            outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
         self.state.notes["last_outcome"] = outcome  # seams may need the posted message id
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
         return outcome
+
+    def replayed_turn(self, agent: str, phase: str) -> TurnOutcome | None:
+        """On --resume: the recorded outcome of this turn; the first turn without one ends the replay."""
+        if self.replay is None:
+            return None
+        outcome = self.replay.take(agent, self.state.current_round, phase)
+        if outcome is not None:
+            return outcome
+        self.replay.resumed_at = {"agent": agent, "round": self.state.current_round, "phase": phase}
+        self.driver.events.append({"event": "resume", "agent": agent, "at": time.time(),
+                                   "replayed_turns": self.replay.replayed, **self.resume_note,
+                                   "round": self.state.current_round, "phase": phase})
+        self.replay = None
+        return None
+
+    def wait_for_human(self, round_no: int) -> None:
+        """--pause-for-human: after the gate, wait up to N seconds for a person's `amatelier say`."""
+        if self.pause_for_human <= 0 or self.replay is not None or round_no >= self.state.max_rounds:
+            return
+        state = self.state
+        since = msgs.last_id(state.conn, state.rt_id)
+        if self.progress is not None:
+            self.progress.update(round=round_no, max_rounds=state.max_rounds, phase="PAUSE",
+                                 speaker=f"waiting up to {self.pause_for_human:g}s for you: "
+                                         f"amatelier say --rt {state.rt_id} \"...\"")
+        deadline = time.time() + self.pause_for_human
+        while time.time() < deadline:
+            if msgs.human_messages(state.conn, state.rt_id, after_id=since):
+                return
+            self._tick()
+            self.driver.waiter.wait(min(0.2, max(0.0, deadline - time.time())))
 
     def with_steward(self, agent: str, text: str) -> str:
         """Append the Steward's how-to-ask paragraph (optional seam) to SPEAK/FLOOR instructions."""
@@ -140,8 +186,9 @@ class Runner:
             if not outcome.answered:
                 continue
             spoken[agent] = outcome.text or ""
-            deferred = self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
-                                 outcome.text or "", default=False)
+            deferred = False if outcome.replayed else self.seam(
+                "steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
+                outcome.text or "", default=False)
             if deferred and deferrals.get(agent, 0) < MAX_DEFERRALS_PER_PHASE:
                 deferrals[agent] = deferrals.get(agent, 0) + 1
                 queue.append(agent)
@@ -202,8 +249,9 @@ class Runner:
                 else:
                     state.budgets[agent] = state.budgets.get(agent, 0) - 1
                     # A FLOOR turn may ask the Steward too; its answer comes at a later poll/drain.
-                    self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
-                              outcome.text or "", default=False)
+                    if not outcome.replayed:
+                        self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state,
+                                  agent, outcome.text or "", default=False)
 
     def health_audit(self, round_no: int) -> None:
         """Cut the roundtable when most workers are dead or answered nothing this round."""
@@ -234,9 +282,8 @@ class Runner:
         if round_no == refresh and round_no > 1 and NAOMI in state.workers and self.pool.alive(NAOMI):
             self.pool.restart(NAOMI, count=False)
             self.say(f"{NAOMI}'s worker relaunched at round {round_no} (scheduled refresh)")
-        msgs.post(state.conn, state.rt_id, "runner",
-                  f"ROUND {round_no}: begin\n{budget_status(state.budgets, state.budget_start)}",
-                  kind="phase", round=round_no, phase="ROUND")
+        self.post(f"ROUND {round_no}: begin\n{budget_status(state.budgets, state.budget_start)}",
+                  kind="phase", round_no=round_no, phase="ROUND")
         self._show()
 
     def debate(self) -> None:
@@ -249,6 +296,7 @@ class Runner:
             self.rebuttal_phase(round_no)
             if self.judge_gate(round_no):
                 break
+            self.wait_for_human(round_no)
             if any(state.budgets.get(a, 0) > 0 for a in state.workers):
                 self.floor_phase(round_no)
             self.health_audit(round_no)
@@ -310,6 +358,10 @@ class Runner:
         )
         if self.plan.warnings:
             digest["warnings"] = list(self.plan.warnings)
+        people = msgs.human_messages(state.conn, state.rt_id)
+        if people:  # shown, never scored: no ledger row or score refers to them
+            digest["human_messages"] = [{"id": m["id"], "name": m["agent"], "round": m["round"],
+                                         "text": m["content"]} for m in people]
         return digest
 
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.chat import messages as msgs
-from amatelier.chat import roundtables
+from amatelier.chat import roundtables, run_params
+from amatelier.debate import replay, resume
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.after import (  # noqa: F401
     RunResult,  # noqa: F401
@@ -49,6 +50,7 @@ from amatelier.debate.planning import (  # noqa: F401
 from amatelier.debate.procs import WorkerPool
 from amatelier.debate.rounds import MAX_DEFERRALS_PER_PHASE, NAOMI, Runner, _stderr  # noqa: F401
 from amatelier.economy import settle as economy_hooks
+from amatelier.errors import UserError
 from amatelier.learning import debrief as learning_hooks
 from amatelier.state import RoundtableState
 
@@ -56,6 +58,33 @@ CLOSE_GRACE_S = 3.0
 
 
 # --------------------------------------------------------------------------- the run
+
+
+def _cut_orphans(conn: Any, warn: Callable[[str], None]) -> None:
+    for rt_id, reason in roundtables.cut_orphans(conn):
+        warn(f"amatelier: note: roundtable {rt_id} was left open by a dead runner; marked cut ({reason}); "
+             f"continue it with `amatelier roundtable --resume {rt_id}`")
+
+
+def _new_state(plan: Plan, opts: RunOptions, conn: Any, rt_id: str) -> RoundtableState:
+    return RoundtableState(
+        rt_id=rt_id, topic=opts.topic.strip(), briefing_text=plan.briefing_text,
+        briefing_path=plan.briefing_path, launch_dir=Path(opts.launch_dir), workers=list(plan.workers),
+        judge=plan.judge, config=plan.config, conn=conn, mode=plan.mode, max_rounds=plan.max_rounds,
+        budget_per_agent=plan.budget, skip_post=opts.skip_post, speaker_timeout_s=plan.speaker_timeout,
+        budgets={w: plan.budget for w in plan.workers},
+    )
+
+
+def _new_runner(plan: Plan, opts: RunOptions, state: RoundtableState, progress: Any,
+                warn: Callable[[str], None]) -> Runner:
+    pool = WorkerPool(state.rt_id, paths.user_logs_dir(),
+                      max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)))
+    runner = Runner(plan, opts, state, pool, progress=progress, warn=warn)
+    announce = getattr(progress, "started", None)
+    if announce is not None:
+        announce(state.rt_id)
+    return runner
 
 
 def run_roundtable(opts: RunOptions, *, progress: Any = None,
@@ -67,46 +96,87 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     for line in plan.warnings:
         warn(f"amatelier: warning: {line}")
     conn = open_db()
-    for rt_id, reason in roundtables.cut_orphans(conn):
-        warn(f"amatelier: note: roundtable {rt_id} was left open by a dead runner; marked cut ({reason})")
-
+    _cut_orphans(conn, warn)
     participants = [*plan.workers, plan.judge]
     rt_id = roundtables.open_roundtable(conn, opts.topic.strip(), participants, runner_pid=os.getpid())
-    state = RoundtableState(
-        rt_id=rt_id, topic=opts.topic.strip(), briefing_text=plan.briefing_text,
-        briefing_path=plan.briefing_path, launch_dir=Path(opts.launch_dir), workers=list(plan.workers),
-        judge=plan.judge, config=plan.config, conn=conn, mode=plan.mode, max_rounds=plan.max_rounds,
-        budget_per_agent=plan.budget, skip_post=opts.skip_post, speaker_timeout_s=plan.speaker_timeout,
-        budgets={w: plan.budget for w in plan.workers},
-    )
-    pool = WorkerPool(rt_id, paths.user_logs_dir(),
-                      max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)))
-    runner = Runner(plan, opts, state, pool, progress=progress, warn=warn)
-    announce = getattr(progress, "started", None)
-    if announce is not None:
-        announce(rt_id)
+    state = _new_state(plan, opts, conn, rt_id)
+    runner = _new_runner(plan, opts, state, progress, warn)
+
+    def opening() -> None:
+        """Briefing, steward, boosts, fees, workers, research window, speaking order."""
+        msgs.post(conn, rt_id, "runner", f"BRIEFING:\n\n{plan.briefing_text.strip()}", kind="briefing")
+        runner.seam("steward_hooks.setup", steward_hooks.setup, state)
+        runner.seam("economy_hooks.before_open", economy_hooks.before_open, state)
+        runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)
+        state.budget_start = dict(state.budgets)
+        runner.seam("economy_hooks.on_open", economy_hooks.on_open, state)
+        runner.pool.start_all(participants)
+        state.current_phase = "RESEARCH"
+        runner.seam("steward_hooks.research_window", steward_hooks.research_window, state)
+        order = list(state.workers)
+        random.shuffle(order)
+        ordered = runner.seam("economy_hooks.order_speakers", economy_hooks.order_speakers, state,
+                              list(order), default=order)
+        if not isinstance(ordered, list) or sorted(ordered) != sorted(order):
+            ordered = order
+        state.speaking_order = ordered
+        msgs.post(conn, rt_id, "runner", "SPEAKING ORDER: " + ", ".join(ordered), kind="system")
+        runner.seam("run_params.save", run_params.save, conn, rt_id, resume.params_of(
+            state, plan, opts, worker_models(state.config, state.mode, state.workers, state.judge)))
+
+    return _drive(runner, opts, opening, progress, warn)
+
+
+def resume_roundtable(rt_id: str, *, progress: Any = None,
+                      warn: Callable[[str], None] = _stderr) -> RunResult:
+    """Continue a roundtable whose runner died or that was cut, from its first unanswered turn."""
+    from amatelier.chat.db import open_db
+    from amatelier.config import load_config
+
+    conn = open_db()
+    _cut_orphans(conn, warn)
+    _, params = resume.resumable(conn, rt_id)
+    plan, opts = resume.plan_from_params(params, load_config())
+    drift = resume.model_drift(params.get("models") or {},
+                               worker_models(plan.config, plan.mode, plan.workers, plan.judge))
+    for line in drift:
+        warn(f"amatelier: warning: the config changed since this roundtable began ({line})")
+    gap = replay.gap_seconds(conn, rt_id)
+    if not roundtables.reopen_roundtable(conn, rt_id, runner_pid=os.getpid()):
+        raise UserError(f"roundtable {rt_id} is no longer cut (another runner resumed it)")
+    count = run_params.count_resume(conn, rt_id)
+    state = _new_state(plan, opts, conn, rt_id)
+    state.budget_start = {w: int(v) for w, v in (params.get("budget_start") or {}).items()}
+    state.budgets = dict(state.budget_start)
+    state.speaking_order = list(params["speaking_order"])
+    runner = _new_runner(plan, opts, state, progress, warn)
+    runner.replay = replay.Replay.load(conn, rt_id)
+    runner.resume_note = {"gap_s": gap, "resumes": count}
+    warn(f"amatelier: resuming roundtable {rt_id} after {gap:g}s "
+         f"({runner.replay.pending} turns already answered are kept)")
+
+    def opening() -> None:
+        """Steward and workers again; fees already refunded by the cut are charged back."""
+        msgs.post(conn, rt_id, "runner", f"ROUNDTABLE RESUMED (#{count}) after {gap:g}s; continuing "
+                  "from the first turn that did not complete", kind="system")
+        runner.seam("steward_hooks.setup", steward_hooks.setup, state)
+        runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)
+        runner.seam("economy_hooks.on_resume", economy_hooks.on_resume, state)
+        runner.pool.start_all([*plan.workers, plan.judge])
+
+    return _drive(runner, opts, opening, progress, warn)
+
+
+def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progress: Any,
+           warn: Callable[[str], None]) -> RunResult:
+    """Open (as `opening` says), run the rounds, close or cut, then the after-debate steps."""
+    pool, conn, rt_id = runner.pool, runner.state.conn, runner.state.rt_id
     previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
     cut_reason: str | None = None
     exit_code = 0
     try:
         try:
-            msgs.post(conn, rt_id, "runner", f"BRIEFING:\n\n{plan.briefing_text.strip()}", kind="briefing")
-            runner.seam("steward_hooks.setup", steward_hooks.setup, state)
-            runner.seam("economy_hooks.before_open", economy_hooks.before_open, state)
-            runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)
-            state.budget_start = dict(state.budgets)
-            runner.seam("economy_hooks.on_open", economy_hooks.on_open, state)
-            pool.start_all(participants)
-            state.current_phase = "RESEARCH"
-            runner.seam("steward_hooks.research_window", steward_hooks.research_window, state)
-            order = list(state.workers)
-            random.shuffle(order)
-            ordered = runner.seam("economy_hooks.order_speakers", economy_hooks.order_speakers, state,
-                                  list(order), default=order)
-            if not isinstance(ordered, list) or sorted(ordered) != sorted(order):
-                ordered = order
-            state.speaking_order = ordered
-            msgs.post(conn, rt_id, "runner", "SPEAKING ORDER: " + ", ".join(ordered), kind="system")
+            opening()
             runner.debate()
         except KeyboardInterrupt:
             raise RoundtableInterrupted("keyboard interrupt") from None

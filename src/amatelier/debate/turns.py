@@ -35,6 +35,7 @@ class TurnOutcome:
     text: str | None = None
     message_id: int | None = None
     error: str | None = None
+    replayed: bool = False           # taken from the database on --resume, not asked again
 
     @property
     def answered(self) -> bool:

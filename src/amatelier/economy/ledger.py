@@ -176,8 +176,32 @@ def charge_entry_fees(conn: sqlite3.Connection, rt_id: str, workers: Sequence[st
         return {agent: deduct_entry_fee(conn, agent, rt_id, config) for agent in workers}
 
 
-def fee_refund_ref(rt_id: str) -> str:
-    return f"fee:{rt_id}"
+def fee_refund_ref(fee_ref: str) -> str:
+    """The ref of the refund of a fee row (a roundtable's first fee has ref = its rt_id)."""
+    return f"fee:{fee_ref}"
+
+
+def charge_back_refunded_fees(conn: sqlite3.Connection, rt_id: str) -> dict[str, int]:
+    """A resumed roundtable takes back the fees its cut refunded: one new `fee` row per refund.
+
+    Never an edit: the refund stays in the ledger and a fee row with ref `re:<refund ref>`
+    reverses it, so every agent has exactly one fee in effect for the roundtable. Returns
+    {agent: sparks charged back now}.
+    """
+    due = ("SELECT r.agent, r.amount, r.ref FROM spark_ledger r WHERE r.rt_id = ? AND r.category = 'refund'"
+           " AND r.ref LIKE 'fee:%' AND NOT EXISTS (SELECT 1 FROM spark_ledger f WHERE f.category = 'fee'"
+           "   AND f.agent = r.agent AND f.ref = 're:' || r.ref) ORDER BY r.id")
+    charged: dict[str, int] = {}
+    if conn.execute(due, (rt_id,)).fetchone() is None:
+        return charged
+    with atomic(conn):
+        for row in conn.execute(due, (rt_id,)).fetchall():
+            amount = int(row["amount"])
+            if amount > 0 and append(conn, row["agent"], -amount, "fee", rt_id=rt_id, ref=f"re:{row['ref']}",
+                                     reason="entry fee charged back: the roundtable was resumed",
+                                     meta={"reverses": row["ref"]}) is not None:
+                charged[row["agent"]] = amount
+    return charged
 
 
 def refund_cut_fees(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
@@ -189,11 +213,14 @@ def refund_cut_fees(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     keep their fee. Returns {rt_id: {agent: sparks refunded}} for what was refunded now.
     """
     refunded: dict[str, dict[str, int]] = {}
-    due = ("SELECT f.agent, f.rt_id, f.amount FROM spark_ledger f JOIN roundtables r ON r.id = f.rt_id"
+    # Each fee row is refunded at most once: its refund's ref is `fee:<the fee row's ref>` (the
+    # first fee of a roundtable has ref <rt_id>; a fee charged back on --resume has ref re:...).
+    due = ("SELECT f.agent, f.rt_id, f.amount, COALESCE(f.ref, f.rt_id) AS fref FROM spark_ledger f"
+           " JOIN roundtables r ON r.id = f.rt_id"
            " WHERE f.category = 'fee' AND r.status = 'cut'"
            " AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.rt_id = f.rt_id AND s.agent = f.agent)"
            " AND NOT EXISTS (SELECT 1 FROM spark_ledger x WHERE x.category = 'refund' AND x.agent = f.agent"
-           "   AND x.ref = 'fee:' || f.rt_id) ORDER BY f.id")
+           "   AND x.ref = 'fee:' || COALESCE(f.ref, f.rt_id)) ORDER BY f.id")
     if conn.execute(due).fetchone() is None:     # the usual case: no write transaction at all
         return refunded
     with atomic(conn):
@@ -201,7 +228,7 @@ def refund_cut_fees(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
             amount = -int(row["amount"])
             if amount <= 0:
                 continue
-            if append(conn, row["agent"], amount, "refund", rt_id=row["rt_id"], ref=fee_refund_ref(row["rt_id"]),
+            if append(conn, row["agent"], amount, "refund", rt_id=row["rt_id"], ref=fee_refund_ref(row["fref"]),
                       reason="entry fee back: the roundtable was cut before scoring",
                       meta={"fee": amount}) is not None:
                 refunded.setdefault(row["rt_id"], {})[row["agent"]] = amount

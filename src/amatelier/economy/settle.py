@@ -72,6 +72,16 @@ def on_open(state: RoundtableState) -> None:
         _notes(state)["fees"] = ledger.charge_entry_fees(state.conn, state.rt_id, state.workers, state.config)
 
 
+def on_resume(state: RoundtableState) -> None:
+    """A resumed roundtable: fees its cut refunded are charged back (fees are never charged twice)."""
+    from amatelier.economy import ledger
+
+    with _guard(state, "fees charged back"):
+        charged = ledger.charge_back_refunded_fees(state.conn, state.rt_id)
+        if charged:
+            _notes(state)["fees_charged_back"] = charged
+
+
 def order_speakers(state: RoundtableState, order: list[str]) -> list[str]:
     """Step 16: first-speaker bids; returns the speaking order to use."""
     from amatelier.economy import store

@@ -114,6 +114,18 @@ def runner_command(request: StartRequest, python: str | None = None) -> list[str
     return cmd
 
 
+def resume_command(rt_id: str, python: str | None = None) -> list[str]:
+    """The `amatelier roundtable --resume ID` command line (roundtable_resume)."""
+    return [python or sys.executable, "-m", "amatelier", "roundtable", "--resume", rt_id, "--summary"]
+
+
+def find_resumed(conn: sqlite3.Connection, launched: Launched, rt_id: str) -> str | None:
+    """The roundtable's id once our resuming runner has opened it again."""
+    row = conn.execute("SELECT id FROM roundtables WHERE id = ? AND status = 'open' AND runner_pid = ?",
+                       (rt_id, launched.process.pid)).fetchone()
+    return row[0] if row else None
+
+
 def check_request(request: StartRequest) -> None:
     """Refuse what is plainly wrong before a process is spawned (the runner checks the rest)."""
     if not request.topic or not request.topic.strip():

@@ -242,6 +242,52 @@ class Tools:
         finally:
             conn.close()
 
+    def say(self, rt_id: str | None, text: str, name: str | None) -> dict[str, Any]:
+        """roundtable_say: a person's message into a live roundtable (never blocks it)."""
+        from amatelier.chat import human
+
+        config = self.ws.config()
+        team = config.get("team", {})
+        agents = [*team.get("workers", {}), *(team.get(r, {}).get("name", r) for r in ("judge", "therapist", "admin"))]
+        conn = self.ws.writer()
+        try:
+            return human.say(conn, rt_id, text, name=name or "guest", config=config, agents=agents)
+        except human.HumanMessageRefused as exc:
+            raise ToolFailure(str(exc)) from None
+        finally:
+            conn.close()
+
+    def resume(self, rt_id: str) -> "Launched":
+        """roundtable_resume: check the roundtable can go on, then spawn a resuming runner."""
+        from amatelier import paths
+        from amatelier.debate import resume as resume_mod
+        from amatelier.errors import UserError
+        from amatelier.mcp import launch as mcp_launch
+        from amatelier.mcp import tools as mcp_tools
+
+        rt_id = mcp_tools.check_rt_id(rt_id)
+        self.ws.ensure()
+        conn = self.ws.writer()
+        try:
+            from amatelier.chat import roundtables
+
+            roundtables.cut_orphans(conn)
+            resume_mod.resumable(conn, rt_id)
+        except UserError as exc:
+            raise ToolFailure(str(exc)) from None
+        finally:
+            conn.close()
+        return mcp_launch.launch(mcp_launch.resume_command(rt_id), paths.user_logs_dir(), cwd=self.cwd)
+
+    def resumed(self, launched: "Launched", rt_id: str) -> str | None:
+        """The rt_id once the resuming runner has it open; ToolFailure when it already exited."""
+        from amatelier.mcp import launch as mcp_launch
+
+        found = self.ws.read(lambda conn: mcp_launch.find_resumed(conn, launched, rt_id))
+        if found is None and launched.process.poll() is not None:
+            raise ToolFailure(mcp_launch.failure_line(launched.log_path, launched.process.returncode))
+        return found
+
     def runner_gone(self, rt_id: str) -> bool:
         """Whether the roundtable's runner has exited (after a cut)."""
         from amatelier.mcp import tools as mcp_tools
@@ -377,6 +423,37 @@ def build_server(tools: Tools | None = None) -> Any:
     ) -> dict[str, Any]:
         """Spark balances (the sum of the append-only ledger), or one agent's balance and latest rows."""
         return await run(impl.sparks, agent, limit)
+
+    @server.tool(annotations=ToolAnnotations(destructiveHint=False, idempotentHint=False, openWorldHint=False))
+    async def roundtable_say(
+        text: Annotated[str, Field(description="What the person wants the agents to know (at most 4000 "
+                                               "characters).")],
+        rt_id: RtId = None,
+        name: Annotated[str | None, Field(description=(
+            "The person's name at the table (lower-case letters, digits, . - _; not an agent's "
+            "name). Default: guest."))] = None,
+    ) -> dict[str, Any]:
+        """Post a message from the user into a live roundtable. It never blocks the debate; every
+        agent sees it in its next turn under a label saying it is a person, not a debater; it is
+        never scored."""
+        return await run(impl.say, rt_id, text, name)
+
+    @server.tool(annotations=ToolAnnotations(destructiveHint=False, openWorldHint=True))
+    async def roundtable_resume(
+        rt_id: Annotated[str, Field(description="The roundtable to continue (cut, or left by a dead runner).")],
+    ) -> dict[str, Any]:
+        """Continue a roundtable whose runner died or that was cut, from the first turn that did
+        not complete, with the same workers, order, budgets and rounds. Turns already answered
+        are kept; no fee is charged twice."""
+        launched = await run(impl.resume, rt_id)
+        found = await _poll(lambda: run(impl.resumed, launched, rt_id), time.monotonic() + START_TIMEOUT_S)
+        if found is None:
+            stop_launched(launched)
+            raise ToolError(f"the roundtable did not resume within {START_TIMEOUT_S:g}s and was stopped "
+                            f"(log: {launched.log_path})")
+        return {"rt_id": found, "status": "open", "runner_pid": launched.process.pid,
+                "log": str(launched.log_path),
+                "next": "follow with roundtable_transcript(rt_id, since_id=...) and roundtable_status"}
 
     @server.tool(annotations=ToolAnnotations(destructiveHint=True, idempotentHint=False, openWorldHint=False))
     async def roundtable_cut(

@@ -138,10 +138,24 @@ def _others(prompt: str, agent: str, phases: tuple[str, ...] = ()) -> list[tuple
     for who, phase, text in transcript_speakers(prompt):
         if who in (agent, "runner", "judge") or text.strip().upper().startswith(("PASS", f"{TAG} PASS")):
             continue
-        if phases and phase not in phases:
+        if phase == "HUMAN" or (phases and phase not in phases):
             continue
         found.append((who, text))
     return found
+
+
+def human_note(prompt: str, agent: str) -> str:
+    """A person's message the agent has not answered yet, acknowledged in a few of its words.
+
+    Lets tests see that `amatelier say` reached the prompt: the next agent to speak quotes it.
+    """
+    unanswered = ""
+    for who, phase, text in transcript_speakers(prompt):
+        if phase == "HUMAN":
+            unanswered = f'{who.split(" ", 1)[0]} told us "{" ".join(text.split()[:8])}"'
+        elif who == agent:
+            unanswered = ""
+    return f"Noting that {unanswered}, which I take into account." if unanswered else ""
 
 
 def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
@@ -254,4 +268,13 @@ def respond(request: OfflineRequest) -> str:
     task = request.task or markers.get("PHASE", "speak").lower()
     handler = {"speak": speak, "rebuttal": rebuttal, "floor": floor, "gate": gate,
                "research": research}.get(task, speak)
-    return handler(request, markers)
+    text = handler(request, markers)
+    note = human_note(request.prompt, request.agent or markers.get("AGENT", "")) if task != "gate" else ""
+    if note:  # a PASS would ignore the person, so speak up instead
+        text = note if is_pass_text(text) else f"{text} {note}"
+    return text
+
+
+def is_pass_text(text: str) -> bool:
+    """Whether an offline answer is a floor PASS."""
+    return text.strip().upper().endswith("PASS") and len(text.split()) <= 3

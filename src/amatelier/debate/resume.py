@@ -1,0 +1,79 @@
+"""Resuming a roundtable: what it needs saved at open, and whether a given one can go on.
+
+`params_of` is what the runner saves once the speaking order is known (chat.run_params);
+`resumable` checks a roundtable id the user gave and returns its row and saved plan, or says in
+one line why it cannot be resumed; `plan_from_params` rebuilds the Plan and options from it, so
+the resumed debate keeps its workers, models, order, budgets and limits.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from amatelier.chat import roundtables, run_params
+from amatelier.debate.planning import Plan, RunOptions
+from amatelier.errors import UserError
+from amatelier.state import RoundtableState
+
+PARAMS_VERSION = 1
+
+
+def params_of(state: RoundtableState, plan: Plan, opts: RunOptions,
+              models: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The plan to save at open (JSON-safe)."""
+    return {
+        "version": PARAMS_VERSION, "topic": state.topic, "briefing_path": str(state.briefing_path),
+        "briefing_text": state.briefing_text, "launch_dir": str(state.launch_dir), "mode": state.mode,
+        "workers": list(state.workers), "judge": state.judge, "max_rounds": state.max_rounds,
+        "budget_per_agent": state.budget_per_agent, "budget_start": dict(state.budget_start),
+        "speaking_order": list(state.speaking_order), "speaker_timeout_s": state.speaker_timeout_s,
+        "skip_post": state.skip_post, "pause_for_human": opts.pause_for_human, "models": models,
+        "warnings": list(plan.warnings),
+    }
+
+
+def resumable(conn: sqlite3.Connection, rt_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The roundtable and its saved plan; UserError (one line) when it cannot be resumed."""
+    rt = roundtables.get_roundtable(conn, rt_id)
+    if rt is None:
+        raise UserError(f"no roundtable with id {rt_id} (`amatelier search` or the digests under "
+                        "<user data>/roundtable-server/ list them)")
+    if rt["status"] == roundtables.CLOSED:
+        raise UserError(f"roundtable {rt_id} already finished; nothing to resume "
+                        f"(`amatelier export {rt_id}` shows it)")
+    if rt["status"] == roundtables.OPEN:
+        raise UserError(f"roundtable {rt_id} is still running (runner pid {rt.get('runner_pid')}); "
+                        f"follow it with `amatelier watch --rt {rt_id}`")
+    params = run_params.load(conn, rt_id)
+    if not params or not params.get("speaking_order"):
+        raise UserError(f"roundtable {rt_id} cannot be resumed: it was cut before its debate began "
+                        "(no speaking order was saved); start a new one")
+    return rt, params
+
+
+def plan_from_params(params: dict[str, Any], config: dict[str, Any]) -> tuple[Plan, RunOptions]:
+    """The Plan and options of the original run, from its saved params."""
+    opts = RunOptions(topic=str(params["topic"]), briefing=str(params["briefing_path"]),
+                      workers=list(params["workers"]), max_rounds=int(params["max_rounds"]),
+                      budget=int(params["budget_per_agent"]),
+                      speaker_timeout=float(params["speaker_timeout_s"]),
+                      skip_post=bool(params.get("skip_post")),
+                      launch_dir=Path(params.get("launch_dir") or Path.cwd()),
+                      pause_for_human=params.get("pause_for_human"))
+    plan = Plan(config=config, mode=str(params["mode"]), workers=list(params["workers"]),
+                judge=str(params["judge"]), briefing_path=Path(params["briefing_path"]),
+                briefing_text=str(params["briefing_text"]), max_rounds=int(params["max_rounds"]),
+                budget=int(params["budget_per_agent"]), speaker_timeout=float(params["speaker_timeout_s"]),
+                warnings=list(params.get("warnings") or []))
+    return plan, opts
+
+
+def model_drift(saved: dict[str, dict[str, str]], now: dict[str, dict[str, str]]) -> list[str]:
+    """Agents whose backend or model differs from the original run (a config change since)."""
+    return [f"{agent}: was {was.get('backend')}/{was.get('model')}, now "
+            f"{now.get(agent, {}).get('backend')}/{now.get(agent, {}).get('model')}"
+            for agent, was in sorted(saved.items())
+            if now.get(agent) and (now[agent].get("model"), now[agent].get("backend"))
+            != (was.get("model"), was.get("backend"))]
