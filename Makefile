@@ -11,7 +11,7 @@ BRIEFING ?= examples/briefings/hello-world.md
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 ## Run a whole roundtable (offline backend unless a key or the claude CLI is present).
@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_startup.py
 	$(BIN)/python scripts/bench_roundtable.py
+	$(BIN)/python scripts/bench_batch.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

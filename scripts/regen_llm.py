@@ -127,6 +127,7 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("distiller.transcript_cap_chars", "Transcript characters sent to the distiller at most."),
     ("distiller.min_skills", "Fewest skill candidates asked for per roundtable."),
     ("distiller.max_skills", "Most skill candidates kept per roundtable."),
+    ("benchmarks.ray_address", "Ray cluster address for `amatelier batch run --engine ray`; `--ray-address` and RAY_ADDRESS win over it; null with neither set starts a local Ray."),
 )
 
 

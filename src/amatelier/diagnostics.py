@@ -48,6 +48,8 @@ PATH_FUNCTIONS = (
     "user_shared_skills_dir",
     "user_shared_skills_index",
     "user_benchmarks_dir",
+    "user_batches_dir",
+    "user_snapshots_dir",
     "user_agent_registry",
     "user_trusted_keys_dir",
     "user_signing_keys_dir",

@@ -160,6 +160,16 @@ def user_benchmarks_dir() -> Path:
     return user_data_dir() / "benchmarks"
 
 
+def user_batches_dir() -> Path:
+    """Benchmark batches: one folder per batch id (plan, frozen suite, one file per run)."""
+    return user_data_dir() / "batches"
+
+
+def user_snapshots_dir() -> Path:
+    """Minted persona snapshots: snapshots/<agent>/<seed version>/snapshot-NNN.json."""
+    return user_data_dir() / "snapshots"
+
+
 def user_config_override() -> Path:
     """Optional user-level override for config.json, deep-merged over the bundled one."""
     return user_data_dir() / "config.json"

@@ -3,16 +3,18 @@
 Upgrades never touch a user's persona files; `amatelier refresh-seeds` is the opt-in way
 to pull shipped changes. A file identical to the bundled copy is already current; a file
 that differs was edited (by the user or the therapist) and is kept unless `force`.
-MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are never touched.
+MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are never touched;
+a replaced persona file is kept in the agent's history (amatelier.learning.persona_history).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from amatelier import paths
-from amatelier.atomicio import write_bytes_atomic
 
 WRITE = "write"
 CURRENT = "current"
@@ -87,13 +89,18 @@ def plan_refresh(agent: str | None = None, force: bool = False) -> list[SeedActi
     return actions
 
 
-def apply_plan(actions: list[SeedAction]) -> int:
-    """Write every WRITE action atomically; returns the number of files written."""
+def apply_plan(actions: list[SeedAction], *, write_file: Callable[[Path, str, bytes], Any]) -> int:
+    """Write every WRITE action with `write_file(agent_dir, filename, data)`; returns the count.
+
+    The caller passes amatelier.learning.persona_history.write_persona_file, so an edited
+    file that --force replaces is kept first as agents/<name>/history/<FILE>.<NNN> (this
+    bottom-layer module cannot import the learning package itself).
+    """
     written = 0
     for item in actions:
         if item.action != WRITE:
             continue
         # byte-exact, so a later comparison says "already current"
-        write_bytes_atomic(item.target, item.source.read_bytes())
+        write_file(item.target.parent, item.target.name, item.source.read_bytes())
         written += 1
     return written

@@ -44,6 +44,13 @@ def open_roundtable(conn: sqlite3.Connection, topic: str, participants: list[str
     return rt_id
 
 
+def mark_benchmark(conn: sqlite3.Connection, rt_id: str, batch_id: str | None, persona_set: str) -> None:
+    """Record that a roundtable is a benchmark run: its batch (if any) and its workers' persona set."""
+    with transaction(conn):
+        conn.execute("UPDATE roundtables SET batch_id = ?, persona_set = ? WHERE id = ?",
+                     (batch_id, persona_set, rt_id))
+
+
 def close_roundtable(conn: sqlite3.Connection, rt_id: str) -> bool:
     """Mark an open roundtable closed; False when it was not open (already closed or cut)."""
     with transaction(conn):

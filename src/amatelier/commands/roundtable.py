@@ -36,6 +36,13 @@ def roundtable(
     pause_for_human: float | None = typer.Option(None, "--pause-for-human", metavar="SECONDS",
                                                  help="After each Judge gate, wait up to SECONDS for a "
                                                       "person's `amatelier say` before going on."),
+    benchmark: bool = typer.Option(False, "--benchmark",
+                                   help="A benchmark run: judged, but no fees, sparks, scores rows, distillation "
+                                        "or therapist (what `amatelier batch` runs)."),
+    batch_id: str | None = typer.Option(None, "--batch-id", metavar="ID", help="The batch this benchmark run belongs to."),
+    batch_run: str | None = typer.Option(None, "--batch-run", metavar="KEY", help="The run's key in its batch."),
+    persona_set: str = typer.Option("current", "--persona-set", metavar="current|seed",
+                                    help="With --benchmark: workers read their current personas or the bundled seeds."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
     from amatelier.debate import progress as progress_mod
@@ -54,6 +61,17 @@ def roundtable(
             raise UserError(f"missing {' and '.join(missing)} (or give --resume RT_ID to continue a roundtable)")
     if pause_for_human is not None and not 0 <= pause_for_human <= 3600:
         raise UserError(f"--pause-for-human must be between 0 and 3600 seconds (got {pause_for_human:g})")
+    if resume is not None and benchmark:
+        raise UserError("--resume does not take --benchmark (`amatelier batch resume BATCH_ID` re-runs benchmark runs)")
+    if (batch_id or batch_run or persona_set != "current") and not benchmark:
+        raise UserError("--batch-id, --batch-run and --persona-set need --benchmark")
+    if persona_set not in ("current", "seed"):
+        raise UserError(f"--persona-set must be current or seed (got {persona_set!r})")
+    if batch_id is not None:
+        from amatelier.benchmarks.ids import is_batch_id
+
+        if not is_batch_id(batch_id):
+            raise UserError(f"not a batch id: {batch_id!r}")
     display = progress_mod.RunnerProgress(topic or f"resuming {resume}") if progress_mod.wanted() else None
     try:
         if resume is not None:
@@ -62,7 +80,9 @@ def roundtable(
             opts = RunOptions(topic=topic or "", briefing=briefing or "", workers=parse_workers(workers),
                               max_rounds=max_rounds, skip_naomi=skip_naomi,
                               speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
-                              budget=budget, skip_post=skip_post, pause_for_human=pause_for_human)
+                              budget=budget, skip_post=skip_post, pause_for_human=pause_for_human,
+                              benchmark=benchmark, batch_id=batch_id, batch_run=batch_run,
+                              persona_set=persona_set)
             result = run_roundtable(opts, progress=display)
     finally:
         if display is not None:

@@ -154,7 +154,9 @@ def refresh_seeds_command(
         print("dry run — no files written")
         written = 0
     else:
-        written = seeds.apply_plan(plan)
+        from amatelier.learning.persona_history import write_persona_file
+
+        written = seeds.apply_plan(plan, write_file=write_persona_file)
 
     writes = [item for item in plan if item.action == seeds.WRITE]
     skips = [item for item in plan if item.action != seeds.WRITE]

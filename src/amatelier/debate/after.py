@@ -21,6 +21,7 @@ from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
 from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
 from amatelier.economy import settle as economy_hooks
+from amatelier.judging import benchmark as benchmark_scoring
 from amatelier.learning import debrief as learning_hooks
 
 
@@ -49,6 +50,12 @@ AFTER_CLOSE: tuple[Step, ...] = (
          lambda state, digest: economy_hooks.after_close(state, digest)),
     Step("distilling", "learning_hooks.after_close",          # skills from the transcript
          lambda state, digest: learning_hooks.after_close(state, digest)),
+)
+# A benchmark roundtable (--benchmark) is judged and changes no agent state: this replaces
+# AFTER_CLOSE, and AFTER_DIGEST does not run.
+BENCHMARK_AFTER_CLOSE: tuple[Step, ...] = (
+    Step("scoring", "judging.benchmark.score_only",           # scores kept in the digest only
+         lambda state, digest: benchmark_scoring.score_only(state, digest)),
 )
 AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-post
     Step("post", "learning_hooks.post",                       # therapist debriefs, memory, analytics
@@ -106,7 +113,8 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     """Digest, judge scoring and distilling, then (unless --skip-post) the post steps.
 
     Ctrl-C or SIGTERM here keeps the debate and its digest and skips the remaining steps
-    (exit 1); the digest and latest-result.md are always written.
+    (exit 1); the digest and latest-result.md are always written. A benchmark run (opts.benchmark)
+    is only scored (BENCHMARK_AFTER_CLOSE) and its digest says so under `benchmark`.
     """
     state = runner.state
     rt_id = state.rt_id
@@ -114,9 +122,11 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
         runner.stage("digest")
         digest = runner.digest()
     interrupted = interrupted or bool(held)
+    if opts.benchmark:
+        digest["benchmark"] = {"batch_id": opts.batch_id, "run": opts.batch_run, "persona_set": opts.persona_set}
     if cut_reason is None and not interrupted:
         try:
-            run_steps(runner, AFTER_CLOSE, digest)
+            run_steps(runner, BENCHMARK_AFTER_CLOSE if opts.benchmark else AFTER_CLOSE, digest)
         except (KeyboardInterrupt, RoundtableInterrupted):  # only the extras are cut short
             interrupted = True
     if interrupted:
@@ -132,7 +142,7 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
         _note_interrupted(digest, warn)
         with _held_signals():
             digest_path = write_digest(digest, rt_id, runner.hook_errors)
-    if cut_reason is None and not opts.skip_post and not interrupted:
+    if cut_reason is None and not opts.skip_post and not interrupted and not opts.benchmark:
         before = json.dumps(digest, sort_keys=True, default=str)
         try:
             run_steps(runner, AFTER_DIGEST, digest)
@@ -143,8 +153,9 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
             runner.refresh_usage(digest)
             if json.dumps(digest, sort_keys=True, default=str) != before or runner.hook_errors:
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
-    with _held_signals():  # everything is done; a signal now has nothing left to stop
-        write_latest_result(digest, digest_path)
+    if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
+        with _held_signals():  # everything is done; a signal now has nothing left to stop
+            write_latest_result(digest, digest_path)
     return RunResult(digest=digest, digest_path=digest_path, exit_code=1 if interrupted else 0)
 
 

@@ -28,6 +28,10 @@ class RunOptions:
     budget: int | None = None
     skip_post: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
+    benchmark: bool = False        # judged, but changes no agent state (judging.benchmark)
+    batch_id: str | None = None
+    batch_run: str | None = None
+    persona_set: str = "current"   # seed: workers read the bundled personas
     pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate
 
 

@@ -46,6 +46,9 @@ def resumable(conn: sqlite3.Connection, rt_id: str) -> tuple[dict[str, Any], dic
     if rt["status"] == roundtables.OPEN:
         raise UserError(f"roundtable {rt_id} is still running (runner pid {rt.get('runner_pid')}); "
                         f"follow it with `amatelier watch --rt {rt_id}`")
+    if rt.get("persona_set"):
+        batch = f"`amatelier batch resume {rt['batch_id']}`" if rt.get("batch_id") else "a new --benchmark run"
+        raise UserError(f"roundtable {rt_id} is a benchmark run; it is not resumed, {batch} runs it again")
     params = run_params.load(conn, rt_id)
     if not params or not params.get("speaking_order"):
         raise UserError(f"roundtable {rt_id} cannot be resumed: it was cut before its debate began "

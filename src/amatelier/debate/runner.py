@@ -99,6 +99,8 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     _cut_orphans(conn, warn)
     participants = [*plan.workers, plan.judge]
     rt_id = roundtables.open_roundtable(conn, opts.topic.strip(), participants, runner_pid=os.getpid())
+    if opts.benchmark:
+        roundtables.mark_benchmark(conn, rt_id, opts.batch_id, opts.persona_set)
     state = _new_state(plan, opts, conn, rt_id)
     runner = _new_runner(plan, opts, state, progress, warn)
 
@@ -106,17 +108,19 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
         """Briefing, steward, boosts, fees, workers, research window, speaking order."""
         msgs.post(conn, rt_id, "runner", f"BRIEFING:\n\n{plan.briefing_text.strip()}", kind="briefing")
         runner.seam("steward_hooks.setup", steward_hooks.setup, state)
-        runner.seam("economy_hooks.before_open", economy_hooks.before_open, state)
-        runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)
+        if not opts.benchmark:  # a benchmark run pays no fees, buys nothing, syncs no memory
+            runner.seam("economy_hooks.before_open", economy_hooks.before_open, state)
+            runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)
         state.budget_start = dict(state.budgets)
-        runner.seam("economy_hooks.on_open", economy_hooks.on_open, state)
+        if not opts.benchmark:
+            runner.seam("economy_hooks.on_open", economy_hooks.on_open, state)
         runner.pool.start_all(participants)
         state.current_phase = "RESEARCH"
         runner.seam("steward_hooks.research_window", steward_hooks.research_window, state)
         order = list(state.workers)
         random.shuffle(order)
-        ordered = runner.seam("economy_hooks.order_speakers", economy_hooks.order_speakers, state,
-                              list(order), default=order)
+        ordered = order if opts.benchmark else runner.seam(
+            "economy_hooks.order_speakers", economy_hooks.order_speakers, state, list(order), default=order)
         if not isinstance(ordered, list) or sorted(ordered) != sorted(order):
             ordered = order
         state.speaking_order = ordered

@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any
 
+from amatelier import paths
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables, turns
 from amatelier.chat.db import connect
@@ -134,7 +135,7 @@ class Worker:
 
     def build(self, turn: dict[str, Any]) -> tuple[str, str]:
         """(system, prompt) for a turn; the persona part is built once per worker."""
-        from amatelier.debate.context import TurnContext, build_prompt, build_system
+        from amatelier.debate.context import TurnContext, build_prompt
 
         rt = self.roundtable() or {}
         settings = self.config.get("roundtable", {})
@@ -149,19 +150,30 @@ class Worker:
             index_chars=int(settings.get("transcript_index_chars", 4000)),
         )
         if self._system is None:  # persona, memory and skills do not change during a roundtable
-            self._system = build_system(self.agent, self.config, models=self.models())
+            self._system = self.system()
         return self._system, build_prompt(ctx)
+
+    def system(self) -> str:
+        """The system prompt: the bundled seed persona on a `seed` benchmark run, else the agent's own.
+
+        A seed worker reads only the shipped CLAUDE.md and IDENTITY.md (no memory, no skills);
+        the Judge always reads its own persona, so both persona sets are measured alike.
+        """
+        from amatelier.debate.context import build_system
+
+        rt = self.roundtable() or {}
+        seed = rt.get("persona_set") == "seed" and self.kind() == "speech"
+        return build_system(self.agent, self.config, models=self.models(),
+                            agent_dir=paths.bundled_agent_dir(self.agent) if seed else None)
 
     def warm_up(self) -> None:
         """While idle before the first turn: import what a turn needs and build the persona."""
         import importlib
 
-        from amatelier.debate.context import build_system
-
         importlib.import_module("amatelier.chat.llm_calls")
         with contextlib.suppress(Exception):
             if self._system is None:
-                self._system = build_system(self.agent, self.config, models=self.models())
+                self._system = self.system()
             if self.backend.name == "offline":
                 importlib.import_module("amatelier.offline.debate")
 

@@ -22,6 +22,7 @@ from typing import Any
 from amatelier import paths
 from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
 from amatelier.learning import agent_memory
+from amatelier.learning.persona_history import write_persona_file
 from amatelier.learning.text import best_match, clip, content_hash
 from amatelier.persona_files import variant_persona_files
 
@@ -66,9 +67,13 @@ def read_claude_md(agent: str) -> str:
 
 
 def write_claude_md(agent: str, text: str) -> None:
-    """Atomically replace the user-data persona (never the bundled seed), and its model variants' sections."""
+    """Atomically replace the user-data persona (never the bundled seed).
+
+    The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first; an installed
+    agent's per-model variants get the evolved sections too.
+    """
     text = text if text.endswith("\n") else text + "\n"
-    write_text_atomic(claude_md_path(agent), text)
+    write_persona_file(claude_md_path(agent).parent, "CLAUDE.md", text)
     _sync_variants(agent, text)
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: suites of design decisions, batches of benchmark roundtables, persona snapshots."""
