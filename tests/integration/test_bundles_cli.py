@@ -229,18 +229,28 @@ def test_export_claude_subagent(authored, tmp_path):
                                                  "word")["error"]
 
 
-def test_manifest_carries_a_snapshot_and_names_unknown_agents(tmp_path):
+def test_manifest_carries_a_verified_snapshot_and_names_unknown_agents(tmp_path):
     workspace = tmp_path / "ws"
-    snapshot = tmp_path / "snap.json"
-    snapshot.write_text(json.dumps({"schema_version": "1.0", "suite": "smoke"}))
-    made = ok_json(workspace, "manifest", "clare", "--snapshot", str(snapshot), "--version", "2.0.0")
+    minted = run_cli(["snapshot", "mint", "clare", "--json"], rt_env(workspace))
+    assert minted.returncode == 0, minted.stderr
+    snapshot_file = Path(json.loads(minted.stdout)["path"])
+    made = ok_json(workspace, "manifest", "clare", "--snapshot", "clare:1", "--version", "2.0.0")
     assert made["manifest"]["shared"]["snapshot"] == "snapshot.json"
+    assert (workspace / "agents" / "clare" / "snapshot.json").read_bytes() == snapshot_file.read_bytes()
     assert made["manifest"]["version"] == "2.0.0"
     packed = ok_json(workspace, "pack", "clare", "-o", str(tmp_path / "out"))
     assert packed["path"].endswith("clare.v2.0.0.amatelier") and packed["signed"] is False
-    (tmp_path / "bad.json").write_text("{nope")
-    assert "is not JSON" in error_json(workspace, "manifest", "clare", "--snapshot",
-                                       str(tmp_path / "bad.json"))["error"]
+    fresh = tmp_path / "fresh"
+    ok_json(fresh, "install", packed["path"], "--as", "clara", "--allow-unsigned")
+    assert (fresh / "agents" / "clara" / "snapshot.json").read_bytes() == snapshot_file.read_bytes()
+
+    altered = tmp_path / "altered.json"
+    doc = json.loads(snapshot_file.read_text())
+    doc["skills_owned"] = ["a skill nobody earned"]
+    altered.write_text(json.dumps(doc))
+    assert "changed after it was minted" in error_json(workspace, "manifest", "clare", "--snapshot",
+                                                      str(altered))["error"]
+    assert "no snapshot" in error_json(workspace, "manifest", "clare", "--snapshot", "clare:9")["error"]
     assert "invalid version" in error_json(workspace, "manifest", "clare", "--version", "2")["error"]
     error = error_json(workspace, "manifest", "zed")
     assert "no agent named 'zed'" in error["error"] and "clare" in error["error"]

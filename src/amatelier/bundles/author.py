@@ -135,24 +135,30 @@ def make_variant_files(directory: Path, entry: dict[str, Any], persona: dict[str
     return list(made.values())
 
 
-def copy_snapshot(directory: Path, source: Path) -> None:
-    """Carry a benchmark snapshot (a JSON file) with the agent as snapshot.json."""
+def copy_snapshot(directory: Path, ref: str) -> None:
+    """Carry a benchmark snapshot (`AGENT:NNN` or a snapshot file) with the agent as snapshot.json.
+
+    The snapshot is checked first (schema and content hash, by the benchmarks area), so a
+    package never carries one that was altered after it was minted.
+    """
+    from amatelier.benchmarks.snapshots import SnapshotError, load, resolve_ref
+
     try:
-        if Path(source).stat().st_size > MAX_FILE_BYTES:
-            raise BundleError(f"snapshot {source} is larger than {MAX_FILE_BYTES} bytes")
-        data = Path(source).read_bytes()
+        path = resolve_ref(str(ref))
+        load(path)
+        data = path.read_bytes()
+    except SnapshotError as exc:
+        raise BundleError(str(exc)) from None
     except OSError as exc:
-        raise BundleError(f"cannot read snapshot {source}: {exc.strerror or exc}") from None
-    try:
-        json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"snapshot {source} is not JSON: {exc}") from None
+        raise BundleError(f"cannot read snapshot {ref}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise BundleError(f"snapshot {ref} is larger than {MAX_FILE_BYTES} bytes")
     write_bytes_atomic(directory / SHARED_FILES["snapshot"], data)
 
 
 def author_manifest(name: str, config: dict[str, Any], *, models: list[str] | None = None,
                     version: str | None = None, variant_files: bool = False,
-                    snapshot: Path | None = None) -> tuple[dict[str, Any], Path]:
+                    snapshot: str | None = None) -> tuple[dict[str, Any], Path]:
     """Build the manifest from the agent's state, write it, and return (manifest, path)."""
     directory = agent_dir(name)
     if snapshot is not None:

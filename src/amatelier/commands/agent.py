@@ -56,8 +56,9 @@ def manifest_command(
     variant_files: bool = typer.Option(False, "--variant-files",
                                        help="Give each model its own editable copy of the persona under "
                                             "variants/<model>/ (kept if already there)."),
-    snapshot: str = typer.Option(None, "--snapshot", metavar="FILE",
-                                 help="Carry this benchmark snapshot (JSON) with the agent as snapshot.json."),
+    snapshot: str = typer.Option(None, "--snapshot", metavar="REF",
+                                 help="Carry a benchmark snapshot (AGENT:NNN, e.g. elena:1, or a snapshot "
+                                      "file) with the agent as snapshot.json; it is verified first."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write or update agents/<name>/manifest.json from the agent's current state.
@@ -71,7 +72,7 @@ def manifest_command(
     with reporting(as_json):
         manifest, path = author_manifest(agent.strip().lower(), load_config(), models=model or None,
                                          version=version, variant_files=variant_files,
-                                         snapshot=Path(snapshot) if snapshot else None)
+                                         snapshot=snapshot)
     if as_json:
         print_json({"path": str(path), "manifest": manifest})
         return
