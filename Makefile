@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_startup.py
 	$(BIN)/python scripts/bench_roundtable.py
+	$(BIN)/python scripts/bench_telemetry.py
 	$(BIN)/python scripts/bench_batch.py
 
 clean:

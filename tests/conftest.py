@@ -13,7 +13,7 @@ import pytest
 from tests.helpers.backends_config import PROVIDER_ENV
 
 SCRUBBED = (*PROVIDER_ENV, "AMATELIER_TEST_FAULT", "AMATELIER_TEST_AUDIT_OPENS",
-            "AMATELIER_OFFLINE_DELAY_MS")
+            "AMATELIER_OFFLINE_DELAY_MS", "AMATELIER_OFFLINE_ORDER_BIAS")
 
 
 @pytest.fixture(autouse=True)

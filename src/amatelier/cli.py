@@ -57,7 +57,18 @@ def _reflow_help(app) -> None:  # app: typer.Typer
 def build_app():  # -> typer.Typer
     import typer
 
-    from amatelier.commands import agent, batch, economy, learning, mcp, roundtable, setup, snapshot
+    from amatelier.commands import (
+        agent,
+        batch,
+        economy,
+        learning,
+        mcp,
+        reliability,
+        roundtable,
+        serve,
+        setup,
+        snapshot,
+    )
 
     app = typer.Typer(
         name="amatelier",
@@ -76,7 +87,7 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning, mcp, batch, snapshot, agent):
+    for area in (setup, roundtable, economy, learning, reliability, mcp, serve, batch, snapshot, agent):
         area.register(app)
     _reflow_help(app)
     return app

@@ -156,6 +156,16 @@ def user_shared_skills_index() -> Path:
     return user_shared_skills_dir() / "index.json"
 
 
+def user_runs_dir() -> Path:
+    """Per-roundtable machine-readable records: runs/<rt_id>/manifest.json, telemetry.jsonl."""
+    return user_data_dir() / "runs"
+
+
+def user_run_dir(rt_id: str) -> Path:
+    """The directory of one roundtable's run manifest, telemetry and (for jobs) briefing."""
+    return user_runs_dir() / rt_id
+
+
 def user_benchmarks_dir() -> Path:
     return user_data_dir() / "benchmarks"
 

@@ -23,6 +23,7 @@ class RoundtableState:
     max_rounds: int
     budget_per_agent: int
     skip_post: bool = False
+    audit_judge: bool = False             # --audit-judge: always run the Judge's order-swap audit
     speaker_timeout_s: float = 200.0
     budgets: dict[str, int] = field(default_factory=dict)        # floor budget remaining
     budget_start: dict[str, int] = field(default_factory=dict)   # floor budget at open (after boosts)

@@ -51,6 +51,10 @@ def test_wheel_holds_every_bundled_asset(wheel: Path) -> None:
     assert migrations and {f"amatelier/migrations/{m}" for m in migrations} <= names
     docs = {p.relative_to(REPO / "docs").as_posix() for p in (REPO / "docs").rglob("*.md")}
     assert docs and {f"amatelier/docs/{d}" for d in docs} <= names
+    schemas = {p.name for p in (REPO / "docs" / "schemas").iterdir()}
+    assert {"digest.schema.json", "run_manifest.schema.json", "telemetry_event.schema.json",
+            "openapi.yaml"} <= schemas and {f"amatelier/docs/schemas/{s}" for s in schemas} <= names
+    assert "amatelier/serve/static/index.html" in names   # the live page ships with the package
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:
         assert "amatelier = amatelier.cli:main" in archive.read(entry_points).decode()

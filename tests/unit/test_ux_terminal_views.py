@@ -125,7 +125,8 @@ def test_instruction_prose_never_reads_as_a_marker_or_a_signal(phase):
     if phase == "FLOOR":
         assert prose.endswith("PASS")
     if phase == "GATE":
-        assert "`CONVERGED: " in prose and "`CONTINUE: " in prose and "`GATE: <agent> — " in prose
+        # the gate answers one JSON verdict (judging.prompts); the prose names both verdicts
+        assert '"verdict": "CONVERGED" | "CONTINUE"' in prose and '"gates": [' in prose
 
 
 # --------------------------------------------------------------------------- offline delay knob

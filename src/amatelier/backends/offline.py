@@ -29,6 +29,8 @@ TASK_MODULES: dict[str, str] = {
     "gate": "debate",
     "score": "scoring",
     "score-repair": "scoring",
+    "score-swap": "scoring",
+    "score-swap-repair": "scoring",
     "distill": "learning",
     "distill-gate": "learning",
     "therapist": "learning",

@@ -28,7 +28,12 @@ def roundtable(
                                                                    "(default: roundtable.budget_per_agent, 3)."),
     skip_post: bool = typer.Option(False, "--skip-post",
                                    help="Stop after scoring and distillation: no therapist, no cleanup."),
+    audit_judge: bool = typer.Option(False, "--audit-judge",
+                                     help="Always re-score once with the workers in reverse order and report the "
+                                          "Judge's flip rate (default: a sampled share, judging.swap_audit_share)."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    rt_id: str | None = typer.Option(None, "--rt-id", metavar="ID", hidden=True,
+                                     help="Use this roundtable id (the jobs API picks it before starting)."),
     resume: str | None = typer.Option(None, "--resume", metavar="RT_ID",
                                       help="Continue a roundtable whose runner died or that was cut, from "
                                            "the first turn that did not complete (same workers, order, "
@@ -51,7 +56,8 @@ def roundtable(
 
     if resume is not None:
         given = [flag for flag, value in (("--topic", topic), ("--briefing", briefing), ("--workers", workers),
-                                          ("--max-rounds", max_rounds), ("--budget", budget))
+                                          ("--max-rounds", max_rounds), ("--budget", budget),
+                                          ("--rt-id", rt_id))
                  if value is not None]
         if given:
             raise UserError(f"--resume continues the roundtable as it was planned; drop {', '.join(given)}")
@@ -82,7 +88,8 @@ def roundtable(
                               speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
                               budget=budget, skip_post=skip_post, pause_for_human=pause_for_human,
                               benchmark=benchmark, batch_id=batch_id, batch_run=batch_run,
-                              persona_set=persona_set)
+                              persona_set=persona_set,
+                              rt_id=rt_id, audit_judge=audit_judge)
             result = run_roundtable(opts, progress=display)
     finally:
         if display is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import write_json_atomic, write_text_atomic
+from amatelier.debate import recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import format_digest_summary
 from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
@@ -22,6 +23,7 @@ from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
 from amatelier.economy import settle as economy_hooks
 from amatelier.judging import benchmark as benchmark_scoring
+from amatelier.judging import step as judging_step
 from amatelier.learning import debrief as learning_hooks
 
 
@@ -41,25 +43,28 @@ class Step:
     stage: str
     label: str
     run: Callable[[Any, dict[str, Any]], Any]
+    record: str = ""  # the run manifest's stage (telemetry): scoring, settlement, distillation, ...
 
 
 # The after-debate pipeline, in order. Each entry looks its function up at call time, so a
 # subsystem can be swapped (or a test can watch it) by replacing the module attribute.
 AFTER_CLOSE: tuple[Step, ...] = (
-    Step("scoring", "economy_hooks.after_close",              # judging scores, economy settles
-         lambda state, digest: economy_hooks.after_close(state, digest)),
+    Step("scoring", "judging.score",                          # the jury scores; audits; judging_results
+         lambda state, digest: judging_step.score(state, digest), record="scoring"),
+    Step("scoring", "economy_hooks.after_close",              # economy settles on the scores
+         lambda state, digest: economy_hooks.after_close(state, digest), record="settlement"),
     Step("distilling", "learning_hooks.after_close",          # skills from the transcript
-         lambda state, digest: learning_hooks.after_close(state, digest)),
+         lambda state, digest: learning_hooks.after_close(state, digest), record="distillation"),
 )
 # A benchmark roundtable (--benchmark) is judged and changes no agent state: this replaces
 # AFTER_CLOSE, and AFTER_DIGEST does not run.
 BENCHMARK_AFTER_CLOSE: tuple[Step, ...] = (
     Step("scoring", "judging.benchmark.score_only",           # scores kept in the digest only
-         lambda state, digest: benchmark_scoring.score_only(state, digest)),
+         lambda state, digest: benchmark_scoring.score_only(state, digest), record="scoring"),
 )
 AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-post
     Step("post", "learning_hooks.post",                       # therapist debriefs, memory, analytics
-         lambda state, digest: learning_hooks.post(state, digest)),
+         lambda state, digest: learning_hooks.post(state, digest), record="debrief"),
     Step("post", "economy_hooks.after_post",                  # boosts consumed, variance flags
          lambda state, digest: economy_hooks.after_post(state, digest)),
 )
@@ -69,7 +74,8 @@ def run_steps(runner: Runner, steps: tuple[Step, ...], digest: dict[str, Any]) -
     """Run steps in order; a dict a step returns is merged into the digest."""
     for step in steps:
         runner.stage(step.stage)
-        merged = runner.seam(step.label, step.run, runner.state, digest, default={})
+        with recording.stage(runner, step.record):
+            merged = runner.seam(step.label, step.run, runner.state, digest, default={})
         if isinstance(merged, dict):
             digest.update(merged)
 
@@ -156,6 +162,8 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
         with _held_signals():  # everything is done; a signal now has nothing left to stop
             write_latest_result(digest, digest_path)
+    with _held_signals():
+        recording.finish(runner, digest, digest_path, cut=cut_reason is not None, interrupted=interrupted)
     return RunResult(digest=digest, digest_path=digest_path, exit_code=1 if interrupted else 0)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from amatelier.debate.signals import is_pass, judge_signal_lines
 
 CONTRIBUTION_KINDS = ("speech", "judge")
+#: The version of docs/schemas/digest.schema.json this digest follows (additive within 1.x).
+DIGEST_SCHEMA_VERSION = "1.0"
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -44,7 +46,7 @@ def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
         "calls": len(rows),
-        "errors": sum(1 for r in rows if r.get("status") != "ok"),
+        "errors": sum(1 for r in rows if r.get("status") == "error"),  # a hedge's ignored twin is not one
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
@@ -112,6 +114,7 @@ def build_digest(*, rt: dict[str, Any], messages: list[dict[str, Any]], calls: l
     ended = ended_at or rt.get("closed_at")
     start_s, end_s = _iso_to_epoch(started_at), _iso_to_epoch(ended)
     digest: dict[str, Any] = {
+        "schema_version": DIGEST_SCHEMA_VERSION,
         "topic": rt.get("topic"),
         "rt_id": rt.get("id"),
         "status": rt.get("status"),
@@ -157,6 +160,16 @@ def _post_debate_lines(digest: dict[str, Any]) -> list[str]:
         parts = [f"{a}: {s.get('total')}" if isinstance(s, dict) and "total" in s else f"{a}: unscored"
                  for a, s in scores.items()]
         lines.append("SCORES: " + ", ".join(parts))
+    judging = digest.get("judging")
+    if isinstance(judging, dict) and judging.get("seats"):
+        parts = [f"{len(judging['seats'])} seat(s)"]
+        if judging.get("alpha") is not None:
+            parts.append(f"alpha {judging['alpha']:.2f}")
+        if judging.get("flip_rate") is not None:
+            parts.append(f"order-swap flip rate {100 * judging['flip_rate']:.0f}%")
+        if judging.get("recusals"):
+            parts.append(f"{len(judging['recusals'])} recusal(s)")
+        lines.append("JUDGING: " + ", ".join(parts))
     sparks = digest.get("sparks_earned")
     if isinstance(sparks, dict) and sparks:
         lines.append("SPARKS: " + ", ".join(f"{a}: {n:+}" if isinstance(n, int) else f"{a}: {n}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from amatelier.judging.prompts import gate_instructions
+
 # One paragraph per phase, for a real model: what to do, how long, and the exact reply form
 # where the runner parses it. `{where}` is "Round r of n".
 PHASE_TEXT: dict[str, str] = {
@@ -11,14 +13,6 @@ PHASE_TEXT: dict[str, str] = {
     "REBUTTAL": ("{where} · REBUTTAL. Answer the strongest points made this round, naming the agents "
                  "you answer: rebut what you think is wrong and say why, support what is right. At "
                  "most ~150 words. Do not repeat your opening."),
-    # The reply forms stay mid-sentence: a line of the prompt must never itself read as a
-    # signal, or a model that quotes its instructions would decide the gate by accident.
-    "GATE": ("{where} · JUDGE GATE. You are the Judge; do not argue the topic. Start your reply "
-             "with the decision line, either `CONVERGED: <one-sentence reason>` when positions have "
-             "settled and another round would only repeat, or `CONTINUE: <the open disagreement the "
-             "next round must settle>`. After it, only for a genuine breakthrough this round (rare; "
-             "most rounds have none), add one line per award in the form "
-             "`GATE: <agent> — <the specific contribution>`. Nothing else."),
     "FLOOR": ("{where} · OPEN FLOOR. Speak only if you add something new that would change the "
               "decision (a missed risk, a fact, a better option), in at most ~100 words; it costs 1 "
               "budget. Otherwise reply with exactly one word: PASS"),
@@ -36,17 +30,18 @@ def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None
             extra.append("Say whether your position moved since your last speech, and why.")
         if last and max_rounds > 1:
             extra.append("This is the last round: end with your final position in one sentence.")
-    elif phase == "GATE":
-        if agents:
-            extra.append(f"Participants: {', '.join(agents)}.")
-        if last:
-            extra.append("This is the last round: the debate ends either way; say CONVERGED only if it settled.")
     return extra
 
 
 def instructions(phase: str, *, round: int, max_rounds: int, budget_left: int | None = None,
                  floor_turn: int | None = None, agents: list[str] | None = None) -> str:
-    """Task text for a turn: `KEY: value` markers first (see debate.context), then prose."""
+    """Task text for a turn: `KEY: value` markers first (see debate.context), then prose.
+
+    The gate's task (its verdict format included) comes from judging.prompts: the Judge's
+    output contracts live with the Judge.
+    """
+    if phase == "GATE":
+        return gate_instructions(round=round, max_rounds=max_rounds, agents=agents)
     if phase not in PHASE_TEXT:
         raise KeyError(phase)
     markers = [f"MAX ROUNDS: {max_rounds}"]

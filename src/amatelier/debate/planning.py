@@ -27,9 +27,13 @@ class RunOptions:
     speaker_timeout: float | None = None
     budget: int | None = None
     skip_post: bool = False
+    audit_judge: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
+    rt_id: str | None = None                      # chosen by the caller (the jobs API), else generated
+    seed: int | None = None                       # the run seed (else AMATELIER_SEED, else random)
+    quality_targets: dict[str, Any] | None = None  # recorded in the run manifest
     benchmark: bool = False        # judged, but changes no agent state (judging.benchmark)
-    batch_id: str | None = None
+    batch_id: str | None = None    # recorded in the run manifest (else AMATELIER_BATCH_ID)
     batch_run: str | None = None
     persona_set: str = "current"   # seed: workers read the bundled personas
     pause_for_human: float | None = None      # seconds to wait for `amatelier say` after each gate
@@ -144,7 +148,15 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
 
     mode = resolve_mode(cfg)
     make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
+    from amatelier.config import source_of
+    from amatelier.judging.panel import validate_jury
+
+    seats = validate_jury(cfg, mode, str(source_of("judging.jury")))  # a bad seat: one line, nothing written
     warnings: list[str] = []
+    from amatelier.judging.jury import alpha_available
+
+    if len(seats) > 1 and not alpha_available():
+        warnings.append("the jury's agreement (alpha) needs the krippendorff package: pip install 'amatelier[jury]'")
     from amatelier.economy import bench  # benched agents sit out the default roster (read-only)
 
     workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)

@@ -30,6 +30,7 @@ def params_of(state: RoundtableState, plan: Plan, opts: RunOptions,
         "budget_per_agent": state.budget_per_agent, "budget_start": dict(state.budget_start),
         "speaking_order": list(state.speaking_order), "speaker_timeout_s": state.speaker_timeout_s,
         "skip_post": state.skip_post, "pause_for_human": opts.pause_for_human, "models": models,
+        "audit_judge": state.audit_judge,
         "warnings": list(plan.warnings),
     }
 
@@ -64,7 +65,8 @@ def plan_from_params(params: dict[str, Any], config: dict[str, Any]) -> tuple[Pl
                       speaker_timeout=float(params["speaker_timeout_s"]),
                       skip_post=bool(params.get("skip_post")),
                       launch_dir=Path(params.get("launch_dir") or Path.cwd()),
-                      pause_for_human=params.get("pause_for_human"))
+                      pause_for_human=params.get("pause_for_human"),
+                      audit_judge=bool(params.get("audit_judge")))
     plan = Plan(config=config, mode=str(params["mode"]), workers=list(params["workers"]),
                 judge=str(params["judge"]), briefing_path=Path(params["briefing_path"]),
                 briefing_text=str(params["briefing_text"]), max_rounds=int(params["max_rounds"]),

@@ -14,6 +14,7 @@ from typing import Any
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat import turns as turn_db
+from amatelier.debate import recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import build_digest, llm_usage, percentile
 from amatelier.debate.instructions import budget_status, instructions
@@ -60,6 +61,7 @@ class Runner:
         self.pause_for_human = float(getattr(opts, "pause_for_human", 0) or 0)
         self.driver = TurnDriver(state.conn, state.rt_id, pool, plan.speaker_timeout,
                                  say=self.say, on_wait=self._tick)
+        self.recorder: Any = None  # the run's telemetry (debate.recording), when it could start
         state.notes["run_turn"] = self.run_turn
 
     # ------------------------------------------------------------------ small helpers
@@ -111,7 +113,9 @@ class Runner:
         self._show(agent)
         outcome = self.replayed_turn(agent, phase)
         if outcome is None:
+            timings_before = len(self.driver.timings)
             outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
+            recording.on_turn(self, outcome, timings_before)  # replayed turns were recorded when they ran
         self.state.notes["last_outcome"] = outcome  # seams may need the posted message id
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
         return outcome
@@ -203,6 +207,7 @@ class Runner:
                   if a in now and a in before}
         if scores:
             self.state.stability_scores[round_no] = scores
+            recording.on_stability(self, round_no, scores)
 
     def rebuttal_phase(self, round_no: int) -> None:
         """REBUTTAL: every worker once, in reverse speaking order."""
@@ -362,6 +367,7 @@ class Runner:
         if people:  # shown, never scored: no ledger row or score refers to them
             digest["human_messages"] = [{"id": m["id"], "name": m["agent"], "round": m["round"],
                                          "text": m["content"]} for m in people]
+        digest.update(recording.digest_fields(self))
         return digest
 
 

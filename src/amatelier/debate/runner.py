@@ -20,7 +20,7 @@ from typing import Any
 from amatelier import paths
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables, run_params
-from amatelier.debate import replay, resume
+from amatelier.debate import recording, replay, resume
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.after import (  # noqa: F401
     RunResult,  # noqa: F401
@@ -72,7 +72,7 @@ def _new_state(plan: Plan, opts: RunOptions, conn: Any, rt_id: str) -> Roundtabl
         briefing_path=plan.briefing_path, launch_dir=Path(opts.launch_dir), workers=list(plan.workers),
         judge=plan.judge, config=plan.config, conn=conn, mode=plan.mode, max_rounds=plan.max_rounds,
         budget_per_agent=plan.budget, skip_post=opts.skip_post, speaker_timeout_s=plan.speaker_timeout,
-        budgets={w: plan.budget for w in plan.workers},
+        audit_judge=opts.audit_judge, budgets={w: plan.budget for w in plan.workers},
     )
 
 
@@ -98,11 +98,15 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     conn = open_db()
     _cut_orphans(conn, warn)
     participants = [*plan.workers, plan.judge]
-    rt_id = roundtables.open_roundtable(conn, opts.topic.strip(), participants, runner_pid=os.getpid())
+    recording.check_rt_id(opts.rt_id, lambda wanted: roundtables.get_roundtable(conn, wanted) is not None)
+    rt_id = roundtables.open_roundtable(conn, opts.topic.strip(), participants, runner_pid=os.getpid(),
+                                        rt_id=opts.rt_id)
     if opts.benchmark:
         roundtables.mark_benchmark(conn, rt_id, opts.batch_id, opts.persona_set)
     state = _new_state(plan, opts, conn, rt_id)
     runner = _new_runner(plan, opts, state, progress, warn)
+    seed = recording.run_seed(opts.seed)
+    recording.open_recorder(runner, seed, worker_models(plan.config, plan.mode, plan.workers, plan.judge))
 
     def opening() -> None:
         """Briefing, steward, boosts, fees, workers, research window, speaking order."""
@@ -118,7 +122,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
         state.current_phase = "RESEARCH"
         runner.seam("steward_hooks.research_window", steward_hooks.research_window, state)
         order = list(state.workers)
-        random.shuffle(order)
+        random.Random(seed).shuffle(order)  # the recorded seed replays the same order
         ordered = order if opts.benchmark else runner.seam(
             "economy_hooks.order_speakers", economy_hooks.order_speakers, state, list(order), default=order)
         if not isinstance(ordered, list) or sorted(ordered) != sorted(order):
@@ -156,6 +160,8 @@ def resume_roundtable(rt_id: str, *, progress: Any = None,
     runner = _new_runner(plan, opts, state, progress, warn)
     runner.replay = replay.Replay.load(conn, rt_id)
     runner.resume_note = {"gap_s": gap, "resumes": count}
+    recording.open_recorder(runner, None, worker_models(plan.config, plan.mode, plan.workers, plan.judge),
+                            resumed=True)
     warn(f"amatelier: resuming roundtable {rt_id} after {gap:g}s "
          f"({runner.replay.pending} turns already answered are kept)")
 
@@ -206,6 +212,7 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
                 pool.stop_all()
             else:
                 pool.stop_all(grace=0.0)
+            recording.debate_ended(runner, cut_reason)
         # From here on SIGTERM is handled like Ctrl-C: the debate is kept, the extras stop.
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:

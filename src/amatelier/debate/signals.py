@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from amatelier.judging.verdict import parse_verdict, render_verdict
+
 _PASS = re.compile(r"^[\W_]*pass\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9']+")
 _SIGNAL = re.compile(r"^[\s>*_`#-]*(CONVERGED|CONTINUE)\s*[:—–-]\s*(.*)$", re.IGNORECASE)
@@ -73,16 +75,16 @@ def parse_gate_lines(text: str) -> list[GateLine]:
 
 
 def parse_gate_answer(text: str | None) -> GateAnswer:
-    """First CONVERGED:/CONTINUE: line decides; GATE: <agent> — <reason> lines are collected."""
-    answer = GateAnswer(gates=parse_gate_lines(text or ""))
-    for line in (text or "").splitlines():
-        match = _SIGNAL.match(line)
-        if match:
-            answer.decision = match.group(1).upper()
-            answer.reason = match.group(2).strip()
-            answer.decision_line = line.strip()
-            break
-    return answer
+    """The gate's decision and awards: the JSON verdict (judging.verdict), else the CONVERGED:/GATE: lines.
+
+    The first CONVERGED:/CONTINUE: line decides when the answer is in the line form.
+    """
+    verdict = parse_verdict(text)
+    lines = render_verdict(verdict).splitlines()
+    gates = [GateLine(agent=g.agent, reason=g.reason, text=line)
+             for g, line in zip(verdict.gates, lines[1 if verdict.verdict else 0:], strict=False)]
+    return GateAnswer(decision=verdict.verdict, reason=verdict.reason,
+                      decision_line=lines[0] if verdict.verdict and lines else "", gates=gates)
 
 
 def judge_signal_lines(text: str) -> list[tuple[str, str]]:

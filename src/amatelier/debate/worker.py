@@ -128,10 +128,12 @@ class Worker:
             resolved = token
         return list(dict.fromkeys([token, resolved]))
 
+    def judge_name(self) -> str:
+        return str(self.config.get("team", {}).get("judge", {}).get("name", "judge"))
+
     def kind(self) -> str:
         """Message kind for this agent's answers: judge for the Judge, else speech."""
-        judge = self.config.get("team", {}).get("judge", {}).get("name", "judge")
-        return "judge" if self.agent == judge else "speech"
+        return "judge" if self.agent == self.judge_name() else "speech"
 
     def build(self, turn: dict[str, Any]) -> tuple[str, str]:
         """(system, prompt) for a turn; the persona part is built once per worker."""
@@ -144,7 +146,8 @@ class Worker:
             msgs.set_cursor(self.conn, self.rt_id, self.agent, history[-1]["id"])
         ctx = TurnContext(
             agent=self.agent, round=int(turn["round"]), phase=str(turn["phase"]),
-            topic=str(rt.get("topic", "")), participants=list(rt.get("participants", [])),
+            topic=str(rt.get("topic", "")),
+            participants=[p for p in rt.get("participants", []) if p != self.judge_name()],
             briefing=self.briefing(), messages=history, instructions=str(turn["instructions"] or ""),
             recent_messages=int(settings.get("transcript_recent_messages", 24)),
             index_chars=int(settings.get("transcript_index_chars", 4000)),
@@ -160,7 +163,10 @@ class Worker:
         the Judge always reads its own persona, so both persona sets are measured alike.
         """
         from amatelier.debate.context import build_system
+        from amatelier.judging.prompts import judge_system
 
+        if self.kind() == "judge":   # its persona without output contracts: each task brings its own
+            return judge_system(self.agent)
         rt = self.roundtable() or {}
         seed = rt.get("persona_set") == "seed" and self.kind() == "speech"
         return build_system(self.agent, self.config, models=self.models(),
@@ -229,6 +235,10 @@ class Worker:
         if not text:
             turns.fail(self.conn, turn["id"], "empty answer from the model")
             return None
+        if task == "gate":  # the transcript shows the verdict as readable lines, whatever form it came in
+            from amatelier.judging.verdict import readable_answer
+
+            text = readable_answer(text)
         message_id = turns.complete(self.conn, turn, text, kind=self.kind())
         if message_id is None:
             log(self.agent, f"turn {turn['id']} was closed before the answer arrived; answer dropped")

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from amatelier import paths
+from amatelier.judging import prompts
 from amatelier.judging.scale import (
     AXES,
     PENALTY_TYPES,
@@ -33,37 +33,9 @@ log = logging.getLogger("amatelier.economy.judge")
 
 SCALE_TEXT = "{0, 1, 2, 3, 10}"
 AXIS_ALIASES = {"net_impact": "impact", "influence": "impact"}
-DEFAULT_TRANSCRIPT_CAP = 200_000
-
-RUBRIC = """\
-SCORING RUBRIC (per worker, four axes, each exactly one of 0, 1, 2, 3, 10 - never 4 to 9)
-- novelty: did they bring something nobody else had on the table?
-- accuracy: were their claims correct, grounded and checkable?
-- impact: did the discussion or the final position move because of them?
-- challenge: did they test others' claims with real pressure, not token disagreement?
-Calibration: 0 = nothing on this axis; 1 = a solid ordinary contribution (most scores are 1);
-2 = clearly above average; 3 = exceptional and rare. A typical worker totals 4-6 across the
-four axes. 10 is not "better than 3": it is a grand insight, a discontinuity that changed the
-direction of the whole roundtable. Give a 10 only with grand_insight filled in: the exact quote
-of the message and what the group believed before it and after it. A 10 without them counts as 3.
-Penalties (list each with the offending message quoted word for word):
-- redundancy: repeating a point already made without adding to it
-- hallucination: an invented fact, number, file or citation
-- off_directive: ignoring the briefing or the phase instructions
-"""
-
-OUTPUT_FORMAT = """\
-Answer with ONE JSON object and nothing else, in exactly this shape:
-{"scores": {"<worker>": {"novelty": 1, "accuracy": 1, "impact": 1, "challenge": 1,
-  "reason": "one or two sentences",
-  "penalties": [{"type": "redundancy|hallucination|off_directive", "quote": "exact words"}],
-  "grand_insight": null}}}
-Include every worker listed under WORKERS, each axis an integer from {0, 1, 2, 3, 10}. For a 10,
-grand_insight is {"axis": "<axis>", "quote": "...", "before": "...", "after": "..."}.
-"""
-
-DEFAULT_SYSTEM = ("You are the Judge of an amatelier roundtable: an impartial referee who scores "
-                  "each worker's contribution strictly against the rubric.")
+DEFAULT_TRANSCRIPT_CAP = prompts.DEFAULT_TRANSCRIPT_CAP
+RUBRIC = prompts.RUBRIC
+OUTPUT_FORMAT = prompts.SCORE_FORMAT
 
 
 @dataclass
@@ -258,93 +230,14 @@ def parse_judge_output(text: str, workers: Sequence[str]) -> ParseResult:
     return validate_scores(payload, workers)
 
 
-# --------------------------------------------------------------------------- prompts (pure)
+# --------------------------------------------------------------------------- prompts (judging.prompts)
 
-
-def format_transcript(messages: Sequence[Mapping[str, Any]], cap_chars: int = DEFAULT_TRANSCRIPT_CAP) -> str:
-    """One block per message, `[#id R<round> <phase>] agent: text`; turn prompts are left out.
-
-    Over the cap, the earliest non-briefing messages are dropped with a marker line.
-    """
-    blocks = []
-    for message in messages:
-        if message.get("kind") == "turn":
-            continue
-        round_no = message.get("round")
-        tag = f"#{message.get('id')}"
-        if round_no is not None:
-            tag += f" R{round_no}"
-        if message.get("phase"):
-            tag += f" {message.get('phase')}"
-        blocks.append((message.get("kind") == "briefing",
-                       f"[{tag}] {message.get('agent')}: {str(message.get('content', '')).strip()}"))
-    text = "\n\n".join(block for _, block in blocks)
-    if len(text) <= cap_chars:
-        return text
-    head = [block for is_briefing, block in blocks if is_briefing]
-    rest = [block for is_briefing, block in blocks if not is_briefing]
-    budget = cap_chars - sum(len(b) + 2 for b in head)
-    kept: list[str] = []
-    for block in reversed(rest):
-        if budget - (len(block) + 2) < 0:
-            break
-        kept.append(block)
-        budget -= len(block) + 2
-    omitted = len(rest) - len(kept)
-    return "\n\n".join([*head, f"[... {omitted} earlier messages omitted for length ...]", *reversed(kept)])
-
-
-def build_scoring_prompt(rt_id: str, topic: str, workers: Sequence[str],
-                         messages: Sequence[Mapping[str, Any]],
-                         cap_chars: int = DEFAULT_TRANSCRIPT_CAP) -> str:
-    return (
-        "POST-ROUNDTABLE SCORING\n"
-        f"RT: {rt_id}\n"
-        f"TOPIC: {topic}\n"
-        f"WORKERS: {', '.join(workers)}\n\n"
-        f"{RUBRIC}\n{OUTPUT_FORMAT}\n"
-        "TRANSCRIPT:\n"
-        f"{format_transcript(messages, cap_chars)}\n"
-        "END OF TRANSCRIPT\n\n"
-        f"Score every worker in WORKERS ({', '.join(workers)}). Answer with the JSON object only."
-    )
-
-
-def build_repair_prompt(rt_id: str, topic: str, workers: Sequence[str], previous: str,
-                        problems: Sequence[str], messages: Sequence[Mapping[str, Any]],
-                        cap_chars: int = DEFAULT_TRANSCRIPT_CAP) -> str:
-    listed = "\n".join(f"- {p}" for p in problems)
-    return (
-        "SCORE REPAIR\n"
-        f"RT: {rt_id}\n"
-        f"TOPIC: {topic}\n"
-        f"WORKERS: {', '.join(workers)}\n\n"
-        "Your scoring answer could not be used. Exactly what was wrong:\n"
-        f"{listed}\n\n"
-        f"Answer again for these workers only: {', '.join(workers)}.\n"
-        f"{OUTPUT_FORMAT}\n{RUBRIC}\n"
-        "YOUR PREVIOUS ANSWER:\n<<<\n"
-        f"{previous.strip()[:8000]}\n>>>\n\n"
-        "TRANSCRIPT:\n"
-        f"{format_transcript(messages, cap_chars)}\n"
-        "END OF TRANSCRIPT\n\n"
-        "Answer with the corrected JSON object only."
-    )
-
-
-def judge_system_prompt(judge: str = "judge") -> str:
-    """The Judge persona (user-data CLAUDE.md, else the bundled seed) plus the scoring role."""
-    persona = ""
-    for candidate in (paths.user_agent_dir(judge) / "CLAUDE.md", paths.bundled_agent_dir(judge) / "CLAUDE.md"):
-        try:
-            persona = candidate.read_text(encoding="utf-8").strip()
-        except OSError:
-            continue
-        if persona:
-            break
-    role = ("Right now you are scoring a finished roundtable, not moderating it. "
-            "Follow the rubric and the output format in the prompt exactly.")
-    return f"{persona or DEFAULT_SYSTEM}\n\n{role}"
+# The scoring and repair prompts and the Judge's system prompt live in judging.prompts, with
+# the gate's: one persona, one output contract per task. These names stay for callers.
+format_transcript = prompts.format_transcript
+build_scoring_prompt = prompts.scoring_prompt
+build_repair_prompt = prompts.repair_prompt
+judge_system_prompt = prompts.judge_system
 
 
 # --------------------------------------------------------------------------- the call
@@ -363,8 +256,13 @@ def _unscored(workers: Sequence[str], reason: str) -> dict[str, WorkerScore]:
 
 def judge_score(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *, backend: Any,
                 config: Mapping[str, Any], topic: str = "", judge: str = "judge",
-                messages: Sequence[Mapping[str, Any]] | None = None) -> ScoringOutcome:
-    """Score every worker with the Judge model: one call, at most one repair, never raises for bad output."""
+                messages: Sequence[Mapping[str, Any]] | None = None, model: str | None = None,
+                role: str = "score") -> ScoringOutcome:
+    """Score the workers, presented in the order given, with one model: one call, at most one repair.
+
+    Never raises for bad output. `model` defaults to `team.judge.model` (a jury seat passes
+    its own); the first call is recorded in llm_calls under `role`, the repair as `<role>-repair`.
+    """
     from amatelier.backends.base import LLMCallError
     from amatelier.chat.llm_calls import call_and_record
     from amatelier.chat.messages import transcript
@@ -376,34 +274,34 @@ def judge_score(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *,
     comp = config.get("competition", {})
     cap = int(comp.get("judge_transcript_cap_chars", DEFAULT_TRANSCRIPT_CAP))
     call = {
-        "system": judge_system_prompt(judge),
-        "model": config.get("team", {}).get("judge", {}).get("model", "sonnet"),
+        "system": prompts.judge_system(judge),
+        "model": model or config.get("team", {}).get("judge", {}).get("model", "sonnet"),
         "max_tokens": int(comp.get("judge_max_tokens", 4096)),
         "timeout": float(config.get("llm", {}).get("timeout_s", 180)),
     }
     try:
-        first = call_and_record(conn, backend, rt_id=rt_id, agent=judge, role="score",
-                                prompt=build_scoring_prompt(rt_id, topic, workers, messages, cap), **call)
+        first = call_and_record(conn, backend, rt_id=rt_id, agent=judge, role=role,
+                                prompt=prompts.scoring_prompt(rt_id, topic, workers, messages, cap), **call)
     except LLMCallError as exc:
         log.warning("judge scoring call failed for %s: %s", rt_id, exc)
         return ScoringOutcome(scores=_unscored(workers, f"judge call failed: {exc}"))
     parsed = parse_judge_output(first.text, workers)
     scores: dict[str, WorkerScore] = dict(parsed.valid)
     if parsed.ok:
-        return ScoringOutcome(scores=scores)
+        return ScoringOutcome(scores={a: scores[a] for a in workers})
 
     to_fix = [agent for agent in workers if agent in parsed.problems]
     problems = parsed.problem_lines()
     log.info("judge answer for %s needs repair: %s", rt_id, "; ".join(problems))
     try:
-        second = call_and_record(conn, backend, rt_id=rt_id, agent=judge, role="score-repair",
-                                 prompt=build_repair_prompt(rt_id, topic, to_fix, first.text, problems,
-                                                            messages, cap), **call)
+        second = call_and_record(conn, backend, rt_id=rt_id, agent=judge, role=f"{role}-repair",
+                                 prompt=prompts.repair_prompt(rt_id, topic, to_fix, first.text, problems,
+                                                              messages, cap), **call)
     except LLMCallError as exc:
         for agent in to_fix:
             scores[agent] = WorkerScore(agent=agent, unscored_reason=(
                 f"judge output invalid ({'; '.join(parsed.problems[agent])}) and the repair call failed: {exc}"))
-        return ScoringOutcome(scores=scores, repaired=True, first_problems=problems)
+        return ScoringOutcome(scores={a: scores[a] for a in workers}, repaired=True, first_problems=problems)
     repaired = parse_judge_output(second.text, to_fix)
     scores.update(repaired.valid)
     for agent, still in repaired.problems.items():

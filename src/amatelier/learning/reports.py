@@ -11,6 +11,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import locked_json
+from amatelier.judging.history import judging_trend
 from amatelier.learning.agent_memory import now_iso
 from amatelier.learning.standings import (
     economy_analytics,
@@ -179,4 +180,5 @@ def overview(conn: sqlite3.Connection | None = None,
         "economy": economy_overview(conn, digests, names),
         "judge_redirects": judge_redirect_analytics(digests),
         "engagement": engagement_matrix(digests, conn, names),
+        "judging": judging_trend(digests),    # the Judge's agreement and order-swap flip rate over time
     }

@@ -14,6 +14,7 @@ the debate, so a given line-up behaves the same way on every run.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 
@@ -153,8 +154,8 @@ def human_note(prompt: str, agent: str) -> str:
     for who, phase, text in transcript_speakers(prompt):
         if phase == "HUMAN":
             unanswered = f'{who.split(" ", 1)[0]} told us "{" ".join(text.split()[:8])}"'
-        elif who == agent:
-            unanswered = ""
+        elif who == agent and unanswered and unanswered in text:
+            unanswered = ""  # acknowledged (a speech prompted before the person spoke does not count)
     return f"Noting that {unanswered}, which I take into account." if unanswered else ""
 
 
@@ -234,26 +235,39 @@ def converge_round(max_rounds: int) -> int:
 
 
 def gate(request: OfflineRequest, markers: dict[str, str]) -> str:
-    """CONTINUE early, CONVERGED later; GATE now and then."""
+    """CONTINUE early, CONVERGED later; GATE now and then.
+
+    When the task asks for the JSON verdict (the prompt names a "verdict" key) the answer is
+    that object, in a code fence every other round (as real models often do); otherwise
+    the older CONVERGED:/CONTINUE:/GATE: lines.
+    """
     round_no = _int(markers.get("ROUND"), 1)
     max_rounds = _int(markers.get("MAX ROUNDS"), 3)
     participants = [p.strip() for p in markers.get("PARTICIPANTS", "").split(",")
                     if p.strip() and p.strip() not in ("judge", request.agent)]
-    lines = []
     if round_no >= converge_round(max_rounds):
-        lines.append(f"CONVERGED: {TAG} positions stabilised in round {round_no}; the remaining "
-                     "disagreement is about sequencing, not direction.")
+        verdict = "CONVERGED"
+        reason = (f"{TAG} positions stabilised in round {round_no}; the remaining "
+                  "disagreement is about sequencing, not direction.")
     else:
-        lines.append(f"CONTINUE: {TAG} round {round_no} surfaced a real disagreement on cost "
-                     "and risk that needs another pass.")
+        verdict = "CONTINUE"
+        reason = (f"{TAG} round {round_no} surfaced a real disagreement on cost "
+                  "and risk that needs another pass.")
+    awards = []
     if participants and (round_no == 1 or stable_int("gate", round_no) % 2 == 0):
         # Seeded by the whole request (transcript included) so different debates reward
         # different agents, while the same debate always answers the same way.
         rng = request.rng("gate-pick")
         winner = rng.choice(sorted(participants))
-        lines.append(f"GATE: {winner} — " + rng.choice(["the sharpest challenge this round",
-                                                         "named the constraint everyone else missed",
-                                                         "turned a vague claim into a testable one"]))
+        awards.append((winner, rng.choice(["the sharpest challenge this round",
+                                           "named the constraint everyone else missed",
+                                           "turned a vague claim into a testable one"])))
+    if '"verdict"' in request.prompt:
+        text = json.dumps({"verdict": verdict, "reason": reason,
+                           "gates": [{"agent": a, "reason": r} for a, r in awards]})
+        return f"```json\n{text}\n```" if round_no % 2 == 0 else text
+    lines = [f"{verdict}: {reason}"]
+    lines += [f"GATE: {a} — {r}" for a, r in awards]
     return "\n".join(lines)
 
 

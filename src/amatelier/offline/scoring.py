@@ -5,18 +5,29 @@ now and then a grand insight (a 10 with the worker's own words quoted and a befo
 shift) or a redundancy penalty. About one roundtable in four gets a malformed first
 answer (an out-of-scale value, a cut-off object, or a misnamed axis) so the engine's
 repair path runs; the repair answer is always valid.
+
+For the jury and its audits: the offline `sonnet` judge is the reference; a seat on any
+other model deviates by one step on about one axis score in four (deterministically), so
+a jury's agreement (Krippendorff's alpha) is a real number below 1. With
+AMATELIER_OFFLINE_ORDER_BIAS=1 the judge favours whoever is listed first under WORKERS
+(+1 on every axis below 3) and marks down whoever is listed last (-1 on every axis above 0),
+so an order-swap audit must catch it; without it, the order changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 
 from amatelier.offline.request import OfflineRequest
 
 AXES = ("novelty", "accuracy", "impact", "challenge")
+ORDER_BIAS_ENV = "AMATELIER_OFFLINE_ORDER_BIAS"
+REFERENCE_MODEL = "sonnet"
+SCORING_TASKS = ("score", "score-swap")
 _HEADER = re.compile(r"^\[#(?P<id>\d+)[^\]]*\]\s+(?P<agent>[A-Za-z][\w-]*):\s?(?P<text>.*)$")
 
 
@@ -90,8 +101,50 @@ def worker_score(rt_id: str, agent: str, messages: list[str]) -> dict:
     return {**axes, "reason": reason, "penalties": penalties, "grand_insight": grand_insight}
 
 
-def valid_answer(rt_id: str, workers: list[str], said: dict[str, list[str]]) -> dict:
-    return {"scores": {w: worker_score(rt_id, w, said.get(w.lower(), [])) for w in workers}}
+def order_bias_on() -> bool:
+    """Whether the switchable order effect is on (AMATELIER_OFFLINE_ORDER_BIAS=1)."""
+    return os.environ.get(ORDER_BIAS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def seat_variation(rt_id: str, agent: str, model: str, entry: dict) -> dict:
+    """A non-reference model's view: about one axis score in four is one step off (0-3 only)."""
+    if not model or model == REFERENCE_MODEL:
+        return entry
+    for axis in AXES:
+        value = entry[axis]
+        if value == 10:
+            continue
+        digest = hashlib.sha256(f"seat:{rt_id}:{agent}:{axis}:{model}".encode()).digest()
+        if digest[0] % 4 == 0:
+            step = 1 if digest[1] % 2 else -1
+            if not 0 <= value + step <= 3:
+                step = -step
+            entry[axis] = value + step
+    return entry
+
+
+def order_bias(entry: dict, position: int, count: int) -> dict:
+    """First listed: +1 on every axis below 3; last listed: -1 on every axis above 0."""
+    if count < 2:
+        return entry
+    for axis in AXES:
+        value = entry[axis]
+        if value == 10:
+            continue
+        if position == 0 and value < 3:
+            entry[axis] = value + 1
+        elif position == count - 1 and value > 0:
+            entry[axis] = value - 1
+    return entry
+
+
+def valid_answer(rt_id: str, workers: list[str], said: dict[str, list[str]], model: str = REFERENCE_MODEL) -> dict:
+    biased = order_bias_on()
+    scores = {}
+    for position, worker in enumerate(workers):
+        entry = seat_variation(rt_id, worker, model, worker_score(rt_id, worker, said.get(worker.lower(), [])))
+        scores[worker] = order_bias(entry, position, len(workers)) if biased else entry
+    return {"scores": scores}
 
 
 def malformed_variant(rt_id: str) -> int | None:
@@ -102,8 +155,9 @@ def malformed_variant(rt_id: str) -> int | None:
     return digest[1] % 3
 
 
-def malformed_answer(rt_id: str, workers: list[str], said: dict[str, list[str]], variant: int) -> str:
-    answer = valid_answer(rt_id, workers, said)
+def malformed_answer(rt_id: str, workers: list[str], said: dict[str, list[str]], variant: int,
+                     model: str = REFERENCE_MODEL) -> str:
+    answer = valid_answer(rt_id, workers, said, model)
     victim = workers[0] if workers else "worker"
     entry = answer["scores"].get(victim, {})
     if variant == 0:
@@ -121,11 +175,12 @@ def respond(request: OfflineRequest) -> str:
     rt_id = _field(prompt, "RT") or hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:8]
     workers = parse_workers(prompt)
     said = parse_transcript(prompt)
-    if request.task == "score":
+    model = request.model or REFERENCE_MODEL
+    if request.task in SCORING_TASKS:
         variant = malformed_variant(rt_id)
         if variant is not None:
-            return malformed_answer(rt_id, workers, said, variant)
-    text = json.dumps(valid_answer(rt_id, workers, said), indent=2)
-    if request.task == "score" and hashlib.sha256(rt_id.encode()).digest()[2] % 2:
+            return malformed_answer(rt_id, workers, said, variant, model)
+    text = json.dumps(valid_answer(rt_id, workers, said, model), indent=2)
+    if request.task in SCORING_TASKS and hashlib.sha256(rt_id.encode()).digest()[2] % 2:
         return f"Scores for {rt_id} follow.\n```json\n{text}\n```"
     return text
