@@ -9,9 +9,10 @@ BRIEFING ?= examples/briefings/hello-world.md
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
+	@echo "setting up $(VENV): a first run installs every dependency (about a minute and a half)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	@$(PYTHON) scripts/pip_progress.py $(BIN)/python --upgrade pip
+	@$(PYTHON) scripts/pip_progress.py $(BIN)/python -e '.[dev,ray]'
 	touch $(STAMP)
 
 ## Run a whole roundtable (offline backend unless a key or the claude CLI is present).

@@ -1,7 +1,10 @@
 """Startup benchmark: median wall time of `amatelier --version` and `amatelier --help`.
 
 Runs each command N times as a fresh subprocess and prints min / median / max in ms.
-Target: `--version` median under 150 ms (the CLI must not import an LLM SDK to start).
+Targets: `--version` and `--help` medians at most 150 ms (the CLI must not import an LLM
+SDK or build every command group to start). `--help` is measured as scripts see it (to a
+pipe: the stored rendering) and as a terminal sees it (COLUMNS=80 forces the typer path,
+the lazy command group).
 
     python scripts/bench_startup.py [--runs 15] [--target-ms 150]
 """
@@ -43,24 +46,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--target-ms", type=float, default=150.0,
-                        help="report whether the --version median is under this")
+                        help="report whether the --version and --help medians are within this")
     args = parser.parse_args()
 
     base = amatelier_command()
     with tempfile.TemporaryDirectory() as workspace:
         env = dict(os.environ, AMATELIER_WORKSPACE=workspace)
         results = {}
-        for label, extra in (("--version", ["--version"]), ("--help", ["--help"]),
-                             ("python -c pass (baseline)", None)):
+        terminal = dict(env, COLUMNS="100")
+        for label, extra, run_env in (("--version", ["--version"], env), ("--help", ["--help"], env),
+                                      ("--help (terminal path)", ["--help"], terminal),
+                                      ("python -c pass (baseline)", None, env)):
             argv = base + extra if extra is not None else [sys.executable, "-c", "pass"]
-            samples = time_runs(argv, args.runs, env)
+            samples = time_runs(argv, args.runs, run_env)
             results[label] = samples
             print(f"{label:<28} runs={len(samples):<3} min={min(samples):7.1f} ms  "
                   f"median={statistics.median(samples):7.1f} ms  max={max(samples):7.1f} ms")
-    median = statistics.median(results["--version"])
-    verdict = "under" if median < args.target_ms else "OVER"
-    print(f"--version median {median:.1f} ms is {verdict} the {args.target_ms:.0f} ms target "
-          f"(command: {' '.join(base)})")
+    for label in ("--version", "--help"):
+        median = statistics.median(results[label])
+        verdict = "within" if median <= args.target_ms else "OVER"
+        print(f"{label} median {median:.1f} ms is {verdict} the {args.target_ms:.0f} ms target "
+              f"(command: {' '.join(base)})")
     return 0
 
 

@@ -1,19 +1,20 @@
 """The `amatelier` command: parse, call, report. Each area registers its own commands.
 
-Kept thin and lazy: heavy modules (engine, SDKs) are imported inside the command that
-needs them, so `amatelier --version` and `--help` stay fast.
+Kept thin and lazy: the command group is `amatelier.commands.lazy.LazyGroup`, which imports a
+command's module only when that command runs, and heavy modules (engine, SDKs) are
+imported inside the command that needs them, so `amatelier --version` and `--help` stay
+fast. `build_app()` builds every command eagerly: the reference the lazy app is tested
+against.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
-import re
+import importlib
 import sys
 
 from amatelier import __version__
-
-_LIST_ITEM = re.compile(r"^\s*(?:[-*]|\d+[.)])\s")
+from amatelier.commands.helptext import reflow, reflow_help  # noqa: F401 - reflow is public here too
 
 
 def _reconfigure_streams() -> None:
@@ -24,51 +25,11 @@ def _reconfigure_streams() -> None:
                 reconfigure(encoding="utf-8", errors="replace")
 
 
-def reflow(text: str) -> str:
-    """Join a docstring's wrapped lines into one line per paragraph.
-
-    The help renderer keeps single line breaks after the first paragraph, so a docstring
-    wrapped at 100 columns would print with ragged breaks mid-sentence. Lines that start
-    a list item (`-`, `*`, `1.`) or are indented keep their own line.
-    """
-    paragraphs = []
-    for paragraph in inspect.cleandoc(text).split("\n\n"):
-        lines: list[str] = []
-        for line in paragraph.splitlines():
-            starts_item = line[:1].isspace() or _LIST_ITEM.match(line) is not None
-            if lines and not starts_item:
-                lines[-1] = f"{lines[-1]} {line.strip()}"
-            else:
-                lines.append(line.rstrip())
-        paragraphs.append("\n".join(lines))
-    return "\n\n".join(paragraphs)
-
-
-def _reflow_help(app) -> None:  # app: typer.Typer
-    """Give every command (and sub-group) its docstring reflowed as explicit help text."""
-    for info in app.registered_commands:
-        doc = info.help if info.help is not None else inspect.getdoc(info.callback)
-        if doc:
-            info.help = reflow(doc)
-    for group in app.registered_groups:
-        _reflow_help(group.typer_instance)
-
-
 def build_app():  # -> typer.Typer
+    """Every command built eagerly (the reference the lazy app is checked against)."""
     import typer
 
-    from amatelier.commands import (
-        agent,
-        batch,
-        economy,
-        learning,
-        mcp,
-        reliability,
-        roundtable,
-        serve,
-        setup,
-        snapshot,
-    )
+    from amatelier.commands.lazy import AREAS
 
     app = typer.Typer(
         name="amatelier",
@@ -87,9 +48,9 @@ def build_app():  # -> typer.Typer
             print(f"amatelier {__version__}")
             raise typer.Exit(0)
 
-    for area in (setup, roundtable, economy, learning, reliability, mcp, serve, batch, snapshot, agent):
-        area.register(app)
-    _reflow_help(app)
+    for area in AREAS:  # each command module registers its own commands, in this order
+        importlib.import_module(f"amatelier.commands.{area}").register(app)
+    reflow_help(app)
     return app
 
 
@@ -100,9 +61,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"amatelier {__version__}")
         return
     _reconfigure_streams()
+    from amatelier.commands.lazy import build_lazy_app, fast_root_help
+
+    text = fast_root_help(args, sys.stdout)
+    if text is not None:  # to a pipe: the stored rendering, no typer or rich to import
+        sys.stdout.write(text)
+        return
     from amatelier.commands.errors import run_cli
 
-    run_cli(build_app(), args)
+    run_cli(build_lazy_app(__version__), args)
 
 
 if __name__ == "__main__":

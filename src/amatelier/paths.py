@@ -230,6 +230,9 @@ def seed_agent(name: str) -> Path:
         seed = source / filename
         if seed.is_file() and not (target / filename).exists():
             shutil.copy2(seed, target / filename)
+            from amatelier.seed_hashes import note_seeded
+
+            note_seeded(target, filename, (target / filename).read_bytes())
     memory_md = target / "MEMORY.md"
     if not memory_md.exists():
         memory_md.write_text("", encoding="utf-8")

@@ -1,20 +1,26 @@
 """Re-copy bundled persona seeds (CLAUDE.md, IDENTITY.md) into the user-data dir, on request.
 
 Upgrades never touch a user's persona files; `amatelier refresh-seeds` is the opt-in way
-to pull shipped changes. A file identical to the bundled copy is already current; a file
-that differs was edited (by the user or the therapist) and is kept unless `force`.
-MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are never touched;
-a replaced persona file is kept in the agent's history (amatelier.learning.persona_history).
+to pull shipped changes. Each agent dir records the hash of every seed copied there and
+of the therapist's last write (amatelier.seed_hashes), so each file is one of: current
+(identical to the shipped seed), unedited (the seed we copied, untouched: a newer one is
+written), evolved by the therapist, or edited by you. The last two are kept unless
+`force`; a file --force replaces is kept first in the agent's persona history
+(amatelier.learning.persona_history: agents/<name>/history/<FILE>.<NNN>) and the output
+says where. MEMORY.md, behaviors.json, metrics.json and the rest of an agent's state are
+never touched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from amatelier import paths
+from amatelier import paths, seed_hashes
+
+_WHO = {seed_hashes.EVOLVED: "evolved by the therapist", seed_hashes.EDITED: "edited by you"}
 
 WRITE = "write"
 CURRENT = "current"
@@ -36,17 +42,29 @@ class SeedAction:
     action: str  # WRITE, CURRENT or MODIFIED
     source: Path
     target: Path
+    origin: str = seed_hashes.MISSING  # seed_hashes.CURRENT / MISSING / UNEDITED / EVOLVED / EDITED
+    backup: Path | None = None         # where the replaced file was kept (after apply_plan)
 
     @property
     def label(self) -> str:
         return f"{self.agent}/{self.filename}"
 
+    @property
+    def who(self) -> str:
+        """Who changed the user's copy, in words ('' when nobody did)."""
+        return _WHO.get(self.origin, "")
+
     def describe(self) -> str:
         if self.action == WRITE:
+            if self.origin == seed_hashes.UNEDITED:
+                return f"[WRITE] {self.label} (a new seed shipped; your copy was unedited)"
+            if self.who:
+                kept = f"backup: {self.backup}" if self.backup else "a backup would be kept"
+                return f"[WRITE] {self.label} ({self.who}; {kept})"
             return f"[WRITE] {self.label}"
         if self.action == CURRENT:
             return f"[SKIP] {self.label} (already current)"
-        return f"[SKIP] {self.label} (user-modified; use --force to overwrite)"
+        return f"[SKIP] {self.label} ({self.who}; use --force to overwrite, keeping a backup)"
 
 
 def known_agents() -> list[str]:
@@ -74,33 +92,40 @@ def plan_refresh(agent: str | None = None, force: bool = False) -> list[SeedActi
             source = paths.bundled_agent_dir(name) / filename
             if not source.is_file():
                 continue
-            target = paths.user_agent_dir(name) / filename
+            agent_dir = paths.user_agent_dir(name)
+            target = agent_dir / filename
             try:
                 current = target.read_bytes()
             except (FileNotFoundError, NotADirectoryError):
                 current = None
-            if current is not None and current == source.read_bytes():
+            origin = seed_hashes.origin(current, source.read_bytes(), seed_hashes.load(agent_dir), filename)
+            if origin == seed_hashes.CURRENT:
                 action = CURRENT
-            elif current is not None and not force:
+            elif origin in (seed_hashes.EVOLVED, seed_hashes.EDITED) and not force:
                 action = MODIFIED
             else:
                 action = WRITE
-            actions.append(SeedAction(name, filename, action, source, target))
+            actions.append(SeedAction(name, filename, action, source, target, origin))
     return actions
 
 
-def apply_plan(actions: list[SeedAction], *, write_file: Callable[[Path, str, bytes], Any]) -> int:
-    """Write every WRITE action with `write_file(agent_dir, filename, data)`; returns the count.
+def apply_plan(actions: list[SeedAction], *,
+               write_file: Callable[[Path, str, bytes], Any]) -> list[SeedAction]:
+    """Write every WRITE action with `write_file(agent_dir, filename, data)`.
 
-    The caller passes amatelier.learning.persona_history.write_persona_file, so an edited
-    file that --force replaces is kept first as agents/<name>/history/<FILE>.<NNN> (this
-    bottom-layer module cannot import the learning package itself).
+    The caller passes amatelier.learning.persona_history.write_persona_file, so a file that
+    --force replaces is kept first as agents/<name>/history/<FILE>.<NNN> (this bottom-layer
+    module cannot import the learning package itself); its return value, the kept copy, is
+    the action's `backup`. Returns the written actions.
     """
-    written = 0
+    written: list[SeedAction] = []
     for item in actions:
         if item.action != WRITE:
             continue
+        data = item.source.read_bytes()
         # byte-exact, so a later comparison says "already current"
-        write_file(item.target.parent, item.target.name, item.source.read_bytes())
-        written += 1
+        kept = write_file(item.target.parent, item.target.name, data)
+        seed_hashes.note_seeded(item.target.parent, item.filename, data)
+        backup = Path(kept) if isinstance(kept, str | Path) else None
+        written.append(replace(item, backup=backup))
     return written

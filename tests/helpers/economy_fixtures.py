@@ -30,6 +30,9 @@ def econ_db(econ_ws: Path) -> Iterator[sqlite3.Connection]:
 
 @pytest.fixture
 def econ_config(econ_ws: Path) -> dict[str, Any]:
+    """The merged config, without the starter grant: these tests count fees and scores exactly."""
     from amatelier.config import load_config
 
-    return load_config()
+    config = load_config()
+    config["competition"]["starter_grant"] = 0
+    return config

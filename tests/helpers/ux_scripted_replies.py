@@ -46,14 +46,15 @@ def turn_text(prompt: str) -> str:
         if round_no >= 2:
             return f"CONVERGED: positions settled in round {round_no}"
         return f"CONTINUE: round {round_no} left the cost question open\nGATE: {peer} — named the real constraint"
+    position = "\nPOSITION: split along the data boundary first | CONFIDENCE: 70 | MOVED BY: none"
     if phase == "FLOOR":
         if _marker(prompt, "FLOOR TURN", "1") == "1":
-            return f"{agent} on the floor: {peer}, the rollback plan needs an owner and a date."
+            return f"{agent} on the floor: {peer}, the rollback plan needs an owner and a date." + position
         return "PASS"
     if phase == "REBUTTAL":
-        return f"{peer}, your point holds only if the shared schema stays frozen; {agent} disagrees."
+        return f"{peer}, your point holds only if the shared schema stays frozen; {agent} disagrees." + position
     return (f"{agent} speaks in round {round_no}: split along the data boundary first, "
-            f"because the briefing prefers reversible steps; {peer} may disagree.")
+            f"because the briefing prefers reversible steps; {peer} may disagree." + position)
 
 
 def scores_json(workers: list[str]) -> str:
@@ -89,6 +90,11 @@ def answer_text(system: str, prompt: str) -> str:
     start = prompt.find("AMATELIER TURN")  # a client may put its own text before the prompt
     if start >= 0:
         return turn_text(prompt[start:])
+    start = prompt.find("AMATELIER DECISION")
+    if start >= 0:  # the chair: a valid record citing the prompt's own message ids
+        from amatelier.offline.decision import build_record
+
+        return json.dumps(build_record(prompt[start:]))
     if "POST-ROUNDTABLE SCORING" in prompt or "SCORE REPAIR" in prompt:
         return scores_json(_workers(prompt))
     if "MIN_SKILLS:" in prompt and "TRANSCRIPT:" in prompt:

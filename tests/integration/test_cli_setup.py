@@ -130,13 +130,19 @@ def test_config_errors_are_one_line_exit_2(tmp_path: Path, content: str, key_tex
     workspace.mkdir()
     override = workspace / "config.json"
     override.write_text(content, encoding="utf-8")
-    proc = amatelier("config", "--json", env=clean_env(workspace))
+    proc = amatelier("config", env=clean_env(workspace))
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith(f"amatelier: error: config error in {override.resolve()}")
     assert key_text in lines[0]
+    # with --json the same error is one JSON object on stderr, same exit code
+    proc = amatelier("config", "--json", env=clean_env(workspace))
+    assert proc.returncode == 2 and proc.stdout == ""
+    error = json.loads(proc.stderr)
+    assert error["code"] == 2 and key_text in error["error"]
+    assert error["error"].startswith(f"config error in {override.resolve()}")
 
 
 def test_unknown_explicit_mode_is_shown_not_crashed(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from tests.helpers.backends_claude_cli import CLAUDE, needs_cli
 from tests.helpers.roundtable_run import REPO, rt_env
 
-HINT = "pip install 'amatelier[mcp]'"
+HINT = "pip install '.[mcp]'"
 
 
 def _without_mcp(tmp_path: Path) -> dict[str, str]:

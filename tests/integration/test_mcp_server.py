@@ -21,6 +21,14 @@ TOOLS = {"roundtable_start", "roundtable_status", "roundtable_transcript", "roun
 SMALL = {"workers": ["elena", "marcus"], "max_rounds": 2, "budget": 1}
 
 
+def _workspace_briefing(workspace: Path) -> str:
+    """Copy the example briefing into the workspace briefing dir (the only files MCP may name)."""
+    target = workspace / "roundtable-server" / BRIEFING.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(BRIEFING.read_text(encoding="utf-8"), encoding="utf-8")
+    return BRIEFING.name
+
+
 def _one_line_error(is_error: bool, text: object) -> str:
     assert is_error, f"expected a tool error, got {text!r}"
     assert isinstance(text, str) and "\n" not in text.strip() and "Traceback" not in text, text
@@ -52,7 +60,7 @@ def test_start_follow_live_and_read_the_digest(tmp_path):
     async def scenario():
         async with session(rt_env(tmp_path)) as client:
             started = await ok(client, "roundtable_start", topic="split the monolith?",
-                               briefing=str(BRIEFING), **SMALL)
+                               briefing=_workspace_briefing(tmp_path), **SMALL)
             rt_id = started["rt_id"]
             seen: list[dict] = []
             since = 0
@@ -98,6 +106,9 @@ def test_start_follow_live_and_read_the_digest(tmp_path):
     assert body == json.loads(Path(digest["path"]).read_text(encoding="utf-8"))
     assert body["rt_id"] == rt_id and body["status"] == "closed" and body["topic"] == "split the monolith?"
     assert 1 <= body["rounds"] <= 2
+    # ... and it opens with the decision: first key after the id and state, first block of the summary
+    assert list(digest)[:3] == ["rt_id", "ready", "decision"] and digest["decision"] == body["decision"]
+    assert digest["summary"].split("\n\n")[1].startswith("RECOMMENDATION: ")
     assert set(body["final_positions"]) == {"elena", "marcus"}
     assert body["contributions"]["elena"] >= 1 and body["contributions"]["marcus"] >= 1
     assert body["mode"] == "offline"
@@ -170,6 +181,8 @@ async def _ready_digest(client, rt_id):
 
 
 def test_bad_input_comes_back_as_one_line_tool_errors(tmp_path):
+    briefing = _workspace_briefing(tmp_path)
+
     async def scenario():
         async with session(rt_env(tmp_path)) as client:
             results = {
@@ -179,10 +192,10 @@ def test_bad_input_comes_back_as_one_line_tool_errors(tmp_path):
                 "unknown id": await call(client, "roundtable_digest", rt_id="deadbeef"),
                 "cut unknown": await call(client, "roundtable_cut", rt_id="deadbeef", reason="x"),
                 "missing briefing": await call(client, "roundtable_start", topic="t", briefing="nope.md"),
-                "empty topic": await call(client, "roundtable_start", topic="  ", briefing=str(BRIEFING)),
-                "unknown worker": await call(client, "roundtable_start", topic="t", briefing=str(BRIEFING),
+                "empty topic": await call(client, "roundtable_start", topic="  ", briefing=briefing),
+                "unknown worker": await call(client, "roundtable_start", topic="t", briefing=briefing,
                                              workers=["elena", "zed"]),
-                "too many rounds": await call(client, "roundtable_start", topic="t", briefing=str(BRIEFING),
+                "too many rounds": await call(client, "roundtable_start", topic="t", briefing=briefing,
                                               max_rounds=999),
                 "bad limit": await call(client, "roundtable_list", limit=0),
             }

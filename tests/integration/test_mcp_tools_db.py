@@ -104,9 +104,11 @@ def test_digest_states_and_list(ws, reader, tmp_path):
     (digest_dir / f"digest-{finished}.json").write_text(json.dumps({"rt_id": finished, "status": "closed"}),
                                                         encoding="utf-8")
     d = mcp_tools.digest(reader, roundtables.get_roundtable(reader, finished), digest_dir)
-    assert d == {"rt_id": finished, "ready": True, "final": True,
+    summary = d.pop("summary")
+    assert d == {"rt_id": finished, "ready": True, "decision": None, "final": True,
                  "path": str(digest_dir / f"digest-{finished}.json"),
                  "digest": {"rt_id": finished, "status": "closed"}}
+    assert summary.split("\n\n")[1].startswith("RECOMMENDATION: (no decision record")
     (digest_dir / f"digest-{orphan}.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(ToolFailure, match="cannot read digest"):
         mcp_tools.digest(reader, roundtables.get_roundtable(reader, orphan), digest_dir)

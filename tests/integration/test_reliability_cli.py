@@ -91,7 +91,9 @@ def test_breaker_events_and_retries_are_read_when_recorded(tmp_path: Path) -> No
         {"kind": "breaker", "backend": "gemini", "model": "flash"}, {"kind": "restart"}]}}), encoding="utf-8")
     (digest_dir / "digest-rt3.json").write_text("{corrupt", encoding="utf-8")
     conn = sqlite3.connect(workspace / "roundtable-server" / "roundtable.db")
-    conn.execute("ALTER TABLE llm_calls ADD COLUMN retries INTEGER NOT NULL DEFAULT 0")
+    if "retries" not in {row[1] for row in conn.execute("PRAGMA table_info(llm_calls)")}:  # before migration 005
+        conn.execute("ALTER TABLE llm_calls ADD COLUMN retries INTEGER NOT NULL DEFAULT 0")
+    conn.execute("DROP TABLE IF EXISTS llm_holds")  # first, a database without the breaker's table
     conn.execute("UPDATE llm_calls SET retries = 2 WHERE id IN (SELECT id FROM llm_calls WHERE backend = 'offline'"
                  " LIMIT 3)")
     conn.commit()
@@ -104,8 +106,8 @@ def test_breaker_events_and_retries_are_read_when_recorded(tmp_path: Path) -> No
 
     # With the breaker's own table, its trips are counted there and held calls apart from errors.
     conn = sqlite3.connect(workspace / "roundtable-server" / "roundtable.db")
-    conn.execute("CREATE TABLE llm_holds (id INTEGER PRIMARY KEY, rt_id TEXT, agent TEXT, backend TEXT, model TEXT,"
-                 " until REAL, reason TEXT, created_at TEXT)")
+    conn.execute("CREATE TABLE IF NOT EXISTS llm_holds (id INTEGER PRIMARY KEY, rt_id TEXT, agent TEXT, backend TEXT,"
+                 " model TEXT, until REAL, reason TEXT, created_at TEXT)")
     conn.executemany("INSERT INTO llm_holds (rt_id, agent, backend, model, until, reason, created_at)"
                      " VALUES (?, 'naomi', 'gemini', 'flash', 0, '429', '')", [("rt1",), ("rt3",)])
     conn.execute("INSERT INTO llm_calls (rt_id, agent, role, backend, model, status, created_at)"

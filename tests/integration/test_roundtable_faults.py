@@ -104,6 +104,8 @@ def test_interrupt_cuts_with_reason_and_leaves_no_worker(tmp_path, sig, reason):
     rt = rows(tmp_path, "SELECT status, cut_reason FROM roundtables")[0]
     assert rt == {"status": "cut", "cut_reason": reason}
     assert json.loads(out)["cut_reason"] == reason
+    decision = json.loads(out)["decision"]  # a cut debate still gets its (partial) decision record
+    assert decision["partial"] is True and decision["stop_reason"] == reason
     wait_for(lambda: not any(alive(pid) for pid in workers), timeout=10, what="workers to be gone")
     open_turns = rows(tmp_path, "SELECT * FROM turns WHERE status IN ('pending', 'claimed')")
     assert open_turns == []
@@ -186,9 +188,12 @@ def test_failed_model_calls_are_recorded_and_a_silent_majority_cuts(tmp_path):
     turns = rows(tmp_path, "SELECT status, error FROM turns WHERE rt_id = ?", digest["rt_id"])
     assert turns and {t["status"] for t in turns} == {"failed"}
     assert all(t["error"] for t in turns)
-    calls = rows(tmp_path, "SELECT status, error FROM llm_calls WHERE rt_id = ?", digest["rt_id"])
-    assert len(calls) == len(turns) and {c["status"] for c in calls} == {"error"}
+    calls = rows(tmp_path, "SELECT status, error, role FROM llm_calls WHERE rt_id = ?", digest["rt_id"])
+    # One failed call per turn, plus the chair's (the decision record after the cut).
+    assert [c["role"] for c in calls if c["role"] == "decision"] == ["decision"]
+    assert len(calls) == len(turns) + 1 and {c["status"] for c in calls} == {"error"}
     assert digest["llm_usage"]["errors"] == len(calls)
+    assert digest["decision"]["synthesized"] is False and digest["decision"]["partial"] is True
     msgs = messages(tmp_path, digest["rt_id"])
     assert sum(m["content"].startswith("elena did not respond") for m in msgs) >= 2
     assert not [m for m in msgs if m["kind"] == "speech"]

@@ -55,6 +55,7 @@ def test_wheel_holds_every_bundled_asset(wheel: Path) -> None:
     assert {"digest.schema.json", "run_manifest.schema.json", "telemetry_event.schema.json",
             "openapi.yaml"} <= schemas and {f"amatelier/docs/schemas/{s}" for s in schemas} <= names
     assert "amatelier/serve/static/index.html" in names   # the live page ships with the package
+    assert "amatelier/docs/schemas/decision.schema.json" in names  # validated against at run time
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:
         assert "amatelier = amatelier.cli:main" in archive.read(entry_points).decode()

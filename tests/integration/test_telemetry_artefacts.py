@@ -58,7 +58,7 @@ def test_a_full_offline_roundtable_validates_everywhere(tmp_path: Path) -> None:
     assert set(manifest["params"]["models"]) == {*digest["workers"], digest["judge"]}
     assert manifest["briefing"]["sha256"] and manifest["artefacts"]["digest"].endswith(f"digest-{rt_id}.json")
     assert isinstance(manifest["seed"], int)
-    for stage in ("debate", "scoring", "settlement", "distillation", "debrief"):
+    for stage in ("debate", "decision", "scoring", "settlement", "distillation", "debrief"):
         assert manifest["stages"][stage]["status"] == "ok", stage
         assert manifest["stages"][stage]["started_at"] <= manifest["stages"][stage]["ended_at"]
     assert digest["run_dir"] == str(run_dir(ws, rt_id))
@@ -66,7 +66,8 @@ def test_a_full_offline_roundtable_validates_everywhere(tmp_path: Path) -> None:
     names = [e["event_name"] for e in events]
     starts = [e["payload"]["name"] for e in events if e["event_name"] == "stage_start"]
     stops = [e["payload"]["name"] for e in events if e["event_name"] == "stage_stop"]
-    assert starts == ["debate", "scoring", "distillation", "debrief", "settlement"] and starts == stops
+    # the decision is written first after the debate (a cut debate needs it most), then the steps
+    assert starts == ["debate", "decision", "scoring", "settlement", "distillation", "debrief"] and starts == stops
     stamps = [e["timestamp"] for e in events]
     assert stamps == sorted(stamps)
     # one llm_call per recorded call, one turn event per turn row, nothing missing or doubled

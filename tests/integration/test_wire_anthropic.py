@@ -82,12 +82,14 @@ def test_rate_limit_is_retried_honouring_retry_after(server: FakeAnthropic) -> N
     assert sleep.waits == [pytest.approx(0.03)]
 
 
-def test_long_retry_after_is_capped_by_config(server: FakeAnthropic) -> None:
+def test_retry_after_beyond_the_cap_fails_at_once_without_sleeping(server: FakeAnthropic) -> None:
     server.push(Reply.error(529, headers={"retry-after": "120"}))
     sleep = RecordingSleep()
     backend = AnthropicSDKBackend(fast_config(max_retry_after_s=0.05), sleep=sleep)
-    assert backend.complete(system="s", prompt="x").text == "fake reply to: x"
-    assert sleep.waits == [0.05]
+    with pytest.raises(LLMCallError) as caught:
+        backend.complete(system="s", prompt="x")
+    assert sleep.waits == [] and len(server.api_requests()) == 1
+    assert caught.value.hold_s == 120.0 and "beyond the 0.05 s retry cap" in str(caught.value)
 
 
 def test_unauthorized_is_not_retried_and_reads_clearly(server: FakeAnthropic) -> None:

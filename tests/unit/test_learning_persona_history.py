@@ -60,7 +60,8 @@ def test_refresh_seeds_force_keeps_the_edited_persona_in_history() -> None:
     target = paths.user_agent_dir("elena") / "CLAUDE.md"
     target.write_text("# Elena, hand-edited\n", encoding="utf-8")
     plan = seeds.plan_refresh("elena", force=True)
-    assert seeds.apply_plan(plan, write_file=write_persona_file) == 1  # CLAUDE.md only; IDENTITY.md is already current
+    written = seeds.apply_plan(plan, write_file=write_persona_file)
+    assert [a.filename for a in written] == ["CLAUDE.md"]  # IDENTITY.md is already current
     history = paths.user_agent_dir("elena") / "history" / "CLAUDE.md.001"
     assert history.read_text(encoding="utf-8") == "# Elena, hand-edited\n"
     assert target.read_bytes() == (paths.bundled_agent_dir("elena") / "CLAUDE.md").read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from amatelier.mcp.launch import (
     clean_reason,
     failure_line,
     looks_like_file_name,
+    looks_like_path,
     resolve_briefing,
     runner_command,
 )
@@ -26,25 +28,60 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return cwd, briefings
 
 
-def test_briefing_file_relative_to_the_working_directory(dirs):
+def test_a_path_relative_to_the_working_directory_is_not_read(dirs):
     cwd, briefings = dirs
     (cwd / "docs").mkdir()
     (cwd / "docs" / "b.md").write_text("# B\n", encoding="utf-8")
-    assert resolve_briefing("docs/b.md", cwd=cwd, briefing_dir=briefings) == (cwd / "docs" / "b.md").resolve()
+    with pytest.raises(ToolFailure, match="briefing not found: docs/b.md"):
+        resolve_briefing("docs/b.md", cwd=cwd, briefing_dir=briefings)
 
 
-def test_briefing_name_under_the_briefing_dir_wins(dirs):
+def test_briefing_name_under_the_briefing_dir(dirs):
     cwd, briefings = dirs
     (briefings / "b.md").write_text("# from the workspace\n", encoding="utf-8")
     (cwd / "b.md").write_text("# from the project\n", encoding="utf-8")
     assert resolve_briefing("b.md", cwd=cwd, briefing_dir=briefings) == (briefings / "b.md").resolve()
+    (briefings / "team").mkdir()
+    (briefings / "team" / "c.md").write_text("# C\n", encoding="utf-8")
+    assert resolve_briefing("team/c.md", cwd=cwd, briefing_dir=briefings) == (briefings / "team" / "c.md").resolve()
 
 
-def test_absolute_briefing_path(dirs, tmp_path):
+@pytest.mark.parametrize("name, rule", [
+    ("/etc/passwd", "absolute path"),
+    ("../../../../etc/passwd", "contains '..'"),
+    ("team/../../x.md", "contains '..'"),
+    ("~/.ssh/id_rsa", "absolute path"),
+    (".env", "dot-file"),
+    ("team/.secret.md", "dot-file"),
+    ("roundtable.db", "not a .md or .txt file"),
+    ("logs/runner.log", "not a .md or .txt file"),
+])
+def test_host_paths_are_refused_naming_the_rule(dirs, name, rule):
     cwd, briefings = dirs
-    target = tmp_path / "elsewhere.txt"
-    target.write_text("text\n", encoding="utf-8")
-    assert resolve_briefing(f"  {target}  ", cwd=cwd, briefing_dir=briefings) == target.resolve()
+    (briefings / ".env").write_text("KEY=secret\n", encoding="utf-8")
+    with pytest.raises(ToolFailure, match=rule) as caught:
+        resolve_briefing(name, cwd=cwd, briefing_dir=briefings)
+    assert "briefing dir" in str(caught.value)
+    assert sorted(p.name for p in briefings.iterdir()) == [".env"]  # nothing saved as inline text
+
+
+def test_symlink_and_hard_link_out_of_the_briefing_dir_are_refused(dirs, tmp_path):
+    cwd, briefings = dirs
+    secret = tmp_path / "secret.md"
+    secret.write_text("TOP SECRET\n", encoding="utf-8")
+    (briefings / "link.md").symlink_to(secret)
+    (briefings / "sub").symlink_to(tmp_path)
+    os.link(secret, briefings / "hard.md")
+    for name, rule in (("link.md", "symlink"), ("sub/secret.md", "symlink"), ("hard.md", "hard link")):
+        with pytest.raises(ToolFailure, match=rule):
+            resolve_briefing(name, cwd=cwd, briefing_dir=briefings)
+
+
+def test_a_symlink_inside_the_briefing_dir_is_followed(dirs):
+    cwd, briefings = dirs
+    (briefings / "real.md").write_text("# R\n", encoding="utf-8")
+    (briefings / "alias.md").symlink_to(briefings / "real.md")
+    assert resolve_briefing("alias.md", cwd=cwd, briefing_dir=briefings) == (briefings / "real.md").resolve()
 
 
 def test_a_missing_file_name_is_an_error_not_a_briefing(dirs):
@@ -66,6 +103,13 @@ def test_empty_briefing_is_refused(dirs):
     cwd, briefings = dirs
     with pytest.raises(ToolFailure, match="briefing must not be empty"):
         resolve_briefing(" \n ", cwd=cwd, briefing_dir=briefings)
+
+
+def test_path_heuristic():
+    assert looks_like_path("/etc/passwd") and looks_like_path(".env") and looks_like_path("a/b")
+    assert looks_like_path("brief.md") and looks_like_path("~/x")
+    assert not looks_like_path("Should we split the monolith?")
+    assert not looks_like_path("Decide A/B testing policy")
 
 
 def test_file_name_heuristic():

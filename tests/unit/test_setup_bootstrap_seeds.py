@@ -102,14 +102,15 @@ def test_refresh_seeds_dry_run_writes_nothing(bundled: Path, capsys: pytest.Capt
     lines = out.splitlines()
     assert lines[0] == "dry run — no files written"
     assert "Refreshed: 0" in lines
-    assert "  [WRITE] elena/CLAUDE.md" in lines and "  [WRITE] marcus/CLAUDE.md" in lines
+    assert "  [WRITE] elena/CLAUDE.md (a new seed shipped; your copy was unedited)" in lines
+    assert "  [WRITE] marcus/CLAUDE.md (edited by you; a backup would be kept)" in lines
     assert "  [SKIP] judge/CLAUDE.md (already current)" in lines
     assert "Note:" not in out
 
 
 def test_refresh_seeds_keeps_differing_files_without_force(bundled: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """As WORKFLOWS says: identical -> current; differs -> kept unless --force; absent -> written."""
+    """As WORKFLOWS says: identical -> current; edited -> kept unless --force; unedited or absent -> written."""
     paths.ensure_user_data()
     _ship_new_version(bundled, "elena")  # the user's copy is now older than the shipped one
     marcus = paths.user_agent_dir("marcus") / "CLAUDE.md"
@@ -120,19 +121,20 @@ def test_refresh_seeds_keeps_differing_files_without_force(bundled: Path,
 
     assert code == 0
     assert marcus.read_text(encoding="utf-8") == "# my marcus\n"
-    assert (paths.user_agent_dir("elena") / "CLAUDE.md").read_text(encoding="utf-8") == SEEDS["elena"][0]
+    # elena's copy is the seed copied at bootstrap, untouched: the newer shipped seed replaces it
+    assert (paths.user_agent_dir("elena") / "CLAUDE.md").read_text(encoding="utf-8") == "# elena rules v2\n"
     assert (paths.user_agent_dir("judge") / "IDENTITY.md").read_text(encoding="utf-8") == SEEDS["judge"][1]
     lines = out.splitlines()
-    assert "Refreshed: 1" in lines
+    assert "Refreshed: 2" in lines
     assert "  [WRITE] judge/IDENTITY.md" in lines
     assert "  [SKIP] elena/IDENTITY.md (already current)" in lines
-    assert "  [SKIP] elena/CLAUDE.md (user-modified; use --force to overwrite)" in lines
-    assert "  [SKIP] marcus/CLAUDE.md (user-modified; use --force to overwrite)" in lines
-    assert lines[-1].startswith("Note: 1 agent(s) refreshed.")
+    assert "  [WRITE] elena/CLAUDE.md (a new seed shipped; your copy was unedited)" in lines
+    assert "  [SKIP] marcus/CLAUDE.md (edited by you; use --force to overwrite, keeping a backup)" in lines
+    assert lines[-1].startswith("Note: 2 agent(s) refreshed.")
     assert "MEMORY.md / behaviors.json / metrics.json are untouched" in lines[-1]
 
     code, out, _ = run_cli(capsys, "refresh-seeds", "--force")
-    assert code == 0 and "Refreshed: 2" in out.splitlines()
+    assert code == 0 and "Refreshed: 1" in out.splitlines()
     assert (paths.user_agent_dir("elena") / "CLAUDE.md").read_text(encoding="utf-8") == "# elena rules v2\n"
     assert marcus.read_text(encoding="utf-8") == SEEDS["marcus"][0]
 
@@ -151,7 +153,10 @@ def test_refresh_seeds_force_overwrites_persona_only(bundled: Path, capsys: pyte
     assert (agent_dir / "MEMORY.md").read_text(encoding="utf-8") == "kept memory\n"
     assert (agent_dir / "behaviors.json").read_text(encoding="utf-8") == '{"b": 1}\n'
     assert "elena" not in out  # single-agent form
-    assert "  [WRITE] marcus/CLAUDE.md" in out.splitlines()
+    [line] = [line for line in out.splitlines() if "marcus/CLAUDE.md" in line]
+    assert line.startswith("  [WRITE] marcus/CLAUDE.md (edited by you; backup: ")
+    backup = Path(line.split("backup: ", 1)[1].rstrip(")"))
+    assert backup.parent == agent_dir / "history" and backup.read_text(encoding="utf-8") == "# my marcus\n"
     code, out, _ = run_cli(capsys, "refresh-seeds", "--agent", " Marcus ", "--dry-run")
     assert code == 0 and "  [SKIP] marcus/CLAUDE.md (already current)" in out.splitlines()
     # a second run finds everything current

@@ -187,7 +187,7 @@ def test_swap_to_symlink_after_check_is_caught(tree, monkeypatch: pytest.MonkeyP
         target.symlink_to(tree.secret)
 
     after_check(monkeypatch, swap)
-    assert refused("notes.md", registry) == "path became a symlink after the check"
+    assert refused("notes.md", registry) == "path became a symlink after the check (notes.md)"
 
 
 def test_swap_to_another_file_after_check_is_caught(tree, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,16 +34,19 @@ class BackendUnavailable(RuntimeError):
 class LLMCallError(RuntimeError):
     """A model call failed after any retries; `kind` says how, for logs and llm_calls.
 
-    kind is one of: auth, bad_request, rate_limit, server, timeout, connection, cli, other.
+    kind is one of: auth, bad_request, rate_limit, server, timeout, connection, cli, held, other.
+    `hold_s` is set when the provider asked us to wait longer than the retry cap: the
+    caller then holds this backend+model for that long instead of calling it again.
     """
 
     def __init__(self, message: str, *, kind: str = "other", status: int | None = None,
-                 backend: str = "", model: str = "") -> None:
+                 backend: str = "", model: str = "", hold_s: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.backend = backend
         self.model = model
+        self.hold_s = hold_s
 
 
 class LLMBackend(ABC):

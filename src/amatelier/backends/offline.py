@@ -36,6 +36,8 @@ TASK_MODULES: dict[str, str] = {
     "therapist": "learning",
     "therapist-agent": "learning",
     "steward": "steward",
+    "decision": "decision",
+    "decision-repair": "decision",
 }
 
 

@@ -4,8 +4,10 @@ Why not the SDKs' retries: the anthropic SDK sleeps whatever `retry-after` a ser
 sends (120 s and more), openai gives up entirely when it is large, google-genai does not
 retry at all. So every backend sets the SDK's retries to zero and calls
 `call_with_retry`, which retries only transient failures (429, 5xx, 529 overloaded,
-timeouts, connection errors), honours `retry-after`/`retry-after-ms` capped by
-`llm.retry.max_retry_after_s`, and otherwise backs off exponentially with jitter.
+timeouts, connection errors), honours `retry-after`/`retry-after-ms` up to
+`llm.retry.max_retry_after_s` (a longer one fails the call at once, with `hold_s` set so the
+caller holds that backend+model), and otherwise backs off exponentially with jitter. Every
+retry and its wait are counted in the current call tally (amatelier.backends.tally).
 Auth and bad-request failures (400/401/403/404) are never retried.
 
 The policy math is pure; `sleep` and `rng` are injectable so tests never wait.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from amatelier.backends.base import LLMCallError
+from amatelier.backends.tally import note_retry
 
 T = TypeVar("T")
 
@@ -42,6 +45,9 @@ class RetryPolicy:
     base_delay_s: float = 0.5
     max_delay_s: float = 8.0
     max_retry_after_s: float = 30.0
+    breaker_failures: int = 2        # calls failed for good with 429/5xx that trip the breaker ...
+    breaker_window_s: float = 600.0  # ... within this many seconds (about a round)
+    breaker_cooldown_s: float = 120.0  # how long a tripped backend+model is then held
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> RetryPolicy:
@@ -53,6 +59,10 @@ class RetryPolicy:
             max_delay_s=max(0.0, float(section.get("max_delay_s", default.max_delay_s))),
             max_retry_after_s=max(0.0, float(section.get("max_retry_after_s",
                                                          default.max_retry_after_s))),
+            breaker_failures=max(1, int(section.get("breaker_failures", default.breaker_failures))),
+            breaker_window_s=max(0.0, float(section.get("breaker_window_s", default.breaker_window_s))),
+            breaker_cooldown_s=max(0.0, float(section.get("breaker_cooldown_s",
+                                                          default.breaker_cooldown_s))),
         )
 
 
@@ -142,11 +152,17 @@ def parse_should_retry(headers: Mapping[str, str] | None) -> bool | None:
     return None
 
 
+def waits_too_long(failure: Failure, policy: RetryPolicy) -> bool:
+    """A retry-after beyond the cap: the call fails at once rather than sleeping on a cut-down wait."""
+    return failure.retry_after_s is not None and failure.retry_after_s > policy.max_retry_after_s
+
+
 def backoff_delay(attempt: int, policy: RetryPolicy, retry_after_s: float | None = None,
                   rng: Callable[[], float] = random.random) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based).
 
-    A server's retry-after wins but never beyond `max_retry_after_s`. Otherwise
+    A server's retry-after wins but never beyond `max_retry_after_s` (call_with_retry
+    does not retry at all when it is beyond; see `waits_too_long`). Otherwise
     exponential backoff (base * 2^(attempt-1), capped at max_delay_s) with "equal jitter":
     half fixed, half random, so concurrent workers spread out but never retry instantly.
     """
@@ -202,10 +218,19 @@ def error_message(backend: str, model: str, failure: Failure, attempts: int = 1,
 
 
 def to_error(backend: str, model: str, failure: Failure, attempts: int = 1,
-             secrets: Iterable[str] = ()) -> LLMCallError:
-    """The LLMCallError a final failure raises (message from `error_message`)."""
-    return LLMCallError(error_message(backend, model, failure, attempts, secrets), kind=failure.kind,
-                        status=failure.status, backend=backend, model=model)
+             secrets: Iterable[str] = (), policy: RetryPolicy | None = None) -> LLMCallError:
+    """The LLMCallError a final failure raises (message from `error_message`).
+
+    With a retry-after beyond the policy's cap, the error says so and carries `hold_s`.
+    """
+    message = error_message(backend, model, failure, attempts, secrets)
+    hold_s = None
+    if policy is not None and waits_too_long(failure, policy) and is_retryable(failure):
+        hold_s = float(failure.retry_after_s or 0.0)
+        message += (f" (the provider asked to wait {hold_s:g} s, beyond the {policy.max_retry_after_s:g} s "
+                    "retry cap: not retried)")
+    return LLMCallError(message, kind=failure.kind, status=failure.status, backend=backend, model=model,
+                        hold_s=hold_s)
 
 
 # --------------------------------------------------------------------------- the loop
@@ -241,6 +266,8 @@ def call_with_retry(
             if on_failure is not None:
                 with contextlib.suppress(Exception):  # logging must never mask the real error
                     on_failure(failure, number)
-            if not is_retryable(failure) or number >= policy.max_attempts:
-                raise to_error(backend, model, failure, number, secrets) from exc
-            sleep(backoff_delay(number, policy, failure.retry_after_s, rng))
+            if not is_retryable(failure) or number >= policy.max_attempts or waits_too_long(failure, policy):
+                raise to_error(backend, model, failure, number, secrets, policy) from exc
+            delay = backoff_delay(number, policy, failure.retry_after_s, rng)
+            note_retry(delay)
+            sleep(delay)

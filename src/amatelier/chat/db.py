@@ -17,27 +17,63 @@ from pathlib import Path
 
 from amatelier import paths
 from amatelier.atomicio import file_lock
+from amatelier.chat.faults import FULL, READ_ONLY, DatabaseFault, as_fault, is_fault
 
 BUSY_TIMEOUT_MS = 15000
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
 
 def connect(db_path: Path | None = None, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open a connection with WAL, busy_timeout and foreign keys; rows behave like dicts."""
+    """Open a connection with WAL, busy_timeout and foreign keys; rows behave like dicts.
+
+    A read-only workspace, a full disk or a damaged file raises DatabaseFault (one line
+    naming the file, the fault and the fix) instead of a bare sqlite3 error.
+    """
     path = Path(db_path) if db_path is not None else paths.user_db_path()
+    try:
+        return _connect(path, readonly)
+    except (sqlite3.Error, OSError) as exc:
+        if is_fault(exc):
+            raise as_fault(exc, path) from None
+        raise
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                               check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    if not readonly:
-        _ensure_wal(conn)
-        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            conn = _configure(_open_readonly(path, immutable=False), readonly=True)
+        except sqlite3.OperationalError:
+            # A WAL database in a directory we cannot write: SQLite cannot create the -shm
+            # file beside it. Nothing can be writing there either, so read it as immutable.
+            if not path.is_file():
+                raise
+            conn = _configure(_open_readonly(path, immutable=True), readonly=True)
+        return conn
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                           check_same_thread=False)
+    return _configure(conn, readonly=False)
+
+
+def _open_readonly(path: Path, *, immutable: bool) -> sqlite3.Connection:
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, isolation_level=None,
+                           timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+
+
+def _configure(conn: sqlite3.Connection, *, readonly: bool) -> sqlite3.Connection:
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if readonly:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the file now
+        else:
+            _ensure_wal(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -112,24 +148,47 @@ def applied_versions(conn: sqlite3.Connection) -> set[int]:
 def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[int]:
     """Apply pending migrations in order; safe when several processes start at once."""
     path = Path(db_path) if db_path is not None else paths.user_db_path()
-    pending = [m for m in available_migrations() if m[0] not in applied_versions(conn)]
-    if not pending:
-        return []
+    try:
+        pending = [m for m in available_migrations() if m[0] not in applied_versions(conn)]
+        if not pending:
+            return []
+        with file_lock(path):
+            return _apply_pending(conn)
+    except (sqlite3.Error, OSError) as exc:
+        if is_fault(exc):
+            raise as_fault(exc, path) from None
+        raise
+
+
+def _apply_pending(conn: sqlite3.Connection) -> list[int]:
     applied: list[int] = []
-    with file_lock(path):
-        done = applied_versions(conn)
-        for version, name, sql_path in available_migrations():
-            if version in done:
-                continue
-            sql = sql_path.read_text(encoding="utf-8")
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    done = applied_versions(conn)
+    for version, name, sql_path in available_migrations():
+        if version in done:
+            continue
+        sql = sql_path.read_text(encoding="utf-8")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        try:
             conn.executescript(
                 "BEGIN IMMEDIATE;\n" + sql + "\n;"
                 f"INSERT INTO schema_migrations(version, name, applied_at) VALUES ({version}, '{name}', '{stamp}');\n"
                 "COMMIT;"
             )
-            applied.append(version)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        applied.append(version)
     return applied
+
+
+def pending_migrations(conn: sqlite3.Connection) -> list[int]:
+    """Versions not applied yet, read without writing (works on a read-only connection)."""
+    try:
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    except sqlite3.OperationalError:
+        done = set()
+    return [version for version, _, _ in available_migrations() if version not in done]
 
 
 def open_db(db_path: Path | None = None) -> sqlite3.Connection:
@@ -137,5 +196,44 @@ def open_db(db_path: Path | None = None) -> sqlite3.Connection:
     if db_path is None:
         paths.ensure_user_data()
     conn = connect(db_path)
-    migrate(conn, db_path)
+    try:
+        migrate(conn, db_path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_for_reading(db_path: Path | None = None) -> sqlite3.Connection:
+    """A connection for commands that only read (sparks, leaderboard, store list, watch, MCP reads).
+
+    An up-to-date database is opened read-only, so these commands work on a read-only
+    workspace. A missing or outdated one is created or migrated when the workspace is
+    writable; when it is not, an outdated file is still read as it is, and a missing one
+    reads as an empty database (in memory, nothing written). A damaged file raises
+    DatabaseFault and is left untouched.
+    """
+    path = Path(db_path) if db_path is not None else paths.user_db_path()
+    if path.is_file():
+        conn = connect(path, readonly=True)
+        if not pending_migrations(conn):
+            return conn
+        conn.close()
+    try:
+        return open_db(db_path)
+    except (DatabaseFault, paths.WorkspaceNotWritable) as exc:
+        if isinstance(exc, DatabaseFault) and exc.kind not in (READ_ONLY, FULL):
+            raise
+    if path.is_file():
+        return connect(path, readonly=True)
+    return empty_db()
+
+
+def empty_db() -> sqlite3.Connection:
+    """An in-memory database with the current schema: what a workspace without one reads as."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    applied_versions(conn)
+    _apply_pending(conn)
     return conn

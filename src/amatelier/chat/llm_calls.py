@@ -1,7 +1,11 @@
-"""Record every model call so cost and latency can be reported per roundtable.
+"""Record every model call so cost, latency and retries can be reported per roundtable.
 
 With `llm.hedge` enabled, a call slower than its model's usual pN latency is hedged (see
 amatelier.chat.hedge): one duplicate request, the first answer wins, both are recorded.
+
+`call_and_record` is also where the circuit breaker acts: a backend+model held for this
+agent in this roundtable (amatelier.chat.llm_holds) is not called at all, and a failure
+that trips the breaker records the hold.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import time
 from typing import Any
 
 from amatelier.backends.base import Completion, LLMBackend, LLMCallError
+from amatelier.backends.tally import CallTally, tally_call
+from amatelier.chat import llm_holds
 
 
 def _now() -> str:
@@ -18,29 +24,41 @@ def _now() -> str:
 
 
 def record_completion(conn: sqlite3.Connection, completion: Completion, *, rt_id: str | None,
-                      agent: str | None, role: str | None) -> int:
-    """Insert one successful call; returns its llm_calls id."""
+                      agent: str | None, role: str | None, tally: CallTally | None = None) -> int:
+    """Insert one successful call (with its retries and seconds waited); returns its llm_calls id."""
+    retries, wait_s = (tally.retries, round(tally.wait_s, 3)) if tally else (0, 0.0)
     cur = conn.execute(
         "INSERT INTO llm_calls (rt_id, agent, role, backend, model, input_tokens, output_tokens,"
-        " cache_read_tokens, cache_write_tokens, latency_ms, cost_usd, status, error, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?)",
+        " cache_read_tokens, cache_write_tokens, latency_ms, cost_usd, status, error, created_at,"
+        " retries, retry_wait_s)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?, ?, ?)",
         (rt_id, agent, role, completion.backend, completion.model, completion.input_tokens,
          completion.output_tokens, completion.cache_read_tokens, completion.cache_write_tokens,
-         completion.latency_ms, completion.cost_usd, _now()),
+         completion.latency_ms, completion.cost_usd, _now(), retries, wait_s),
     )
     return int(cur.lastrowid or 0)
 
 
 def record_failure(conn: sqlite3.Connection, *, rt_id: str | None, agent: str | None,
                    role: str | None, backend: str, model: str, error: str,
-                   latency_ms: float = 0.0) -> int:
-    """Insert one failed call; returns its llm_calls id."""
+                   latency_ms: float = 0.0, kind: str | None = None,
+                   tally: CallTally | None = None, status: str = "error") -> int:
+    """Insert one failed (or, with status 'held', skipped) call; returns its llm_calls id."""
+    retries, wait_s = (tally.retries, round(tally.wait_s, 3)) if tally else (0, 0.0)
     cur = conn.execute(
-        "INSERT INTO llm_calls (rt_id, agent, role, backend, model, latency_ms, status, error, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'error', ?, ?)",
-        (rt_id, agent, role, backend, model, latency_ms, error[:2000], _now()),
+        "INSERT INTO llm_calls (rt_id, agent, role, backend, model, latency_ms, status, error, created_at,"
+        " error_kind, retries, retry_wait_s)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (rt_id, agent, role, backend, model, latency_ms, status, error[:2000], _now(), kind, retries, wait_s),
     )
     return int(cur.lastrowid or 0)
+
+
+def _model_id(backend: LLMBackend, model: str) -> str:
+    try:
+        return backend.resolve_model(model)
+    except Exception:  # noqa: BLE001 - a backend that cannot map its model still gets called
+        return model
 
 
 def _hedge_plan(conn: sqlite3.Connection, backend: LLMBackend, model: str) -> tuple[float, LLMBackend | None] | None:
@@ -73,33 +91,71 @@ def call_and_record(conn: sqlite3.Connection, backend: LLMBackend, *, rt_id: str
     """backend.complete(..., task=role, agent=agent) with the outcome logged in llm_calls.
 
     Failures are recorded and re-raised as LLMCallError so callers handle one error type.
+    A held backend+model raises LLMCallError(kind="held") without calling the provider.
     """
     kwargs.setdefault("task", role)
     kwargs.setdefault("agent", agent)
     model = str(kwargs.get("model", ""))
+    model_id = _model_id(backend, model or "sonnet")
+    hold = llm_holds.active(conn, rt_id, agent, backend.name, model_id)
+    if hold is not None:
+        record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=backend.name, model=model_id,
+                       error=hold.line(), kind="held", status="held")
+        raise LLMCallError(hold.line(), kind="held", backend=backend.name, model=model_id)
 
     def record_ok(completion: Completion) -> int:
-        return record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role)
+        return record_completion(conn, completion, rt_id=rt_id, agent=agent, role=role, tally=tally)
 
     def record_error(which: LLMBackend, exc: BaseException, elapsed_ms: float) -> int:
-        return record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=which.name, model=model,
-                              error=str(exc), latency_ms=elapsed_ms)
+        return record_failure(conn, rt_id=rt_id, agent=agent, role=role, backend=which.name,
+                              model=_model_id(which, model or "sonnet"), error=str(exc), latency_ms=elapsed_ms,
+                              kind=getattr(exc, "kind", None), tally=tally)
 
     plan = _hedge_plan(conn, backend, model) if model else None
     started = time.perf_counter()
-    try:
-        if plan is not None:
-            from amatelier.chat.hedge import hedged_complete
+    with tally_call() as tally:
+        try:
+            if plan is not None:
+                from amatelier.chat.hedge import hedged_complete
 
-            return hedged_complete(conn, backend, kwargs, threshold_ms=plan[0], hedge_backend=plan[1],
-                                   rt_id=rt_id, agent=agent, role=role, record_ok=record_ok,
-                                   record_error=record_error, now=_now)
-        completion = backend.complete(**kwargs)
-    except Exception as exc:
-        if plan is None:
-            record_error(backend, exc, (time.perf_counter() - started) * 1000.0)
-        if isinstance(exc, LLMCallError):
-            raise
-        raise LLMCallError(str(exc), backend=backend.name, model=model) from exc
+                return hedged_complete(conn, backend, kwargs, threshold_ms=plan[0], hedge_backend=plan[1],
+                                       rt_id=rt_id, agent=agent, role=role, record_ok=record_ok,
+                                       record_error=record_error, now=_now)
+            completion = backend.complete(**kwargs)
+        except Exception as exc:
+            if plan is None:
+                record_error(backend, exc, (time.perf_counter() - started) * 1000.0)
+            error = exc if isinstance(exc, LLMCallError) else LLMCallError(str(exc), backend=backend.name,
+                                                                             model=model)
+            tripped = _trip_breaker(conn, backend, error, rt_id=rt_id, agent=agent, model_id=model_id)
+            if tripped is not None:
+                error = LLMCallError(f"{error} — {tripped.backend} (model {tripped.model}) held until "
+                                     f"{llm_holds.clock(tripped.until)}", kind=error.kind, status=error.status,
+                                     backend=error.backend, model=error.model, hold_s=error.hold_s)
+            if error is exc:
+                raise
+            raise error from exc
     record_ok(completion)
     return completion
+
+
+def _trip_breaker(conn: sqlite3.Connection, backend: LLMBackend, error: LLMCallError, *,
+                  rt_id: str | None, agent: str | None, model_id: str) -> llm_holds.Hold | None:
+    """Record a hold when this failure trips the breaker (never lets bookkeeping mask the error)."""
+    from amatelier.backends.retry import RetryPolicy
+
+    policy = RetryPolicy.from_config(getattr(backend, "config", None))
+    now = time.time()
+    try:
+        recent = llm_holds.recent_transient_failures(conn, rt_id, agent, backend.name, model_id,
+                                                     policy.breaker_window_s, now)
+        decision = llm_holds.hold_after_failure(
+            hold_s=error.hold_s, kind=error.kind, recent_failures=recent,
+            threshold=policy.breaker_failures, cooldown_s=policy.breaker_cooldown_s, now=now)
+        if decision is None:
+            return None
+        until, reason = decision
+        return llm_holds.add(conn, rt_id=rt_id, agent=agent, backend=backend.name, model=model_id,
+                             until=until, reason=reason, now=now)
+    except sqlite3.Error:
+        return None

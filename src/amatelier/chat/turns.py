@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from amatelier.chat.db import transaction
@@ -75,11 +76,14 @@ def claim_next(conn: sqlite3.Connection, rt_id: str, agent: str, worker_pid: int
     return get_turn(conn, turn["id"])
 
 
-def complete(conn: sqlite3.Connection, turn: dict[str, Any], content: str, *, kind: str = "speech") -> int | None:
+def complete(conn: sqlite3.Connection, turn: dict[str, Any], content: str, *, kind: str = "speech",
+             also: Callable[[sqlite3.Connection, int], None] | None = None) -> int | None:
     """Post the answer and mark the turn done in ONE transaction.
 
     Returns the message id, or None when the turn is no longer claimed (timed out or
-    cancelled meanwhile): then nothing is posted.
+    cancelled meanwhile): then nothing is posted. `also(conn, message_id)` runs inside the
+    same transaction (the worker stores the turn's declared position with its message); it
+    must not raise.
     """
     with transaction(conn):
         row = conn.execute("SELECT status FROM turns WHERE id = ?", (turn["id"],)).fetchone()
@@ -91,6 +95,8 @@ def complete(conn: sqlite3.Connection, turn: dict[str, Any], content: str, *, ki
             "UPDATE turns SET status = 'done', completed_at = ?, message_id = ? WHERE id = ?",
             (time.time(), message_id, turn["id"]),
         )
+        if also is not None:
+            also(conn, message_id)
         return message_id
 
 

@@ -21,17 +21,29 @@ VENTURE_STATUSES = ("open", "succeeded", "failed", "skipped")
 
 
 @contextlib.contextmanager
-def _economy() -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
-    """An open database and the merged config; economy refusals become one-line user errors."""
-    from amatelier.chat.db import open_db
+def _economy(*, readonly: bool = False) -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
+    """An open database and the merged config; economy refusals become one-line user errors.
+
+    `readonly` commands (balances, the leaderboard, the catalog, ventures) read over a
+    read-only connection, so they work on a read-only workspace; before reading, anything
+    left unsettled (an orphaned roundtable, a cut fee) is settled when the workspace allows.
+    """
+    from amatelier.chat.db import open_db, open_for_reading
+    from amatelier.commands import leftovers
     from amatelier.config import load_config
-    from amatelier.economy.ledger import EconomyError, refund_cut_fees
+    from amatelier.economy.ledger import EconomyError
 
     config = load_config()
-    conn = open_db()
-    try:
+    if readonly:
+        conn = open_for_reading()
+        if leftovers.settle_if_due(conn) is not None:  # balances shown never include a cut fee
+            conn.close()
+            conn = open_for_reading()
+    else:
+        conn = open_db()
         with contextlib.suppress(sqlite3.Error):
-            refund_cut_fees(conn)   # balances shown never include the fee of a cut roundtable
+            leftovers.settle(conn)
+    try:
         yield conn, config
     except EconomyError as exc:
         raise UserError(str(exc)) from None
@@ -88,7 +100,7 @@ def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
     """Rank the workers by spark balance, with their scoring record."""
     from amatelier.economy import ledger
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         board = ledger.get_leaderboard(conn, config)
     if as_json:
         _print_json({"leaderboard": board})
@@ -116,7 +128,7 @@ def sparks(
     """Spark balances (the sum of the ledger), or one agent's balance and history."""
     from amatelier.economy import ledger
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         if agent is None:
             data = ledger.get_spark_balances(conn, config)
             if as_json:
@@ -155,7 +167,7 @@ def store_list(
     """The store catalog: services, permanent skills, consumable boosts, tier unlocks."""
     from amatelier.economy import ledger, store
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         rows = store.catalog_rows()
         funds = None
         if agent:
@@ -207,7 +219,7 @@ def store_inventory(
     """Everything an agent owns or has pending, with its purchase history."""
     from amatelier.economy import ledger, store
 
-    with _economy() as (conn, config):
+    with _economy(readonly=True) as (conn, config):
         name = ledger.require_agent(config, agent, conn)
         inv = store.inventory(conn, name)
         inv["history"] = store.purchase_records(conn, name)
@@ -240,7 +252,7 @@ def store_requests(
     """The bulletin board: requests still waiting (open, or addressed in a debrief), with their age."""
     from amatelier.economy import store
 
-    with _economy() as (conn, _config):
+    with _economy(readonly=True) as (conn, _config):
         requests = [r for r in store.list_requests(conn)
                     if show_all or r.get("status") in store.PENDING_REQUEST_STATUSES]
     if as_json:
@@ -344,7 +356,9 @@ def store_fulfill(
 
 # --------------------------------------------------------------------------- ventures and outcomes
 
-venture_app = typer.Typer(help="Spark-staking ventures that workers pitch with venture tags in a roundtable.",
+# The tag is escaped: the help renderer reads [...] as rich markup and would drop it.
+venture_app = typer.Typer(help="Spark-staking ventures that workers pitch with \\[\\[venture:<tier>: <claim>]] "
+                               "tags in a roundtable.",
                           no_args_is_help=True)
 
 
@@ -353,23 +367,32 @@ def venture_list(
     status: str = typer.Option(None, "--status", help="Only ventures with this status (open, succeeded, failed, skipped)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Ventures and their status."""
+    """Ventures and their status, with why one was skipped (e.g. too few sparks for its stake).
+
+    Workers pitch a venture in a roundtable with a \\[\\[venture:<tier>: <claim>]] tag (tiers: scout,
+    venture, moonshot); the stake is taken when it is pitched, and `amatelier venture resolve`
+    settles it.
+    """
+    from rich.markup import escape
+
     from amatelier.economy import ledger
 
     if status is not None and status not in VENTURE_STATUSES:
         raise UserError(f"unknown venture status '{status}' (choose {', '.join(VENTURE_STATUSES)})")
-    with _economy() as (conn, _config):
+    with _economy(readonly=True) as (conn, _config):
         rows = ledger.list_ventures(conn, status=status)
     if as_json:
         _print_json({"ventures": rows})
         return
     table = _table("Ventures", [("id", "left"), ("agent", "left"), ("tier", "left"), ("stake", "right"),
-                                ("x", "right"), ("status", "left"), ("rt", "left"), ("claim", "left")])
+                                ("x", "right"), ("status", "left"), ("why", "left"), ("rt", "left"),
+                                ("claim", "left")])
     for row in rows:
+        # claims and notes are the agents' own text: never read as rich markup
         table.add_row(row["id"], row["agent"], row["tier"], str(row["stake"]), f"{row['multiplier']:g}",
-                      row["status"], row["rt_id"] or "-", row["claim"])
+                      row["status"], escape(row.get("note") or "-"), row["rt_id"] or "-", escape(row["claim"]))
     _print(table, f"no {status} ventures" if status else
-           "no ventures yet (workers pitch them with [[venture:<tier>: <claim>]] in a roundtable)")
+           escape("no ventures yet (workers pitch them with [[venture:<tier>: <claim>]] in a roundtable)"))
 
 
 @venture_app.command("resolve")

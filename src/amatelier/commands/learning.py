@@ -152,10 +152,10 @@ def analytics_command(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """`amatelier analytics`: growth analytics, tables or JSON."""
-    from amatelier.chat.db import open_db
+    from amatelier.chat.db import open_for_reading
     from amatelier.learning import analytics
 
-    conn = open_db()
+    conn = open_for_reading()
     try:
         digests = analytics.load_all_digests()
         known = set(analytics.report_agents(digests)) | set(analytics.load_workers())

@@ -32,6 +32,8 @@ def roundtable(
                                      help="Always re-score once with the workers in reverse order and report the "
                                           "Judge's flip rate (default: a sampled share, judging.swap_audit_share)."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the digest JSON (the default output) and report "
+                                                       "errors as one JSON object on stderr."),
     rt_id: str | None = typer.Option(None, "--rt-id", metavar="ID", hidden=True,
                                      help="Use this roundtable id (the jobs API picks it before starting)."),
     resume: str | None = typer.Option(None, "--resume", metavar="RT_ID",
@@ -50,6 +52,8 @@ def roundtable(
                                     help="With --benchmark: workers read their current personas or the bundled seeds."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
+    if summary and as_json:
+        raise UserError("--summary and --json both choose the output: pass one of them")
     from amatelier.debate import progress as progress_mod
     from amatelier.debate.digest import format_digest_summary
     from amatelier.debate.runner import RunOptions, parse_workers, resume_roundtable, run_roundtable
@@ -102,9 +106,13 @@ def roundtable(
     if result.exit_code:
         digest = result.digest
         if digest.get("status") == "cut":
-            print(f"amatelier: roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
-                  f"every worker was stopped; what was said is kept in {result.digest_path}",
-                  file=sys.stderr, flush=True)
+            line = (f"roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
+                    f"every worker was stopped; what was said is kept in {result.digest_path}")
+            if as_json:
+                print(json.dumps({"error": line, "code": result.exit_code}, ensure_ascii=False),
+                      file=sys.stderr, flush=True)
+            else:
+                print(f"amatelier: {line}", file=sys.stderr, flush=True)
         raise typer.Exit(result.exit_code)
 
 

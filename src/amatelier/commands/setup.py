@@ -129,13 +129,16 @@ def refresh_seeds_command(
     agent: str | None = typer.Option(None, "--agent", metavar="NAME",
                                      help="Refresh only this agent."),
     force: bool = typer.Option(False, "--force",
-                               help="Overwrite persona files you (or the therapist) edited."),
+                               help="Overwrite persona files you or the therapist changed (each replaced "
+                                    "file is kept in the agent's history/ folder first)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
 ) -> None:
     """Re-copy the bundled persona seeds (CLAUDE.md, IDENTITY.md) into your user-data dir.
 
-    Files identical to the shipped copy are already current; files that differ are kept
-    unless --force; missing ones are written. MEMORY, behaviors and metrics are never touched.
+    Each file is current (identical to the shipped seed), unedited (the seed copied earlier,
+    untouched: the new one is written), evolved by the therapist, or edited by you; the last
+    two are kept unless --force, which keeps the replaced file in the agent's history and says
+    where. Missing ones are written. MEMORY, behaviors and metrics are never touched.
     """
     from amatelier import paths, seeds
 
@@ -152,13 +155,14 @@ def refresh_seeds_command(
 
     if dry_run:
         print("dry run — no files written")
+        writes = [item for item in plan if item.action == seeds.WRITE]
         written = 0
     else:
         from amatelier.learning.persona_history import write_persona_file
 
-        written = seeds.apply_plan(plan, write_file=write_persona_file)
+        writes = seeds.apply_plan(plan, write_file=write_persona_file)
+        written = len(writes)
 
-    writes = [item for item in plan if item.action == seeds.WRITE]
     skips = [item for item in plan if item.action != seeds.WRITE]
     print(f"Refreshed: {written}")
     if dry_run:

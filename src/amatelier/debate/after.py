@@ -15,7 +15,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import write_json_atomic, write_text_atomic
-from amatelier.debate import recording
+from amatelier.debate import decision_step, recording
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import format_digest_summary
 from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
@@ -81,21 +81,36 @@ def run_steps(runner: Runner, steps: tuple[Step, ...], digest: dict[str, Any]) -
 
 
 def write_digest(digest: dict[str, Any], rt_id: str, hook_errors: list[dict[str, str]]) -> Path:
-    """Write digest-<rt_id>.json atomically (with any seam errors)."""
+    """Write digest-<rt_id>.json atomically (with any seam errors).
+
+    A full or read-only disk does not lose the digest: it stays in memory (the command prints
+    it) and a `warnings` entry says it could not be saved.
+    """
     if hook_errors:
         digest["hook_errors"] = list(hook_errors)
     path = paths.user_digest_dir() / f"digest-{rt_id}.json"
-    write_json_atomic(path, digest)
+    try:
+        write_json_atomic(path, digest)
+    except OSError as exc:
+        _unsaved(digest, path, exc)
     return path
 
 
 def write_latest_result(digest: dict[str, Any], digest_path: Path) -> Path:
-    """Write latest-result.md: the human summary of the latest roundtable."""
+    """Write latest-result.md: the human summary of the latest roundtable (best effort on a full disk)."""
     path = paths.user_digest_dir() / "latest-result.md"
     body = ["# Latest roundtable result", "", "```text", format_digest_summary(digest, str(digest_path)),
             "```", ""]
-    write_text_atomic(path, "\n".join(body))
+    with contextlib.suppress(OSError):
+        write_text_atomic(path, "\n".join(body))
     return path
+
+
+def _unsaved(digest: dict[str, Any], path: Path, exc: OSError) -> None:
+    note = f"digest not saved to {path}: {exc.strerror or exc}; it is printed on stdout only"
+    warnings = digest.setdefault("warnings", [])
+    if note not in warnings:
+        warnings.append(note)
 
 
 def _log_traceback(rt_id: str) -> None:
@@ -114,6 +129,14 @@ def _note_interrupted(digest: dict[str, Any], warn: Callable[[str], None]) -> No
     warn(f"amatelier: {note} (the debate itself is complete and kept)")
 
 
+def _decision_first(digest: dict[str, Any], decided: Any) -> dict[str, Any]:
+    """The digest with the decision keys right after topic and rt_id (what a reader wants first)."""
+    if not isinstance(decided, dict) or not decided:
+        return digest
+    head = {k: digest[k] for k in ("topic", "rt_id") if k in digest}
+    return {**head, **decided, **{k: v for k, v in digest.items() if k not in head}}
+
+
 def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                   warn: Callable[[str], None], *, interrupted: bool = False) -> RunResult:
     """Digest, judge scoring and distilling, then (unless --skip-post) the post steps.
@@ -124,9 +147,25 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     """
     state = runner.state
     rt_id = state.rt_id
+    decided: dict[str, Any] = {}
+    runner.stage("decision")  # first: it needs only the debate, and a cut one needs it most
+
+    def decide(ask_chair: bool) -> Any:
+        return runner.seam("decision_step.after_debate", lambda: decision_step.after_debate(
+            state, rounds_run=runner.rounds_run, cut_reason=cut_reason, warn=warn, ask_chair=ask_chair),
+            default={})
+
+    try:
+        with recording.stage(runner, "decision"):
+            decided = decide(ask_chair=not interrupted)
+    except (KeyboardInterrupt, RoundtableInterrupted):  # outside the chair call: no chair, then
+        interrupted = interrupted or cut_reason is None
+        with _held_signals():
+            decided = decide(ask_chair=False)
+    interrupted = interrupted or (decision_step.was_interrupted(decided) and cut_reason is None)
     with _held_signals() as held:
         runner.stage("digest")
-        digest = runner.digest()
+        digest = _decision_first(runner.digest(), decided)
     interrupted = interrupted or bool(held)
     if opts.benchmark:
         digest["benchmark"] = {"batch_id": opts.batch_id, "run": opts.batch_run, "persona_set": opts.persona_set}
@@ -161,6 +200,10 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
     if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
         with _held_signals():  # everything is done; a signal now has nothing left to stop
+            page = runner.seam("decision_step.export_page", decision_step.export_page, state, default=None)
+            if isinstance(page, str):  # the page a person reads (amatelier export writes the same)
+                digest["export"] = page
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
             write_latest_result(digest, digest_path)
     with _held_signals():
         recording.finish(runner, digest, digest_path, cut=cut_reason is not None, interrupted=interrupted)

@@ -43,6 +43,7 @@ from typing import Any
 
 from amatelier import paths
 from amatelier.chat.messages import HUMAN, build_transcript_index
+from amatelier.debate.limits import BRIEFING_CHARS, TOPIC_CHARS, briefing_excerpt
 from amatelier.persona_files import persona_files
 from amatelier.prompt_format import (  # noqa: F401 - parse_markers is part of context's API
     SECTION,
@@ -58,7 +59,7 @@ CAPS = {
     "memory_md": 6000,
     "skills_total": 6000,
     "skill_each": 2000,
-    "briefing": 12000,
+    "briefing": BRIEFING_CHARS,
     "message": 1500,
     "instructions": 4000,
 }
@@ -123,11 +124,11 @@ def build_prompt(ctx: TurnContext) -> str:
         f"ROUND: {ctx.round}",
         f"PHASE: {ctx.phase.upper()}",
         f"PARTICIPANTS: {', '.join(ctx.participants)}",
-        f"TOPIC: {' '.join(ctx.topic.split())[:300]}",
+        f"TOPIC: {' '.join(ctx.topic.split())[:TOPIC_CHARS]}",
     ]
     lines += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
     lines.append(ORIENTATION.format(agent=ctx.agent))
-    lines += [SECTION.format("BRIEFING"), cap(ctx.briefing.strip(), CAPS["briefing"], "briefing truncated")]
+    lines += [SECTION.format("BRIEFING"), briefing_excerpt(ctx.briefing, CAPS["briefing"])]
     index = build_transcript_index(older, max_chars=ctx.index_chars) if older else ""
     if index:
         lines += [SECTION.format("EARLIER CONTRIBUTIONS (index)"), index]
@@ -140,7 +141,7 @@ def build_prompt(ctx: TurnContext) -> str:
 
 def max_prompt_chars(ctx: TurnContext) -> int:
     """An upper bound on len(build_prompt(ctx)) that does not grow with the transcript."""
-    header = 400 + 300 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
+    header = 400 + TOPIC_CHARS + 400 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
     per_message = CAPS["message"] + 80
     return (header + CAPS["briefing"] + ctx.index_chars + 200
             + max(1, ctx.recent_messages) * per_message + CAPS["instructions"] + 200)

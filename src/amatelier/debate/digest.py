@@ -42,11 +42,17 @@ DEBATE_ROLES = ("research", "speak", "rebuttal", "gate", "floor")
 
 
 def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over llm_calls rows. A `held` row is a call the breaker skipped: no request was
+    made, so it counts in `held`, not in `calls` or `errors`."""
+    held = sum(1 for r in rows if r.get("status") == "held")
     latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
-        "calls": len(rows),
+        "calls": len(rows) - held,
         "errors": sum(1 for r in rows if r.get("status") == "error"),  # a hedge's ignored twin is not one
+        "held": held,
+        "retries": sum(int(r.get("retries") or 0) for r in rows),
+        "retry_wait_s": round(sum(float(r.get("retry_wait_s") or 0.0) for r in rows), 3),
         "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
@@ -68,7 +74,8 @@ def _usage_with_breakdown(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def llm_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over a roundtable's llm_calls rows: calls, errors, tokens, latency p50/p95, cost.
+    """Totals over a roundtable's llm_calls rows: calls, errors, held (skipped by the breaker),
+    retries and seconds waited on them, tokens, latency p50/p95, cost.
 
     The top level counts every call (debate turns and the steps after it: what the
     roundtable cost); `by_agent` and `by_role` split it; `debate` is the same summary for
@@ -147,78 +154,9 @@ def build_digest(*, rt: dict[str, Any], messages: list[dict[str, Any]], calls: l
     return digest
 
 
-def _short(text: str, width: int = 160) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
-
-
-def _post_debate_lines(digest: dict[str, Any]) -> list[str]:
-    """Lines for fields other areas merge into the digest (scores, sparks, skills), when present."""
-    lines = []
-    scores = digest.get("scores")
-    if isinstance(scores, dict) and scores:
-        parts = [f"{a}: {s.get('total')}" if isinstance(s, dict) and "total" in s else f"{a}: unscored"
-                 for a, s in scores.items()]
-        lines.append("SCORES: " + ", ".join(parts))
-    judging = digest.get("judging")
-    if isinstance(judging, dict) and judging.get("seats"):
-        parts = [f"{len(judging['seats'])} seat(s)"]
-        if judging.get("alpha") is not None:
-            parts.append(f"alpha {judging['alpha']:.2f}")
-        if judging.get("flip_rate") is not None:
-            parts.append(f"order-swap flip rate {100 * judging['flip_rate']:.0f}%")
-        if judging.get("recusals"):
-            parts.append(f"{len(judging['recusals'])} recusal(s)")
-        lines.append("JUDGING: " + ", ".join(parts))
-    sparks = digest.get("sparks_earned")
-    if isinstance(sparks, dict) and sparks:
-        lines.append("SPARKS: " + ", ".join(f"{a}: {n:+}" if isinstance(n, int) else f"{a}: {n}"
-                                            for a, n in sparks.items()))
-    if isinstance(digest.get("skills_distilled"), int):
-        lines.append(f"SKILLS DISTILLED: {digest['skills_distilled']}")
-    return lines
-
-
 def format_digest_summary(digest: dict[str, Any], digest_path: str | None = None) -> str:
-    """The human summary printed by `amatelier roundtable --summary`."""
-    lines = [f"TOPIC: {digest.get('topic')}",
-             f"RT: {digest.get('rt_id')}  MODE: {digest.get('mode')}"]
-    if digest.get("offline"):
-        lines.append("(offline backend — no model was called)")
-    if digest.get("cut_reason"):
-        lines.append(f"CUT: {digest['cut_reason']}")
-    lines += [f"ROUNDS: {digest.get('rounds')}", f"MESSAGES: {digest.get('total_messages')}"]
-    converged = "yes" if digest.get("converged") else "no"
-    reason = digest.get("convergence_reason")
-    lines.append(f"CONVERGED: {converged}" + (f" — {reason}" if reason else ""))
-    interventions = digest.get("judge_interventions") or []
-    lines.append(f"JUDGE INTERVENTIONS: {len(interventions)}")
-    lines += [f"  r{i.get('round')}: {_short(i.get('text', ''))}" for i in interventions]
-    contributions = digest.get("contributions") or {}
-    lines.append("CONTRIBUTIONS: " + ", ".join(f"{a}: {n}" for a, n in contributions.items()))
-    lines.append("FINAL POSITIONS:")
-    for agent, text in (digest.get("final_positions") or {}).items():
-        lines.append(f"  [{agent}]: {_short(text)}")
-    lines.append("BUDGET USAGE:")
-    for agent, usage in (digest.get("budget_usage") or {}).items():
-        lines.append(f"  {agent}: spent {usage.get('spent')}/{usage.get('budget')}")
-    usage = digest.get("llm_usage") or {}
-    if usage:
-        latency = ""
-        if usage.get("latency_p50_ms") is not None:
-            latency = f", latency p50 {usage['latency_p50_ms']:.0f} ms / p95 {usage['latency_p95_ms']:.0f} ms"
-        cached = usage.get("cache_read_tokens", 0)
-        debate = (usage.get("debate") or {}).get("calls")
-        in_debate = f" ({debate} in the debate)" if debate is not None and debate != usage.get("calls") else ""
-        lines.append(
-            f"LLM USAGE: {usage.get('calls', 0)} calls{in_debate}, {usage.get('errors', 0)} errors, "
-            f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
-            + (f" ({cached} cached)" if cached else "") + latency
-            + (f", cost ${usage['cost_usd']:.4f}" if usage.get("cost_usd") else "")
-        )
-    lines += _post_debate_lines(digest)
-    if digest.get("hook_errors"):
-        lines.append(f"SEAM ERRORS: {len(digest['hook_errors'])} (see digest hook_errors)")
-    if digest_path:
-        lines.append(f"DIGEST: {digest_path}")
-    return "\n".join(lines)
+    """The human summary printed by `amatelier roundtable --summary` (see debate.summary):
+    the decision first, debate statistics next, economy lines last."""
+    from amatelier.debate.summary import format_summary
+
+    return format_summary(digest, digest_path)

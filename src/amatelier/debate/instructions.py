@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from amatelier.debate.positions import FLOOR_POSITION_INSTRUCTION, POSITION_INSTRUCTION
 from amatelier.judging.prompts import gate_instructions
 
 # One paragraph per phase, for a real model: what to do, how long, and the exact reply form
@@ -15,7 +16,7 @@ PHASE_TEXT: dict[str, str] = {
                  "most ~150 words. Do not repeat your opening."),
     "FLOOR": ("{where} · OPEN FLOOR. Speak only if you add something new that would change the "
               "decision (a missed risk, a fact, a better option), in at most ~100 words; it costs 1 "
-              "budget. Otherwise reply with exactly one word: PASS"),
+              "budget. " + FLOOR_POSITION_INSTRUCTION + " Otherwise reply with exactly one word: PASS"),
     "RESEARCH": ("Research window before the debate: give a short opening statement and, if you need "
                  "facts from the registered files, ask with [[request: ...]] tags."),
 }
@@ -30,6 +31,8 @@ def _extras(phase: str, *, round: int, max_rounds: int, agents: list[str] | None
             extra.append("Say whether your position moved since your last speech, and why.")
         if last and max_rounds > 1:
             extra.append("This is the last round: end with your final position in one sentence.")
+    if phase in ("SPEAK", "REBUTTAL"):
+        extra.append(POSITION_INSTRUCTION)
     return extra
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
+from amatelier.debate.limits import input_warnings
 from amatelier.errors import UserError
+from amatelier.steward.missing import missing_warning
 
 NAOMI = "naomi"
 
@@ -53,6 +55,7 @@ class Plan:
     budget: int
     speaker_timeout: float
     warnings: list[str] = field(default_factory=list)
+    steward_missing: list[str] = field(default_factory=list)   # registered entries naming no file
 
 
 def parse_workers(csv: str | None) -> list[str] | None:
@@ -171,10 +174,22 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
                 warnings.append(f"naomi skipped: {how}")
     if not workers:
         raise UserError("no workers left to run the roundtable")
+    warnings += input_warnings(opts.topic, briefing_text)
+    missing = steward_missing(briefing_text, opts.launch_dir)
+    if missing:
+        warnings.append(missing_warning(missing))
 
     return Plan(config=cfg, mode=mode, workers=workers, judge=judge, briefing_path=briefing_path,
                 briefing_text=briefing_text, max_rounds=max_rounds, budget=budget,
-                speaker_timeout=timeout, warnings=warnings)
+                speaker_timeout=timeout, warnings=warnings, steward_missing=missing)
+
+
+def steward_missing(briefing_text: str, launch_dir: Path | str) -> list[str]:
+    """Registered entries of the briefing that name no file (read-only; [] without a section)."""
+    from amatelier.steward.missing import missing_entries
+    from amatelier.steward.registry import load_registered_files
+
+    return missing_entries(load_registered_files(briefing_text, launch_dir))
 
 
 def worker_models(config: dict[str, Any], mode: str, agents: list[str], judge: str) -> dict[str, dict[str, str]]:

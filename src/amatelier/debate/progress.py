@@ -15,6 +15,7 @@ from typing import Any
 # What the line says while the runner works after the debate (keys are runner stage names).
 STAGES = {
     "closing": "closing the roundtable · stopping workers",
+    "decision": "the chair writes the decision",
     "scoring": "judge scoring",
     "distilling": "distilling skills",
     "post": "therapist sessions and upkeep",

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from amatelier.chat import llm_holds, roundtables
 from amatelier.chat import messages as msgs
-from amatelier.chat import roundtables
 from amatelier.chat import turns as turn_db
 from amatelier.debate import recording
 from amatelier.debate import steward_turns as steward_hooks
@@ -335,8 +335,13 @@ class Runner:
             "handoff_seen_ms": {"p50": ms(percentile(seen, 50)), "p95": ms(percentile(seen, 95))},
             "overhead_per_turn_ms": ms(overhead),
             "overhead_per_turn_p50_ms": ms(overhead_p50),
-            "events": self.driver.events,
+            "events": self.events(),
         }
+
+    def events(self) -> list[dict[str, Any]]:
+        """The runner's turn events (restarts, timeouts, failures) and the breaker's holds, by time."""
+        held = llm_holds.events(self.state.conn, self.state.rt_id)
+        return sorted([*self.driver.events, *held], key=lambda e: e.get("at") or 0.0)
 
     def calls(self) -> list[dict[str, Any]]:
         """Every llm_calls row of this roundtable so far."""
@@ -344,8 +349,10 @@ class Runner:
             "SELECT * FROM llm_calls WHERE rt_id = ? ORDER BY id", (self.state.rt_id,))]
 
     def refresh_usage(self, digest: dict[str, Any]) -> None:
-        """Recount `llm_usage` from llm_calls, so it includes the steps after the debate."""
+        """Recount `llm_usage` (and the breaker events) so they include the steps after the debate."""
         digest["llm_usage"] = llm_usage(self.calls())
+        if isinstance(digest.get("engine"), dict):
+            digest["engine"]["events"] = self.events()
 
     def digest(self) -> dict[str, Any]:
         """Build the digest of this roundtable from the database and the state."""
@@ -363,6 +370,8 @@ class Runner:
         )
         if self.plan.warnings:
             digest["warnings"] = list(self.plan.warnings)
+        if self.plan.steward_missing:
+            digest["steward_missing"] = list(self.plan.steward_missing)
         people = msgs.human_messages(state.conn, state.rt_id)
         if people:  # shown, never scored: no ledger row or score refers to them
             digest["human_messages"] = [{"id": m["id"], "name": m["agent"], "round": m["round"],

@@ -10,16 +10,18 @@ recorded in the digest, and never costs the transcript.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from amatelier import paths
+from amatelier.chat import faults, roundtables, run_params
 from amatelier.chat import messages as msgs
-from amatelier.chat import roundtables, run_params
 from amatelier.debate import recording, replay, resume
 from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.after import (  # noqa: F401
@@ -183,6 +185,7 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
     pool, conn, rt_id = runner.pool, runner.state.conn, runner.state.rt_id
     previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
     cut_reason: str | None = None
+    close_fault: str | None = None
     exit_code = 0
     try:
         try:
@@ -197,17 +200,28 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
         cut_reason = str(exc)
         exit_code = 1
     except Exception as exc:  # noqa: BLE001 - a runner bug must still cut cleanly and keep the transcript
-        cut_reason = f"runner error: {type(exc).__name__}: {exc}"
         exit_code = 1
-        _log_traceback(rt_id)
-        warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
+        if faults.is_fault(exc):  # a full disk or a lost workspace mid-debate: say that, in one line
+            cut_reason = faults.describe(exc, paths.user_db_path())
+            warn(f"amatelier: error: {cut_reason}")
+        else:
+            cut_reason = f"runner error: {type(exc).__name__}: {exc}"
+            _log_traceback(rt_id)
+            warn(f"amatelier: error: {cut_reason} (traceback in {paths.user_logs_dir() / f'{rt_id}-runner.log'})")
     finally:
         runner.stage("closing")
         with _held_signals() as held_at_close:  # closing and stopping workers always finish
-            if cut_reason is not None:
-                roundtables.cut_roundtable(conn, rt_id, cut_reason)
-            elif not roundtables.close_roundtable(conn, rt_id) and roundtables.status(conn, rt_id) == "cut":
-                cut_reason = (roundtables.get_roundtable(conn, rt_id) or {}).get("cut_reason")
+            try:
+                if cut_reason is not None:
+                    roundtables.cut_roundtable(conn, rt_id, cut_reason)
+                elif not roundtables.close_roundtable(conn, rt_id) and roundtables.status(conn, rt_id) == "cut":
+                    cut_reason = (roundtables.get_roundtable(conn, rt_id) or {}).get("cut_reason")
+            except (sqlite3.Error, OSError) as exc:  # a full disk: the row cannot change, so it stays open
+                if not faults.is_fault(exc):
+                    raise
+                close_fault = faults.describe(exc, paths.user_db_path())
+                cut_reason = cut_reason or "the roundtable could not be closed"
+                exit_code = 1
             if not pool.wait_all(CLOSE_GRACE_S if cut_reason is None else 0.5):
                 pool.stop_all()
             else:
@@ -220,7 +234,14 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
                                interrupted=bool(held_at_close) and cut_reason is None)
     finally:
         signal.signal(signal.SIGTERM, previous_term)
-    conn.close()
+    if close_fault is not None:
+        note = (f"roundtable {rt_id} could not be marked {'cut' if exit_code else 'closed'}: {close_fault}; "
+                "it will be marked cut and its entry fees refunded by the next amatelier command")
+        result.digest.setdefault("warnings", []).append(note)
+        result.digest["pending_cut"] = True
+        warn(f"amatelier: {note}")
+    with contextlib.suppress(sqlite3.Error):
+        conn.close()
     if progress is not None:
         progress.stop()
     if result.exit_code == 0:

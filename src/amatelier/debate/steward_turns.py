@@ -59,7 +59,8 @@ def _steward(state: RoundtableState) -> Steward | None:
 def setup(state: RoundtableState) -> None:
     """Step 6: read the briefing's registered files; decide whether the Steward is on."""
     audit.install_from_env()
-    registry = load_registered_files(state.briefing_text, state.launch_dir)
+    # The briefing file itself is always readable as `briefing`: a long one is cut in every prompt.
+    registry = load_registered_files(state.briefing_text, state.launch_dir).with_briefing(state.briefing_path)
     state.notes[NOTES_KEY] = Steward(registry, state.config, state.mode,
                                      agents=list(state.workers))
 

@@ -239,12 +239,30 @@ class Worker:
             from amatelier.judging.verdict import readable_answer
 
             text = readable_answer(text)
-        message_id = turns.complete(self.conn, turn, text, kind=self.kind())
+        message_id = turns.complete(self.conn, turn, text, kind=self.kind(), also=self._position_recorder(turn, text))
         if message_id is None:
             log(self.agent, f"turn {turn['id']} was closed before the answer arrived; answer dropped")
         else:
             msgs.set_cursor(self.conn, self.rt_id, self.agent, message_id)
         return message_id
+
+    def _position_recorder(self, turn: dict[str, Any], text: str) -> Any:
+        """Stores a worker turn's POSITION line with its message (same transaction); never raises."""
+        if self.kind() != "speech":
+            return None
+
+        def record(conn: sqlite3.Connection, message_id: int) -> None:
+            from amatelier.debate.positions import record_turn_position
+
+            try:
+                participants = list((self.roundtable() or {}).get("participants", []))
+                record_turn_position(conn, rt_id=self.rt_id, message_id=message_id, agent=self.agent,
+                                     round_no=int(turn["round"]), phase=str(turn["phase"]), text=text,
+                                     participants=participants)
+            except (sqlite3.Error, ValueError, TypeError) as exc:  # the message matters more than its position
+                log(self.agent, f"position of turn {turn['id']} not stored: {exc}")
+
+        return record
 
     # ------------------------------------------------------------------ loop
 

@@ -26,7 +26,7 @@ from amatelier.economy import rules as spark_rules
 from amatelier.economy.tags import parse_gates, parse_ventures
 
 CATEGORIES = ("fee", "score", "penalty", "gate", "outcome", "purchase", "refund",
-              "venture_stake", "venture_payout", "bench")
+              "venture_stake", "venture_payout", "bench", "grant")
 
 
 class EconomyError(ValueError):

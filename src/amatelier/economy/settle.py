@@ -59,11 +59,15 @@ def before_open(state: RoundtableState) -> None:
 def on_open(state: RoundtableState) -> None:
     """Step 13: entry fees by tier, once the roundtable row exists.
 
-    First, fees of earlier roundtables that were cut before scoring are refunded (the
+    First, every configured worker without one gets its starter grant (economy.grants), and fees of earlier roundtables that were cut before scoring are refunded (the
     runner cuts orphaned roundtables just before it opens this one).
     """
-    from amatelier.economy import ledger
+    from amatelier.economy import grants, ledger
 
+    with _guard(state, "starter grants"):
+        paid = grants.ensure_starter_grants(state.conn, state.config)
+        if paid:
+            _notes(state)["starter_grants"] = paid
     with _guard(state, "cut-roundtable refunds"):
         refunded = ledger.refund_cut_fees(state.conn)
         if refunded:

@@ -124,12 +124,13 @@ def _check_eligible(conn: sqlite3.Connection, config: Mapping[str, Any], agent: 
 
 
 def purchase(conn: sqlite3.Connection, agent: str, item_id: str, config: Mapping[str, Any], *,
-             reason: str = "") -> dict[str, Any]:
+             reason: str = "", keep: int = 0) -> dict[str, Any]:
     """Buy an item: balance check and the purchase row in one BEGIN IMMEDIATE transaction,
     then the purchase's state and delivery in store/ledger.json.
 
-    Raises UnknownAgent, UnknownItem, StoreError or InsufficientSparks; in each case
-    nothing is written.
+    `keep` sparks must stay on the balance afterwards (an agent's own purchases keep a
+    reserve; see `agent_reserve`). Raises UnknownAgent, UnknownItem, StoreError or
+    InsufficientSparks; in each case nothing is written.
     """
     agent = ledger.require_agent(config, agent, conn)
     item, category = find_item(item_id)
@@ -143,8 +144,12 @@ def purchase(conn: sqlite3.Connection, agent: str, item_id: str, config: Mapping
         data = load_ledger(conn)
         _check_eligible(conn, config, agent, item, kind, data)
         available = ledger.balance(conn, agent)
-        if available < price:
-            raise InsufficientSparks(agent, available, price, item["id"])
+        if available - max(0, keep) < price:
+            refused = InsufficientSparks(agent, available, price, item["id"])
+            if keep > 0:
+                refused.args = (f"{agent} has {available} sparks and keeps {keep} in reserve for your own "
+                                f"store buys; {item['id']} costs {price}",)
+            raise refused
         ledger.append(conn, agent, -price, "purchase", ref=purchase_id,
                       reason=reason or f"bought {item['id']}", meta=meta)
     # The money has moved; from here on a crash is repaired by the next reconcile.
@@ -166,11 +171,23 @@ def _record_state(conn: sqlite3.Connection, purchase_id: str) -> dict[str, Any]:
         return dict(data["purchases"].get(purchase_id, {}))
 
 
+def agent_reserve(config: Mapping[str, Any]) -> int:
+    """Sparks an agent's own purchases (in a debrief) must leave: the cheapest item's price.
+
+    It keeps the starter grant's promise (economy.grants): after its first roundtable every
+    worker can still be bought the cheapest item by you. 0 when the grant is switched off.
+    """
+    if (config.get("competition") or {}).get("starter_grant", "auto") in (0, "0"):
+        return 0
+    prices = [row["price"] for row in catalog_rows() if row["price"] > 0]
+    return min(prices) if prices else 0
+
+
 def attempt_purchase(conn: sqlite3.Connection, agent: str, item_id: str,
-                     config: Mapping[str, Any]) -> dict[str, Any]:
+                     config: Mapping[str, Any], *, keep: int = 0) -> dict[str, Any]:
     """purchase() that reports instead of raising: {"ok": True, ...receipt} or {"ok": False, "reason", "error"}."""
     try:
-        return {"ok": True, **purchase(conn, agent, item_id, config)}
+        return {"ok": True, **purchase(conn, agent, item_id, config, keep=keep)}
     except InsufficientSparks as exc:
         return {"ok": False, "reason": "insufficient_funds", "error": str(exc),
                 "balance": exc.balance, "price": exc.needed}
@@ -189,7 +206,7 @@ def process_store_request(conn: sqlite3.Connection, agent: str, request: Mapping
     item_id = str(request.get("item") or request.get("item_id") or "").strip()
     text = str(request.get("request") or request.get("text") or "").strip()
     if item_id:
-        result = attempt_purchase(conn, agent, item_id, config)
+        result = attempt_purchase(conn, agent, item_id, config, keep=agent_reserve(config))
         if result["ok"] or result["reason"] != "insufficient_funds":
             return {"action": "purchased" if result["ok"] else "refused", **result}
         posted = submit_request(conn, agent, text or f"wants {item_id} ({result['error']})", item_id=item_id)

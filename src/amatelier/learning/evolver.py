@@ -19,7 +19,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from amatelier import paths
+from amatelier import paths, seed_hashes
 from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
 from amatelier.learning import agent_memory
 from amatelier.learning.persona_history import write_persona_file
@@ -69,12 +69,17 @@ def read_claude_md(agent: str) -> str:
 def write_claude_md(agent: str, text: str) -> None:
     """Atomically replace the user-data persona (never the bundled seed).
 
-    The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first; an installed
-    agent's per-model variants get the evolved sections too.
+    The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first, and the hash
+    of what was written is recorded, so `refresh-seeds` can say the file was "evolved by the
+    therapist" rather than "edited by you". An installed agent's per-model variants get the
+    evolved sections too.
     """
-    text = text if text.endswith("\n") else text + "\n"
-    write_persona_file(claude_md_path(agent).parent, "CLAUDE.md", text)
-    _sync_variants(agent, text)
+    body = text if text.endswith("\n") else text + "\n"
+    path = claude_md_path(agent)
+    write_persona_file(path.parent, "CLAUDE.md", body)
+    with contextlib.suppress(OSError, ValueError):  # the record is bookkeeping; the persona is written
+        seed_hashes.note_evolved(path.parent, path.name, body.encode("utf-8"))
+    _sync_variants(agent, body)
 
 
 def _sync_variants(agent: str, text: str) -> None:

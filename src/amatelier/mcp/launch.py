@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -61,27 +63,64 @@ def looks_like_file_name(text: str) -> bool:
     return "\n" not in value and value.lower().endswith(BRIEFING_SUFFIXES)
 
 
-def resolve_briefing(briefing: str, *, cwd: Path, briefing_dir: Path) -> Path:
-    """The briefing file to hand the runner.
+def looks_like_path(text: str) -> bool:
+    """A single word that reads as a file reference (a slash, a leading dot or ~, a .md name)."""
+    value = text.strip()
+    if not value or any(ch.isspace() for ch in value):
+        return False
+    return ("/" in value or "\\" in value or value.startswith((".", "~"))
+            or re.search(r"\.[A-Za-z0-9]{1,10}$", value) is not None)
 
-    An existing file (absolute, relative to `cwd`, or a name under the user briefing dir)
-    is used as is. A single line ending in .md/.txt that names no file is an error. Any other
-    text is the briefing itself: it is saved under the briefing dir and that file is used.
+
+def resolve_briefing(briefing: str, *, cwd: Path, briefing_dir: Path) -> Path:
+    """The briefing file to hand the runner; from MCP only inline text or the briefing dir.
+
+    The caller is a model that may be prompt-injected, so a briefing may never name an
+    arbitrary host file: a file reference must be a plain relative name inside
+    `briefing_dir` (no absolute path, no `~`, no `..`, no dot-file component, no symlink
+    resolving outside the directory). Anything that is not a file reference is the
+    briefing text itself and is saved under the briefing dir. `cwd` is not searched.
     """
+    del cwd  # kept in the signature: the server passes its working directory, which is never read
     text = briefing or ""
     if not text.strip():
-        raise ToolFailure("briefing must not be empty: pass a briefing file path or the briefing text")
-    if "\n" not in text.strip() and len(text) < 4096:
-        name = text.strip()
-        given = Path(name).expanduser()
-        for candidate in (briefing_dir / name, given if given.is_absolute() else cwd / given):
-            with contextlib.suppress(OSError):
-                if candidate.is_file():
-                    return candidate.resolve()
-        if looks_like_file_name(name):
-            raise ToolFailure(f"briefing not found: {name} (looked in {briefing_dir} and {cwd}); "
-                              "pass an existing file or the briefing text itself")
+        raise ToolFailure("briefing must not be empty: pass the briefing text or a file name in "
+                          f"{briefing_dir}")
+    if looks_like_path(text) and len(text) < 4096:
+        return briefing_file(text.strip(), briefing_dir)
     return save_inline_briefing(text, briefing_dir)
+
+
+def briefing_file(name: str, briefing_dir: Path) -> Path:
+    """The real path of `name` inside `briefing_dir`; ToolFailure naming the rule it breaks."""
+    rule = (f"a briefing from MCP is inline text or a file inside the briefing dir {briefing_dir} "
+            "named without '..'")
+    posix = name.replace("\\", "/")
+    parts = [part for part in posix.split("/") if part not in ("", ".")]
+    if os.path.isabs(name) or posix.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", posix):
+        raise ToolFailure(f"briefing refused: {one_line(name, 120)} is an absolute path; {rule}")
+    if ".." in parts:
+        raise ToolFailure(f"briefing refused: {one_line(name, 120)} contains '..'; {rule}")
+    if any(part.startswith(".") for part in parts) or not parts:
+        raise ToolFailure(f"briefing refused: {one_line(name, 120)} is a dot-file; {rule}")
+    if not posix.lower().endswith(BRIEFING_SUFFIXES):
+        raise ToolFailure(f"briefing refused: {one_line(name, 120)} is not a .md or .txt file; {rule}")
+    root = os.path.realpath(briefing_dir)
+    candidate = os.path.join(briefing_dir, *parts)
+    real = os.path.realpath(candidate)
+    if not (real.startswith(root.rstrip(os.sep) + os.sep)):
+        raise ToolFailure(f"briefing refused: {one_line(name, 120)} is a symlink leading out of the "
+                          f"briefing dir; {rule}")
+    try:
+        info = os.stat(real)
+    except OSError:
+        raise ToolFailure(f"briefing not found: {one_line(name, 120)} (looked in {briefing_dir}); "
+                          "pass a file in that directory or the briefing text itself") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ToolFailure(f"briefing refused: {one_line(name, 120)} is not a regular file; {rule}")
+    if info.st_nlink > 1:
+        raise ToolFailure(f"briefing refused: {one_line(name, 120)} is a hard link; {rule}")
+    return Path(real)
 
 
 def save_inline_briefing(text: str, briefing_dir: Path) -> Path:

@@ -28,7 +28,8 @@ from amatelier.mcp.tools import ToolFailure, one_line
 if TYPE_CHECKING:
     from amatelier.mcp.launch import Launched, StartRequest
 
-INSTALL_HINT = "the MCP server needs the optional mcp package: install with pip install 'amatelier[mcp]'"
+INSTALL_HINT = ("the MCP server needs the optional mcp package: install it from your amatelier checkout "
+                "with pip install '.[mcp]' (or pip install mcp)")
 START_TIMEOUT_S = 60.0
 CUT_WAIT_S = 20.0
 SERVER_NAME = "amatelier"
@@ -99,11 +100,10 @@ class Workspace:
             self._ready = True
 
     def reader(self) -> sqlite3.Connection:
-        """A read-only connection to roundtable.db."""
-        from amatelier.chat.db import connect
+        """A read-only connection to roundtable.db (works on a read-only workspace too)."""
+        from amatelier.chat.db import open_for_reading
 
-        self.ensure()
-        return connect(readonly=True)
+        return open_for_reading()
 
     def writer(self) -> sqlite3.Connection:
         """A read-write connection, used only to record a cut."""
@@ -346,9 +346,9 @@ def build_server(tools: Tools | None = None) -> Any:
     async def roundtable_start(
         topic: Annotated[str, Field(description="The question the roundtable debates.")],
         briefing: Annotated[str, Field(description=(
-            "Briefing markdown (Objective, Context, Constraints, Success criteria): a file path "
-            "(absolute or relative to the server's working directory), a file name under the "
-            "workspace briefing dir, or the briefing text itself."))],
+            "Briefing markdown (Objective, Context, Constraints, Success criteria): the briefing "
+            "text itself, or the name of a file in the workspace briefing dir "
+            "(<user data>/roundtable-server/). Other host paths are refused."))],
         workers: Annotated[list[str] | None, Field(description=(
             "Agents to seat, e.g. [\"elena\", \"marcus\"]. Default: the configured team plus naomi."))] = None,
         max_rounds: Annotated[int | None, Field(description="Most rounds to run (default 3).")] = None,
@@ -399,9 +399,10 @@ def build_server(tools: Tools | None = None) -> Any:
 
     @server.tool(annotations=read_only)
     async def roundtable_digest(rt_id: RtId = None) -> dict[str, Any]:
-        """The digest of a finished (or cut) roundtable: final positions, convergence, judge
-        interventions, scores and sparks, LLM usage. ready is false while it still runs; final
-        is false while scoring and the learning loop may still add fields."""
+        """The decision record of a finished (or cut) roundtable first (recommendation, outcome,
+        confidence, cited arguments, dissent, who moved whom), then a human summary and the digest.
+        ready is false while it still runs; final is false while scoring and the learning loop may
+        still add fields."""
         return await run(impl.digest, rt_id)
 
     @server.tool(annotations=read_only)

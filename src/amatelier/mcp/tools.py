@@ -200,7 +200,11 @@ def digest(conn: sqlite3.Connection, rt: dict[str, Any], digest_dir: Path) -> di
             note = f"still running: {where}"
         return {"rt_id": rt_id, "ready": False, "status": info["status"], "stage": info["stage"],
                 "message": note}
-    return {"rt_id": rt_id, "ready": True, "final": alive is not True,
+    from amatelier.debate.summary import format_summary
+
+    # The decision first: what a client (and the person behind it) reads before anything else.
+    return {"rt_id": rt_id, "ready": True, "decision": data.get("decision"),
+            "summary": format_summary(data, str(digest_path(digest_dir, rt_id))), "final": alive is not True,
             "path": str(digest_path(digest_dir, rt_id)), "digest": data}
 
 

@@ -18,6 +18,7 @@ import json
 import math
 import re
 
+from amatelier.offline.positions import position_line
 from amatelier.offline.request import OfflineRequest
 from amatelier.prompt_format import SECTION, parse_markers, transcript_speakers
 
@@ -114,7 +115,8 @@ def briefing_facts(prompt: str) -> list[str]:
 
 def _gist(text: str, words: int = 10) -> str:
     """A short claim from someone's message: its longest sentence that quotes nobody else."""
-    body = text.replace(TAG, "").strip()
+    body = "\n".join(line for line in text.replace(TAG, "").splitlines()
+                     if not line.strip().upper().startswith("POSITION:")).strip()
     sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", body) if x.strip()]
     plain = [x for x in sentences if '"' not in x and not re.match(r"^[a-z]+, ", x)
              and not x.lower().startswith(("one addition", "the briefing says"))]
@@ -178,12 +180,16 @@ def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
         who, text = others[-1] if round_no == 1 else rng.choice(others)
         verb = rng.choice(["I agree with", "I partly disagree with", "I want to build on"])
         parts.append(f"{verb} {who}'s point that \"{_gist(text)}\".")
-    if round_no > 1:
+    line, moved_by = position_line(agent, round_no, "SPEAK", topic_terms(markers.get("TOPIC", ""))[0],
+                                   request.prompt)
+    if moved_by:
+        parts.append(f"{moved_by.split(' ')[0]}'s argument ({moved_by.split(' ')[-1]}) moved me: "
+                     "I now hold their position.")
+    elif round_no > 1:
         parts.append(rng.choice([f"After round {round_no - 1}, my position is sharper, not different.",
-                                 f"Round {round_no - 1} moved me slightly: the cost side is bigger than I said.",
                                  "I hold my position, with one refinement."]))
     parts.append(rng.choice(voice["close"]))
-    return " ".join(parts)
+    return " ".join(parts) + "\n" + line
 
 
 def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
@@ -208,7 +214,9 @@ def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
                                                      "your risk is real but smaller than you claim.",
                                                      "you and I disagree on sequencing, not direction."]))
     lines.append(rng.choice(_voice(agent)["close"]))
-    return " ".join(lines)
+    line, _ = position_line(agent, _int(markers.get("ROUND"), 1), "REBUTTAL",
+                            topic_terms(markers.get("TOPIC", ""))[0], request.prompt)
+    return " ".join(lines) + "\n" + line
 
 
 def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
@@ -222,11 +230,13 @@ def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
     rng = request.rng("floor")
     others = _others(request.prompt, agent)
     target = f" {others[-1][0]}," if others else ""
+    line, _ = position_line(agent, round_no, "FLOOR", topic_terms(markers.get("TOPIC", ""))[0], request.prompt)
     return (f"{TAG} One addition from the floor:{target} "
             + rng.choice(["we have not named an owner for the boundary.",
                           "the rollback path needs a date, not a promise.",
                           "measure the deploy coupling for two weeks before deciding.",
-                          "the cheapest experiment is to extract one endpoint behind a flag."]))
+                          "the cheapest experiment is to extract one endpoint behind a flag."])
+            + "\n" + line)
 
 
 def converge_round(max_rounds: int) -> int:
@@ -285,7 +295,11 @@ def respond(request: OfflineRequest) -> str:
     text = handler(request, markers)
     note = human_note(request.prompt, request.agent or markers.get("AGENT", "")) if task != "gate" else ""
     if note:  # a PASS would ignore the person, so speak up instead
-        text = note if is_pass_text(text) else f"{text} {note}"
+        if is_pass_text(text):
+            text = note
+        else:  # before the POSITION line, which stays the last line
+            body, sep, position = text.rpartition("\nPOSITION:")
+            text = f"{body} {note}{sep}{position}" if sep else f"{text} {note}"
     return text
 
 

@@ -180,7 +180,11 @@ def _list(registry: Registry, max_bytes: int | None, pattern: str | None) -> Ste
     title = f"Registered files matching {pattern}" if pattern else "Registered files"
     lines = [f"{title} ({len(allowed)}):"]
     for path in allowed:
-        lines.append(f"- {registry.display(path)} ({os.stat(path).st_size} bytes)")
+        try:
+            size = f"{os.stat(path).st_size} bytes"
+        except OSError:
+            size = "gone since the check"
+        lines.append(f"- {registry.display(path)} ({size})")
     if not pattern:
         for entry, reason in [*registry.rejected, *refused]:
             lines.append(f"- {entry} (unavailable: {reason})")

@@ -9,7 +9,7 @@ Steward off for that roundtable.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from amatelier.briefing_format import (  # noqa: F401
@@ -22,6 +22,8 @@ from amatelier.briefing_format import (  # noqa: F401
     entry_text,
     section_lines,
 )
+
+BRIEFING_NAME = "briefing"                            # what agents call the roundtable's briefing file
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,29 @@ class Registry:
     declared: bool = False                            # the section exists in the briefing
     allow_dirs: bool = False                          # a mirror registry (claude -p hook) may name dirs
     entries: tuple[str, ...] = field(default=())      # accepted entries as written, for prompts
+    briefing: Path | None = None                      # the roundtable's own briefing, read as "briefing"
 
     @property
     def enabled(self) -> bool:
+        """Whether the user registered anything (the briefing alone does not switch the Steward on)."""
         return bool(self.files or self.globs)
+
+    def with_briefing(self, path: Path | str | None) -> Registry:
+        """This registry plus the briefing file, readable by the name `briefing`.
+
+        The prompt carries only the first part of a long briefing; agents read the rest with
+        `[[request: lines 400-480 of briefing]]`. The user chose the file, so it is in scope
+        wherever it lives.
+        """
+        if path is None:
+            return self
+        return replace(self, briefing=Path(os.path.abspath(os.fspath(path))))
 
     def display(self, path: Path | str) -> str:
         """A path as agents should see it: launch-relative when inside, else absolute."""
         path = Path(path)
+        if self.briefing is not None and os.path.realpath(path) == os.path.realpath(self.briefing):
+            return BRIEFING_NAME
         try:
             return path.relative_to(self.launch_dir).as_posix()
         except ValueError:

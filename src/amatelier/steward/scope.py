@@ -3,7 +3,9 @@
 A model asks for paths; the user's briefing says which files it may see. `check_path`
 resolves a candidate with symlinks followed and allows it only when the real path is a
 registered file, or matches a registered glob inside the launch directory, and is a
-regular file under the size cap. `read_scoped` is the only function that opens a file on
+regular file under the size cap, with one link (a hard link is admitted only when its
+inode is itself a registered file). Any OSError met on the way (a file swapped
+mid-check) becomes an OutOfScope or NotFound answer. `read_scoped` is the only function that opens a file on
 the Steward's behalf, and it opens only what `check_path` allowed, with O_NOFOLLOW, and
 re-checks the opened file is the one that was checked.
 """
@@ -19,11 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from amatelier.steward.registry import Registry
+from amatelier.steward.registry import BRIEFING_NAME, Registry
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 MAX_PATH_CHARS = 4096
 MAX_WALK_ENTRIES = 20_000
+BRIEFING_ALIASES = (BRIEFING_NAME, "the briefing")
 
 
 class ScopeError(Exception):
@@ -135,6 +138,8 @@ def _coerce(candidate: object) -> str:
 def _registered_match(real: str, lexical: str, registry: Registry) -> str | None:
     """None when `real` is in scope, else why not (the candidate has not been opened)."""
     root = str(registry.launch_dir)
+    if registry.briefing is not None and real == os.path.realpath(registry.briefing):
+        return None
     for entry in registry.files:
         entry_real = os.path.realpath(entry.path)
         if real != entry_real:
@@ -156,9 +161,59 @@ def _registered_match(real: str, lexical: str, registry: Registry) -> str | None
     return "not a registered file"
 
 
+def _answer_for(exc: OSError, registry: Registry, path: str, text: str, doing: str) -> ScopeError:
+    """An OSError met while checking or reading, as an answer (never a raw exception).
+
+    A file swapped, removed or made unreadable mid-check is `not_found` or `out_of_scope`;
+    the message names the path as agents see it, never the OS error's own text.
+    """
+    shown = registry.display(path)
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return NotFound(f"no such file: {shown}", text)
+    if exc.errno == errno.ELOOP:
+        return OutOfScope(f"path became a symlink after the check ({shown})", text)
+    return OutOfScope(f"cannot {doing} {shown} ({errno.errorcode.get(exc.errno or 0, 'error')})", text)
+
+
+def _registered_inodes(registry: Registry) -> set[tuple[int, int]]:
+    """(device, inode) of every explicitly registered file that exists."""
+    found: set[tuple[int, int]] = set()
+    named = [entry.path for entry in registry.files]
+    if registry.briefing is not None:
+        named.append(registry.briefing)
+    for path in named:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        found.add((info.st_dev, info.st_ino))
+    return found
+
+
+def _refuse_hard_link(info: os.stat_result, registry: Registry, text: str) -> None:
+    """A regular file with more than one link is refused unless it is itself a registered file.
+
+    A hard link carries another file's bytes under an in-scope name (`docs/hard.md` linked to a
+    secret elsewhere); only an explicit registration of that very inode admits it.
+    """
+    if info.st_nlink > 1 and (info.st_dev, info.st_ino) not in _registered_inodes(registry):
+        raise OutOfScope(f"hard link ({info.st_nlink} links): a file with more than one link is "
+                         "readable only when registered by name", text)
+
+
 def _check(candidate: object, registry: Registry, *, allow_dir: bool,
            max_bytes: int | None) -> tuple[Path, os.stat_result]:
     text = _coerce(candidate)
+    if registry.briefing is not None and text.strip("`'\"").lower() in BRIEFING_ALIASES:
+        text = str(registry.briefing)
+    try:
+        return _check_text(text, registry, allow_dir=allow_dir, max_bytes=max_bytes)
+    except OSError as exc:
+        raise _answer_for(exc, registry, text, text, "check") from None
+
+
+def _check_text(text: str, registry: Registry, *, allow_dir: bool,
+                max_bytes: int | None) -> tuple[Path, os.stat_result]:
     joined = text if os.path.isabs(text) else os.path.join(registry.launch_dir, text)
     lexical = os.path.normpath(joined)
     real = os.path.realpath(joined)
@@ -167,14 +222,13 @@ def _check(candidate: object, registry: Registry, *, allow_dir: bool,
         raise OutOfScope(why, text)
     try:
         info = os.stat(real)
-    except FileNotFoundError as exc:
-        raise NotFound(f"no such file: {registry.display(real)}", text) from exc
     except OSError as exc:
-        raise ScopeError(f"cannot stat {registry.display(real)}: {exc.strerror}", text) from exc
+        raise _answer_for(exc, registry, real, text, "check") from None
     if stat.S_ISDIR(info.st_mode) and allow_dir and registry.allow_dirs:
         return Path(real), info
     if not stat.S_ISREG(info.st_mode):
         raise OutOfScope(f"not a regular file ({_kind(info.st_mode)})", text)
+    _refuse_hard_link(info, registry, text)
     cap = DEFAULT_MAX_FILE_BYTES if max_bytes is None else max_bytes
     if info.st_size > cap:
         raise OutOfScope(f"file is {info.st_size} bytes, over the {cap}-byte cap", text)
@@ -209,19 +263,17 @@ def read_scoped(candidate: object, registry: Registry, *,
     path, checked = _check(candidate, registry, allow_dir=False, max_bytes=cap)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     flags |= getattr(os, "O_CLOEXEC", 0)
+    shown = registry.display(path)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise OutOfScope("path became a symlink after the check", str(path)) from exc
-        if exc.errno == errno.ENOENT:
-            raise NotFound(f"no such file: {registry.display(path)}", str(path)) from exc
-        raise ScopeError(f"cannot open {registry.display(path)}: {exc.strerror}", str(path)) from exc
+        raise _answer_for(exc, registry, str(path), shown, "open") from None
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (
                 checked.st_dev, checked.st_ino):
-            raise OutOfScope("file changed between the check and the read", str(path))
+            raise OutOfScope("file changed between the check and the read", shown)
+        _refuse_hard_link(opened, registry, shown)
         chunks: list[bytes] = []
         remaining = cap + 1
         while remaining > 0:
@@ -230,11 +282,13 @@ def read_scoped(candidate: object, registry: Registry, *,
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
+    except OSError as exc:
+        raise _answer_for(exc, registry, str(path), shown, "read") from None
     finally:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > cap:
-        raise OutOfScope(f"file grew past the {cap}-byte cap", str(path))
+        raise OutOfScope(f"file grew past the {cap}-byte cap", shown)
     return ScopedRead(path=path, data=data)
 
 
@@ -248,7 +302,8 @@ def _fixed_prefix(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def _walk_glob(pattern: str, registry: Registry) -> Iterator[str]:
+def walk_glob(pattern: str, registry: Registry) -> Iterator[str]:
+    """Launch-relative paths a glob matches (symlinked dirs not followed, walk capped)."""
     root = str(registry.launch_dir)
     start = os.path.realpath(os.path.join(root, _fixed_prefix(pattern)))
     if not _inside(start, root) or not os.path.isdir(start):
@@ -289,8 +344,10 @@ def registered_paths(registry: Registry, *, limit: int = 200,
         consider(str(entry.path), entry.raw)
         if len(allowed) >= limit:
             return allowed, refused
+    if registry.briefing is not None:
+        consider(BRIEFING_NAME, BRIEFING_NAME)
     for pattern in registry.globs:
-        for relative in _walk_glob(pattern, registry):
+        for relative in walk_glob(pattern, registry):
             consider(relative, relative)
             if len(allowed) >= limit:
                 return allowed, refused

@@ -13,9 +13,10 @@ from typing import Any
 from amatelier.backends.base import LLMBackend
 from amatelier.steward.budget import StewardBudget
 from amatelier.steward.log import StewardLog
-from amatelier.steward.lookups import try_deterministic
+from amatelier.steward.lookups import parse_lookup, try_deterministic
 from amatelier.steward.registry import Registry
 from amatelier.steward.result import StewardResult
+from amatelier.steward.scope import BRIEFING_ALIASES
 from amatelier.steward.subagent import spawn_steward_subagent
 from amatelier.steward.task import StewardTask
 
@@ -86,10 +87,11 @@ class Steward:
         for request in requests:
             meta = dict(round_num=round_num, phase=phase, free=free, timeout_s=self.timeout_s,
                         grace_s=self.grace_s)
-            if not self.enabled:
+            if not self._answers(request):
                 why = ("the Steward is switched off (config steward.enabled)" if not self.switched_on
                        else "no files are registered for this roundtable (briefing section "
-                            "'## Steward-Registered Files'), so nothing can be looked up")
+                            "'## Steward-Registered Files'), so nothing can be looked up but the "
+                            "briefing itself ([[request: lines A-B of briefing]])")
                 task = StewardTask.finished(agent, request, StewardResult(
                     "out_of_scope", output=why, method="refused"), **meta)
             elif not budget.spend(agent):
@@ -103,6 +105,16 @@ class Steward:
         with self._lock:
             self.tasks.extend(started)
         return started
+
+    def _answers(self, request: str) -> bool:
+        """Whether a request is looked up: any, with files registered; else only the briefing's own lines."""
+        if self.enabled:
+            return True
+        if not self.switched_on or self.registry.briefing is None:
+            return False
+        lookup = parse_lookup(request)
+        return (lookup is not None and lookup.kind in ("read", "lines", "grep")
+                and (lookup.path or "").strip("`'\"").lower() in BRIEFING_ALIASES)
 
     def waiting(self, agent: str) -> bool:
         """Whether a lookup `agent` asked for is still running."""
