@@ -31,7 +31,7 @@ def keygen(
     from amatelier.bundles import registry
     from amatelier.bundles.signing import generate_keypair
 
-    with reporting(as_json):
+    with reporting():
         pair = generate_keypair(Path(out_dir) if out_dir else paths.user_signing_keys_dir())
         registry.trust(pair.public_key)
     result = {"private_key": str(pair.private_path), "public_key": str(pair.public_path),
@@ -69,7 +69,7 @@ def manifest_command(
     from amatelier.bundles.manifest import files_for, model_names, schema_version
     from amatelier.config import load_config
 
-    with reporting(as_json):
+    with reporting():
         manifest, path = author_manifest(agent.strip().lower(), load_config(), models=model or None,
                                          version=version, variant_files=variant_files,
                                          snapshot=snapshot)
@@ -99,7 +99,7 @@ def pack_command(
     """
     from amatelier.bundles.pack import pack_agent
 
-    with reporting(as_json):
+    with reporting():
         result = pack_agent(agent.strip().lower(), Path(out_dir), model=model,
                             key_path=Path(sign) if sign else None)
     if as_json:
@@ -127,7 +127,7 @@ def verify_command(
     from amatelier.bundles.sources import load_source
     from amatelier.bundles.verify import verify_bundle
 
-    with reporting(as_json):
+    with reporting():
         expected = load_public_key_b64(Path(key)) if key is not None else None
         bundle = load_source(package, progress=None if as_json else note)
         report = verify_bundle(bundle, expected_key=expected)
@@ -161,7 +161,7 @@ def export_command(
     from amatelier.bundles.export import export_agent
     from amatelier.config import load_config
 
-    with reporting(as_json):
+    with reporting():
         target = export_agent(agent.strip().lower(), load_config(), fmt=fmt, output=output,
                               model=model, force=force)
     if as_json:

@@ -26,7 +26,7 @@ def install_command(
     """
     from amatelier.bundles.install import install
 
-    with reporting(as_json):
+    with reporting():
         result = install(source, as_name=as_name.strip().lower() if as_name else None, trust_path=Path(trust) if trust else None,
                          allow_unsigned=allow_unsigned, force=force,
                          progress=None if as_json else note)
@@ -50,7 +50,7 @@ def list_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
     """Installed agents: version, model, origin and signature status."""
     from amatelier.bundles.install import list_installed
 
-    with reporting(as_json):
+    with reporting():
         rows = list_installed()
     if as_json:
         print_json({"agents": rows})
@@ -85,7 +85,7 @@ def uninstall_command(
     """
     from amatelier.bundles.install import uninstall
 
-    with reporting(as_json):
+    with reporting():
         result = uninstall(name.strip().lower(), keep_state=keep_state)
     if as_json:
         print_json(result)

@@ -1,7 +1,7 @@
 """Output helpers for the `amatelier agent` commands: JSON to stdout, errors as one line.
 
-With --json an error is one JSON object `{"error": "...", "code": N}` on stderr (exit N),
-so a script never has to parse prose; without it, the usual `amatelier: error: ...` line.
+Errors become UserError, which `commands.errors.run_cli` prints as `amatelier: error: ...`
+or, with --json, as one JSON object `{"error": "...", "code": N}` on stderr (exit N).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from amatelier.commands.errors import EXIT_USAGE, UserError
+from amatelier.commands.errors import UserError
 
 JSON_HELP = "Print the result as JSON (errors as one JSON object on stderr)."
 
@@ -27,23 +27,14 @@ def note(text: str) -> None:
 
 
 @contextlib.contextmanager
-def reporting(as_json: bool) -> Iterator[None]:
-    """Map bundle, config and workspace errors to one line (or one JSON object) and exit 2."""
+def reporting() -> Iterator[None]:
+    """Turn bundle errors and disk faults into a UserError: one line, exit 2, never a traceback."""
     from amatelier.bundles import BundleError
-    from amatelier.config import ConfigError
-    from amatelier.paths import WorkspaceNotWritable
 
     try:
         yield
-    except (BundleError, UserError, ConfigError, WorkspaceNotWritable) as exc:
-        code = getattr(exc, "exit_code", EXIT_USAGE)
-        if as_json:
-            print(json.dumps({"error": str(exc), "code": code}, ensure_ascii=False), file=sys.stderr, flush=True)
-            raise SystemExit(code) from None
-        raise UserError(str(exc), exit_code=code) from None
-    except OSError as exc:  # a full or read-only disk, a vanished directory: one line, not a traceback
+    except BundleError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:  # a full or read-only disk, a vanished directory
         message = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
-        if as_json:
-            print(json.dumps({"error": message, "code": EXIT_USAGE}), file=sys.stderr, flush=True)
-            raise SystemExit(EXIT_USAGE) from None
         raise UserError(message) from None
