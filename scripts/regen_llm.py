@@ -104,6 +104,7 @@ CONFIG_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("roundtable.chair", "Agent that writes the decision record (null: the admin, opus-admin, on its model)."),
     ("roundtable.decision_max_tokens", "Most output tokens for the chair's decision record."),
     ("roundtable.human_messages", "allow or deny: whether `amatelier say` (and MCP roundtable_say) may post a person's message into a live roundtable."),
+    ("roundtable.precedents", "Earlier decisions shown to a new roundtable (0-10; 0 or --no-precedents: none)."),
     ("competition.entry_fees.*", "Sparks deducted per roundtable at open for a worker of this tier."),
     ("competition.starter_grant", "Sparks each worker gets once, at its first roundtable: \"auto\" = the "
                                   "cheapest store item + the highest entry fee, or a number (0 = off)."),

@@ -80,7 +80,7 @@ def test_the_agents_own_bench_choice_wins_and_is_applied(learning_ws) -> None:
     assert record["outcomes"]["relegation_choice"] == "bench"
 
 
-def test_a_choice_off_watch_is_ignored_and_no_choice_keeps_the_agent(learning_ws) -> None:
+def test_a_choice_off_watch_is_ignored_and_no_choice_benches_the_agent(learning_ws) -> None:
     conn = db()
     config = load_config()
     make_roundtable(conn, "rt201")
@@ -89,8 +89,9 @@ def test_a_choice_off_watch_is_ignored_and_no_choice_keeps_the_agent(learning_ws
     put_on_watch(conn, "simon", config)
     undecided = session("simon", "rt201", scripted(therapist_close={"session_summary": "No decision."},
                                                    agent_block={"store_request": None}), conn)
-    assert undecided.applied["relegation"]["status"] == "no choice made; stays seated"
-    assert ledger.benched_agents(conn) == []
+    assert undecided.applied["relegation"]["status"] == "benched"      # not choosing is choosing the bench
+    assert ledger.benched_agents(conn) == ["simon"]
+    assert "no choice made" in bench.history(conn, "simon")[0]["reason"]
     quiet = session("marcus", "rt201", scripted(), conn)
     assert quiet.applied["relegation"] is None                     # nothing to decide, nothing recorded
     assert "Relegation:" not in session_text("marcus", "rt201")

@@ -17,7 +17,8 @@ from tests.helpers.mcp_client import call, ok, poll, session  # noqa: E402
 pytestmark = pytest.mark.e2e
 
 TOOLS = {"roundtable_start", "roundtable_status", "roundtable_transcript", "roundtable_digest",
-         "roundtable_list", "leaderboard", "sparks", "roundtable_cut", "roundtable_say", "roundtable_resume"}
+         "roundtable_list", "leaderboard", "sparks", "roundtable_cut", "roundtable_say", "roundtable_resume",
+         "roundtable_search"}
 SMALL = {"workers": ["elena", "marcus"], "max_rounds": 2, "budget": 1}
 
 

@@ -67,7 +67,7 @@ def _agent_request(prompt: str) -> OfflineRequest:
     return OfflineRequest(system="", prompt=prompt, task="therapist-agent", agent="elena", model="sonnet")
 
 
-@pytest.mark.parametrize("streak, choice", [(3, "stay"), (4, "stay"), (offline_learning.BENCH_AFTER, "bench")])
+@pytest.mark.parametrize("streak, choice", [(3, "bench"), (5, "bench"), (offline_learning.RETIRE_AFTER, "retire")])
 def test_offline_agent_makes_its_own_choice_on_watch(streak, choice) -> None:
     prompt = (f"RT: r1\nAGENT: elena\nTURN: 1 of 2\n\nYOUR RESULTS:\nRT: r1\nAGENT: elena\n"
               f"SCORES: novelty=1 accuracy=0 impact=1 challenge=0 total=2\n"

@@ -64,5 +64,6 @@ def test_a_pip_failure_shows_its_last_lines_and_exit_code(tmp_path):
 
 def test_the_makefile_installs_through_it():
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
-    assert "scripts/pip_progress.py $(BIN)/python -e '.[dev" in makefile
+    assert "scripts/pip_progress.py $(BIN)/python -e .\n" in makefile  # make demo: the package alone
+    assert "scripts/pip_progress.py $(BIN)/python -e '.[$(TEST_EXTRAS)]'" in makefile  # make test
     assert "--quiet -e" not in makefile

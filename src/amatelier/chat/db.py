@@ -9,6 +9,7 @@ database is waited on (busy_timeout) rather than failing half-way.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
 import sqlite3
 import time
@@ -20,7 +21,7 @@ from amatelier.atomicio import file_lock
 from amatelier.chat.faults import FULL, READ_ONLY, DatabaseFault, as_fault, is_fault
 
 BUSY_TIMEOUT_MS = 15000
-_MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.(sql|py)$")
 
 
 def connect(db_path: Path | None = None, *, readonly: bool = False) -> sqlite3.Connection:
@@ -130,7 +131,7 @@ def _begin_immediate(conn: sqlite3.Connection, attempts: int = 5) -> None:
 def available_migrations(directory: Path | None = None) -> list[tuple[int, str, Path]]:
     directory = directory or paths.bundled_migrations_dir()
     found = []
-    for path in sorted(directory.glob("*.sql")):
+    for path in sorted(directory.iterdir()):
         match = _MIGRATION_NAME.match(path.name)
         if match:
             found.append((int(match.group(1)), match.group(2), path))
@@ -166,20 +167,38 @@ def _apply_pending(conn: sqlite3.Connection) -> list[int]:
     for version, name, sql_path in available_migrations():
         if version in done:
             continue
-        sql = sql_path.read_text(encoding="utf-8")
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        record = (f"INSERT INTO schema_migrations(version, name, applied_at)"
+                  f" VALUES ({version}, '{name}', '{stamp}')")
+        if sql_path.suffix == ".py":
+            _run_python_migration(conn, sql_path, record)
+            applied.append(version)
+            continue
+        sql = sql_path.read_text(encoding="utf-8")
         try:
-            conn.executescript(
-                "BEGIN IMMEDIATE;\n" + sql + "\n;"
-                f"INSERT INTO schema_migrations(version, name, applied_at) VALUES ({version}, '{name}', '{stamp}');\n"
-                "COMMIT;"
-            )
+            conn.executescript("BEGIN IMMEDIATE;\n" + sql + "\n;" + record + ";\nCOMMIT;")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
         applied.append(version)
     return applied
+
+
+def _run_python_migration(conn: sqlite3.Connection, path: Path, record: str) -> None:
+    """Run a `NNN_name.py` migration's upgrade(conn) and record it, in one transaction.
+
+    For schema that a library builds (the search index through sqlite-utils); the file
+    is bundled with the package like the .sql ones and loaded by path.
+    """
+    spec = importlib.util.spec_from_file_location(f"amatelier.migrations.m{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load migration {path.name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with transaction(conn):
+        module.upgrade(conn)
+        conn.execute(record)
 
 
 def pending_migrations(conn: sqlite3.Connection) -> list[int]:

@@ -48,17 +48,17 @@ def _economy(*, readonly: bool = False) -> Iterator[tuple[sqlite3.Connection, di
     except EconomyError as exc:
         raise UserError(str(exc)) from None
     finally:
-        conn.close()
+        try:
+            _refresh_caches(conn, config)   # every economy command leaves the caches equal to the ledger
+        finally:
+            conn.close()
 
 
 def _refresh_caches(conn: sqlite3.Connection, config: dict[str, Any]) -> None:
-    """Rebuild metrics.json and the leaderboard snapshot after a change (a cache failure is not fatal)."""
-    from amatelier.economy import ledger
+    """Rebuild metrics.json and the leaderboard snapshot from the ledger (a cache failure is not fatal)."""
+    from amatelier.economy.caches import refresh_quietly
 
-    with contextlib.suppress(OSError, ValueError):
-        board = ledger.get_leaderboard(conn, config)
-        ledger.refresh_metrics(conn, config, board)
-        ledger.save_leaderboard_snapshot(conn, config, None, board)
+    refresh_quietly(conn, config)
 
 
 def _print_json(data: Any) -> None:
@@ -202,7 +202,6 @@ def store_buy(
 
     with _economy() as (conn, config):
         receipt = store.purchase(conn, agent, item, config)
-        _refresh_caches(conn, config)
     if as_json:
         _print_json(receipt)
         return
@@ -409,7 +408,6 @@ def venture_resolve(
     with _economy() as (conn, config):
         venture = ledger.resolve_venture(conn, venture_id, success, config)
         venture["balance"] = ledger.balance(conn, venture["agent"])
-        _refresh_caches(conn, config)
     if as_json:
         _print_json(venture)
         return
@@ -432,7 +430,6 @@ def award_outcome(
         name = ledger.require_agent(config, agent, conn)
         paid = ledger.award_rt_outcome_bonus(conn, rt_id, name, config)
         total = ledger.balance(conn, name)
-        _refresh_caches(conn, config)
     if as_json:
         _print_json({"rt_id": rt_id, "agent": name, "sparks": paid, "balance": total})
         return
@@ -479,7 +476,6 @@ def bench_command(
         else:
             bench.bench(conn, name, reason)
         status = bench.relegation_status(conn, name, config)
-        _refresh_caches(conn, config)
     if as_json:
         _print_json({**status, "action": "unbench" if off else "bench"})
         return

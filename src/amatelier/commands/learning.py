@@ -76,6 +76,7 @@ def therapist_command(
     from rich.table import Table
 
     from amatelier.chat.db import open_db
+    from amatelier.economy.caches import refresh_quietly
     from amatelier.learning.text import clip
 
     console = Console(stderr=as_json)
@@ -86,6 +87,7 @@ def therapist_command(
                 data, names, turns, conn=conn,
                 on_session=lambda s: console.print(
                     f"  {s.agent}: {'complete' if s.complete else 'incomplete — ' + str(s.error)}"))
+        refresh_quietly(conn, load_config())   # store purchases moved sparks: caches follow the ledger
     finally:
         conn.close()
     if as_json:

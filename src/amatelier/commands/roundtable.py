@@ -50,6 +50,9 @@ def roundtable(
     batch_run: str | None = typer.Option(None, "--batch-run", metavar="KEY", help="The run's key in its batch."),
     persona_set: str = typer.Option("current", "--persona-set", metavar="current|seed",
                                     help="With --benchmark: workers read their current personas or the bundled seeds."),
+    no_precedents: bool = typer.Option(False, "--no-precedents",
+                                       help="Do not show the agents earlier decisions of this team on related "
+                                            "questions (default: the best config roundtable.precedents, 3)."),
 ) -> None:
     """Run a structured debate between persona agents and print its digest."""
     if summary and as_json:
@@ -92,7 +95,7 @@ def roundtable(
                               speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
                               budget=budget, skip_post=skip_post, pause_for_human=pause_for_human,
                               benchmark=benchmark, batch_id=batch_id, batch_run=batch_run,
-                              persona_set=persona_set,
+                              persona_set=persona_set, no_precedents=no_precedents,
                               rt_id=rt_id, audit_judge=audit_judge)
             result = run_roundtable(opts, progress=display)
     finally:

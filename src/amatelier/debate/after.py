@@ -21,10 +21,12 @@ from amatelier.debate.digest import format_digest_summary
 from amatelier.debate.interrupts import RoundtableInterrupted, _held_signals
 from amatelier.debate.planning import RunOptions
 from amatelier.debate.rounds import Runner
+from amatelier.economy import caches as economy_caches
 from amatelier.economy import settle as economy_hooks
 from amatelier.judging import benchmark as benchmark_scoring
 from amatelier.judging import step as judging_step
 from amatelier.learning import debrief as learning_hooks
+from amatelier.search.precedents import attach_to_decision
 
 
 @dataclass
@@ -67,6 +69,11 @@ AFTER_DIGEST: tuple[Step, ...] = (                            # unless --skip-po
          lambda state, digest: learning_hooks.post(state, digest), record="debrief"),
     Step("post", "economy_hooks.after_post",                  # boosts consumed, variance flags
          lambda state, digest: economy_hooks.after_post(state, digest)),
+)
+
+FINAL: tuple[Step, ...] = (                                   # always, also after a cut or Ctrl-C
+    Step("caches", "economy.caches",                          # metrics.json, leaderboard.json = ledger
+         lambda state, digest: economy_caches.after_roundtable(state, digest)),
 )
 
 
@@ -177,6 +184,9 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     if interrupted:
         _note_interrupted(digest, warn)
     with _held_signals() as held:
+        # The decision record lists the precedents this roundtable was given, with its stance on each.
+        runner.seam("precedents", attach_to_decision, state.conn, rt_id, digest,
+                    state.notes.get("precedents") or [], default={})
         merged = runner.seam("steward_hooks.digest_fields", steward_hooks.digest_fields, state, default={})
         if isinstance(merged, dict):
             digest.update(merged)
@@ -200,6 +210,9 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
                 digest_path = write_digest(digest, rt_id, runner.hook_errors)
     if not opts.benchmark:  # latest-result.md is the user's latest roundtable, not a batch's
         with _held_signals():  # everything is done; a signal now has nothing left to stop
+            # After the last step that can move sparks (fees at open, scores, the debrief's
+            # purchases, boosts): at rest every cache equals the ledger (a benchmark run moves none).
+            run_steps(runner, FINAL, digest)
             page = runner.seam("decision_step.export_page", decision_step.export_page, state, default=None)
             if isinstance(page, str):  # the page a person reads (amatelier export writes the same)
                 digest["export"] = page

@@ -15,6 +15,8 @@ can parse. Layout::
     You are elena, taking one turn in a structured roundtable debate. ...   <- orientation prose
     === BRIEFING ===
     ...briefing markdown...
+    === EARLIER DECISIONS OF THIS TEAM ON RELATED QUESTIONS ===   <- only when precedents were given
+    - rt 0e1d44c4, 2026-11-28: "adopt Kafka?" -> Adopt Kafka for order events
     === EARLIER CONTRIBUTIONS (index) ===
     #12 r1 SPEAK marcus: first words of the message…
     === RECENT TRANSCRIPT ===
@@ -60,10 +62,12 @@ CAPS = {
     "skills_total": 6000,
     "skill_each": 2000,
     "briefing": BRIEFING_CHARS,
+    "precedents": 2000,
     "message": 1500,
     "instructions": 4000,
 }
-HIDDEN_KINDS = ("turn", "phase", "briefing")
+HIDDEN_KINDS = ("turn", "phase", "briefing", "precedents")
+PRECEDENTS_SECTION = "EARLIER DECISIONS OF THIS TEAM ON RELATED QUESTIONS"
 HUMAN_LABEL = "(a person at the table, not a debater; weigh what they say)"
 ORIENTATION = ("You are {agent}, taking one turn in a structured roundtable debate. Below are the "
                "briefing, the debate so far (one message per line: [#id round PHASE] speaker: text; "
@@ -88,6 +92,7 @@ class TurnContext:
     recent_messages: int = 24
     index_chars: int = 4000
     extra: dict[str, str] = field(default_factory=dict)
+    precedents: str = ""                  # earlier decisions of this team (own cap, after the briefing)
 
 
 def cap(text: str, limit: int, note: str = "truncated") -> str:
@@ -129,6 +134,9 @@ def build_prompt(ctx: TurnContext) -> str:
     lines += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
     lines.append(ORIENTATION.format(agent=ctx.agent))
     lines += [SECTION.format("BRIEFING"), briefing_excerpt(ctx.briefing, CAPS["briefing"])]
+    if ctx.precedents.strip():  # its own cap, so precedents never push the briefing out
+        lines += [SECTION.format(PRECEDENTS_SECTION),
+                  cap(ctx.precedents.strip(), CAPS["precedents"], "precedents truncated")]
     index = build_transcript_index(older, max_chars=ctx.index_chars) if older else ""
     if index:
         lines += [SECTION.format("EARLIER CONTRIBUTIONS (index)"), index]
@@ -143,7 +151,7 @@ def max_prompt_chars(ctx: TurnContext) -> int:
     """An upper bound on len(build_prompt(ctx)) that does not grow with the transcript."""
     header = 400 + TOPIC_CHARS + 400 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
     per_message = CAPS["message"] + 80
-    return (header + CAPS["briefing"] + ctx.index_chars + 200
+    return (header + CAPS["briefing"] + CAPS["precedents"] + len(PRECEDENTS_SECTION) + ctx.index_chars + 200
             + max(1, ctx.recent_messages) * per_message + CAPS["instructions"] + 200)
 
 

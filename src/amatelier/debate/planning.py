@@ -29,6 +29,7 @@ class RunOptions:
     speaker_timeout: float | None = None
     budget: int | None = None
     skip_post: bool = False
+    no_precedents: bool = False           # --no-precedents: show no earlier decisions
     audit_judge: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
     rt_id: str | None = None                      # chosen by the caller (the jobs API), else generated
@@ -164,6 +165,13 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
 
     workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)
     warnings += bench_notes
+    from amatelier.economy.retirement import RetirementError, retired_agents, without_retired
+
+    try:  # retired agents left the default team; their state is archived
+        workers, retired_notes = without_retired(workers, retired_agents(), explicit=opts.workers is not None)
+    except RetirementError as exc:
+        raise UserError(str(exc)) from None
+    warnings += retired_notes
     if NAOMI in workers and mode != "offline":
         from amatelier.config import worker_backend
 

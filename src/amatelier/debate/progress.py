@@ -20,6 +20,7 @@ STAGES = {
     "distilling": "distilling skills",
     "post": "therapist sessions and upkeep",
     "digest": "writing the digest",
+    "caches": "updating the leaderboard and metrics caches",
 }
 
 

@@ -54,6 +54,8 @@ from amatelier.debate.rounds import MAX_DEFERRALS_PER_PHASE, NAOMI, Runner, _std
 from amatelier.economy import settle as economy_hooks
 from amatelier.errors import UserError
 from amatelier.learning import debrief as learning_hooks
+from amatelier.search.precedents import give_precedents, given_precedents
+from amatelier.search.precedents import settings as precedent_count
 from amatelier.state import RoundtableState
 
 CLOSE_GRACE_S = 3.0
@@ -113,6 +115,9 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     def opening() -> None:
         """Briefing, steward, boosts, fees, workers, research window, speaking order."""
         msgs.post(conn, rt_id, "runner", f"BRIEFING:\n\n{plan.briefing_text.strip()}", kind="briefing")
+        given = runner.seam("precedents", give_precedents, conn, rt_id, state.topic, plan.briefing_text,
+                            precedent_count(plan.config, opts.no_precedents or opts.benchmark), default=[])
+        state.notes["precedents"] = list(given or [])
         runner.seam("steward_hooks.setup", steward_hooks.setup, state)
         if not opts.benchmark:  # a benchmark run pays no fees, buys nothing, syncs no memory
             runner.seam("economy_hooks.before_open", economy_hooks.before_open, state)
@@ -171,6 +176,7 @@ def resume_roundtable(rt_id: str, *, progress: Any = None,
         """Steward and workers again; fees already refunded by the cut are charged back."""
         msgs.post(conn, rt_id, "runner", f"ROUNDTABLE RESUMED (#{count}) after {gap:g}s; continuing "
                   "from the first turn that did not complete", kind="system")
+        state.notes["precedents"] = runner.seam("precedents", given_precedents, conn, rt_id, default=[]) or []
         runner.seam("steward_hooks.setup", steward_hooks.setup, state)
         runner.seam("learning_hooks.before_open", learning_hooks.before_open, state)
         runner.seam("economy_hooks.on_resume", economy_hooks.on_resume, state)

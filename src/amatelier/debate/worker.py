@@ -151,6 +151,7 @@ class Worker:
             briefing=self.briefing(), messages=history, instructions=str(turn["instructions"] or ""),
             recent_messages=int(settings.get("transcript_recent_messages", 24)),
             index_chars=int(settings.get("transcript_index_chars", 4000)),
+            precedents=next((str(m["content"]) for m in history if m.get("kind") == "precedents"), ""),
         )
         if self._system is None:  # persona, memory and skills do not change during a roundtable
             self._system = self.system()

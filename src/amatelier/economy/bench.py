@@ -3,9 +3,10 @@
 After `competition.relegation.consecutive_net_negative` (3) net-negative roundtables in
 a row a worker is on relegation watch. The decision belongs to the agent: in its next
 debrief it chooses the bench (it stops being seated and earns
-`relegation.bench_income` sparks per roundtable) or to stay. The user can bench and
-unbench by hand too (`amatelier bench`). Deletion is never automatic: an agent that
-wants to retire says so, and the user removes it from `team.workers` in config.json.
+`relegation.bench_income` sparks per roundtable) or retirement (its state is archived by
+`economy.retirement`, never deleted). There is no "stay": an agent on watch that makes no
+choice, or any other, is benched. The user can bench and unbench by hand too
+(`amatelier bench`), and retire or restore (`amatelier team`).
 
 The `bench` table says who sits out now; `bench_log` keeps every decision with its
 reason and its source (`cli` or `debrief`). The runner reads the bench read-only while
@@ -22,9 +23,9 @@ from typing import Any
 from amatelier.economy import ledger
 from amatelier.economy import rules as spark_rules
 from amatelier.economy.ledger import EconomyError
+from amatelier.economy.retirement import OPTIONS, relegation_decision
 
-CHOICES = ("bench", "stay", "retire")
-RETIRE_NOTE = "deletion is the user's call: remove the agent from team.workers in config.json"
+CHOICES = OPTIONS   # what an agent on watch is offered: ("bench", "retire")
 
 
 # --------------------------------------------------------------------------- reading
@@ -149,27 +150,29 @@ def unbench(conn: sqlite3.Connection, agent: str, reason: str = "", *, source: s
         return current
 
 
-def apply_relegation_choice(conn: sqlite3.Connection, agent: str, choice: str, config: Mapping[str, Any], *,
+def apply_relegation_choice(conn: sqlite3.Connection, agent: str, choice: str | None, config: Mapping[str, Any], *,
                             rt_id: str | None = None, note: str = "") -> dict[str, Any]:
-    """Carry out the agent's relegation choice from its debrief.
+    """Carry out the agent's relegation choice from its debrief (only while it is on watch).
 
-    `bench` benches it, but only while it is on relegation watch (the choice is not
-    offered otherwise); `stay` changes nothing; `retire` is recorded for the user, who
-    alone deletes an agent. Returns {choice, status, negative_streak}.
+    `retire` is returned as status `retiring`: the debrief archives the agent once its
+    session is written (economy.retirement.retire_agent). Anything else — `bench`, no
+    choice, `stay`, a typo — benches it. Returns {choice, status, negative_streak}.
     """
-    if choice not in CHOICES:
-        raise ValueError(f"unknown relegation choice {choice!r}")
     standing = relegation_status(conn, agent, config)
     result = {"choice": choice, "negative_streak": standing["negative_streak"]}
     if standing["status"] == "benched":
         return {**result, "status": "already benched"}
-    if not standing["at_risk"]:
+    decision = relegation_decision(choice, standing["at_risk"])
+    if decision is None:
         return {**result, "status": "ignored: not on relegation watch"}
-    if choice == "stay":
-        return {**result, "status": "stays seated"}
-    if choice == "retire":
-        return {**result, "status": f"asked to retire; {RETIRE_NOTE}"}
-    reason = (f"chose the bench after {standing['negative_streak']} net-negative roundtables in a row"
-              + (f": {note}" if note else ""))
-    bench(conn, agent, reason[:500], source="debrief", rt_id=rt_id)
+    if decision == "retire":
+        return {**result, "status": "retiring"}
+    streak = standing["negative_streak"]
+    if choice == "bench":
+        reason = f"chose the bench after {streak} net-negative roundtables in a row"
+    elif not choice:
+        reason = f"no choice made after {streak} net-negative roundtables in a row: benched"
+    else:
+        reason = f"{choice!r} is not an option (bench or retire) after {streak} net-negative roundtables: benched"
+    bench(conn, agent, (reason + (f": {note}" if note else ""))[:500], source="debrief", rt_id=rt_id)
     return {**result, "status": "benched"}

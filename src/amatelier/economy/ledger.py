@@ -484,6 +484,9 @@ def get_leaderboard(conn: sqlite3.Connection, config: Mapping[str, Any]) -> list
     all_balances = balances(conn, agents)
     benched = set(benched_agents(conn))
     at_risk = check_underperformers(conn, agents, config)
+    from amatelier.economy.retirement import retired_agents
+
+    retired = set(retired_agents())
     rows = []
     for agent in agents:
         stats = conn.execute(
@@ -503,7 +506,8 @@ def get_leaderboard(conn: sqlite3.Connection, config: Mapping[str, Any]) -> list
             " COUNT(DISTINCT CASE WHEN category = 'fee' THEN rt_id END),"
             " COALESCE(SUM(category = 'gate'), 0)"
             " FROM spark_ledger WHERE agent = ?", (agent,)).fetchone()
-        status = "benched" if agent in benched else ("at risk" if agent in at_risk else "active")
+        status = ("retired" if agent in retired else "benched" if agent in benched
+                  else "at risk" if agent in at_risk else "active")
         rows.append({
             "agent": agent,
             "model": worker_model(dict(config), agent),
@@ -565,9 +569,14 @@ def save_metrics(agent: str, metrics: Mapping[str, Any]) -> Path:
 def refresh_metrics(conn: sqlite3.Connection, config: Mapping[str, Any],
                     board: Sequence[Mapping[str, Any]] | None = None) -> list[Path]:
     """Rebuild each agent's metrics.json economy cache from the ledger (other keys are kept)."""
+    from amatelier.economy.retirement import retired_agents
+
     board = board if board is not None else get_leaderboard(conn, config)
+    retired = set(retired_agents())   # archived: a cache never brings a retired agent's folder back
     written = []
     for row in board:
+        if row["agent"] in retired:
+            continue
         path = metrics_path(row["agent"])
         with atomicio.file_lock(path):
             metrics = _read_metrics(path)

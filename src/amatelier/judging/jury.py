@@ -199,8 +199,9 @@ def combine_worker(worker: str, scores: Sequence[WorkerScore]) -> WorkerScore:
             axes[axis] = 3
     notes = [f"median of {len(scores)} seats"]
     notes += [n for s in scores for n in s.notes]
+    rejected = None if insight else next((s.grand_insight_rejected for s in scores if s.grand_insight_rejected), None)
     return WorkerScore(agent=worker, axes=axes, reason=scores[0].reason, penalties=_majority_penalties(scores),
-                       grand_insight=insight, notes=notes)
+                       grand_insight=insight, notes=notes, grand_insight_rejected=rejected)
 
 
 def combine(results: Sequence[SeatResult], workers: Sequence[str],

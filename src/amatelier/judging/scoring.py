@@ -17,10 +17,11 @@ import re
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from amatelier.judging import prompts
+from amatelier.judging.grand_insight import check_grand_insight
 from amatelier.judging.scale import (
     AXES,
     PENALTY_TYPES,
@@ -49,6 +50,7 @@ class WorkerScore:
     grand_insight: dict[str, str] | None = None
     notes: list[str] = field(default_factory=list)
     unscored_reason: str | None = None
+    grand_insight_rejected: dict[str, Any] | None = None   # a 10 whose quote is not in the transcript
 
     @property
     def scored(self) -> bool:
@@ -66,6 +68,8 @@ class WorkerScore:
                     grand_insight=self.grand_insight)
         if self.notes:
             data["notes"] = self.notes
+        if self.grand_insight_rejected:
+            data["grand_insight_rejected"] = self.grand_insight_rejected
         return data
 
 
@@ -254,7 +258,40 @@ def _unscored(workers: Sequence[str], reason: str) -> dict[str, WorkerScore]:
     return {agent: WorkerScore(agent=agent, unscored_reason=reason) for agent in workers}
 
 
+def check_quotes(scores: Mapping[str, WorkerScore], messages: Sequence[Mapping[str, Any]]) -> dict[str, WorkerScore]:
+    """Every kept 10 must quote its agent's own words in this roundtable, else it is stored as 3.
+
+    The rejection is kept on the score (`grand_insight_rejected`) and noted in its reason.
+    """
+    checked = {}
+    for agent, score in scores.items():
+        if score.scored and any(v == 10 for v in score.axes.values()):
+            axes, kept, rejected = check_grand_insight(agent, score.axes, score.grand_insight, messages)
+            if rejected:
+                score = replace(score, axes=axes, grand_insight=None, grand_insight_rejected=rejected,
+                                notes=[*score.notes, f"{rejected['axis']} 10 capped at 3: grand_insight_rejected "
+                                                     f"({rejected['detail']})"])
+            else:
+                score = replace(score, grand_insight=kept)
+        checked[agent] = score
+    return checked
+
+
 def judge_score(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *, backend: Any,
+                config: Mapping[str, Any], topic: str = "", judge: str = "judge",
+                messages: Sequence[Mapping[str, Any]] | None = None, model: str | None = None,
+                role: str = "score") -> ScoringOutcome:
+    """Score the workers (see _judge_score_unchecked), then check every 10's quote against the transcript."""
+    from amatelier.chat.messages import transcript
+
+    messages = list(messages) if messages is not None else transcript(conn, rt_id)
+    outcome = _judge_score_unchecked(conn, rt_id, workers, backend=backend, config=config, topic=topic,
+                                     judge=judge, messages=messages, model=model, role=role)
+    outcome.scores = check_quotes(outcome.scores, messages)
+    return outcome
+
+
+def _judge_score_unchecked(conn: sqlite3.Connection, rt_id: str, workers: Sequence[str], *, backend: Any,
                 config: Mapping[str, Any], topic: str = "", judge: str = "judge",
                 messages: Sequence[Mapping[str, Any]] | None = None, model: str | None = None,
                 role: str = "score") -> ScoringOutcome:
@@ -326,12 +363,20 @@ def persist_scores(conn: sqlite3.Connection, rt_id: str, scores: Mapping[str, Wo
             (rt_id, agent, axes.get("novelty"), axes.get("accuracy"), axes.get("impact"),
              axes.get("challenge"), score.total, score.reason + ("" if not score.notes else
                                                                    " [" + "; ".join(score.notes) + "]"),
-             json.dumps(score.penalties), json.dumps(score.grand_insight) if score.grand_insight else None,
-             score.unscored_reason, stamp),
+             json.dumps(score.penalties), _insight_column(score), score.unscored_reason, stamp),
         )
         if cur.rowcount == 1:
             inserted.append(agent)
     return inserted
+
+
+def _insight_column(score: WorkerScore) -> str | None:
+    """The grand_insight column: the kept insight, or {"rejected": ...} for a capped 10, or NULL."""
+    if score.grand_insight:
+        return json.dumps(score.grand_insight)
+    if score.grand_insight_rejected:
+        return json.dumps({"rejected": score.grand_insight_rejected})
+    return None
 
 
 def load_scores(conn: sqlite3.Connection, rt_id: str) -> dict[str, dict[str, Any]]:
@@ -342,8 +387,12 @@ def load_scores(conn: sqlite3.Connection, rt_id: str) -> dict[str, dict[str, Any
             result[row["agent"]] = {"unscored": row["unscored_reason"]}
             continue
         entry: dict[str, Any] = {axis: row[axis] for axis in AXES}
+        insight = json.loads(row["grand_insight"]) if row["grand_insight"] else None
+        rejected = insight.get("rejected") if isinstance(insight, dict) else None
         entry.update(total=row["total"], reason=row["reason"], penalties=json.loads(row["penalties"] or "[]"),
-                     grand_insight=json.loads(row["grand_insight"]) if row["grand_insight"] else None)
+                     grand_insight=None if rejected else insight)
+        if rejected:
+            entry["grand_insight_rejected"] = rejected
         if row["is_flagged"]:
             entry["flag"] = row["flag_reason"]
         result[row["agent"]] = entry

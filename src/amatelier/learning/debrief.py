@@ -88,7 +88,10 @@ def post(state: RoundtableState, digest: dict[str, Any]) -> None:
                                            for s in run.sessions}}
         # The runner rewrites the digest when post() changed it.
         digest["therapist"] = dict(notes["therapist"])
-    for agent in state.workers:
+    from amatelier.economy.retirement import retired_agents
+
+    retired = set(retired_agents())   # an agent that retired in its debrief: nothing recreates its folder
+    for agent in [w for w in state.workers if w not in retired]:
         _guard(state, f"age_goals:{agent}", lambda a=agent: agent_memory.age_goals(a, state.rt_id))
         _guard(state, f"decay:{agent}", lambda a=agent: evolver.decay_behaviors(a, state.rt_id))
         _guard(state, f"sync_skills:{agent}", lambda a=agent: evolver.sync_skills_owned(a, state.conn))

@@ -147,6 +147,10 @@ def update_agent_analytics(agent: str, conn: sqlite3.Connection | None = None,
         "last_rt": digests[-1].get("rt_id") if digests else None,
     }
     path = paths.user_agent_dir(agent) / "metrics.json"
+    from amatelier.economy.retirement import retired_agents
+
+    if agent in retired_agents():   # archived: a cache never brings a retired agent's folder back
+        return summary
     try:
         with locked_json(path, {}) as metrics:
             metrics["analytics"] = summary

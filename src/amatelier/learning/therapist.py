@@ -7,7 +7,7 @@ outcome blocks, which are parsed leniently (engine.outcome_blocks) and applied t
 the evolver (behaviours, traits), agent memory (lessons, beliefs, episodes, goals,
 session summary, diary) and the store (purchase, or the bulletin board when the agent
 cannot afford it). An agent on relegation watch makes its relegation choice (bench or
-stay) in the debrief; its open private store requests are reviewed and marked addressed.
+retire; no choice benches it) in the debrief, and a retiring agent is archived after it; its open private store requests are reviewed and marked addressed.
 
 Each session writes agents/<name>/sessions/<rt_id>.md (readable, with a machine-readable
 record at the end) and the therapist's case notes; the run writes
@@ -81,8 +81,9 @@ AGENT_DEBRIEF = (
     "you aimed for and what happened. If you want something from the store that serves "
     "your goals, add a fenced ```json block {{\"store_request\": {{\"item_id\": \"...\", "
     "\"reason\": \"...\"}}}}. If your results show RELEGATION WATCH, the choice is "
-    "yours: end your answer with a fenced ```json block {{\"relegation_choice\": \"bench\"}} "
-    "or {{\"relegation_choice\": \"stay\"}}."
+    "yours, between exactly two options: end your answer with a fenced ```json block "
+    "{{\"relegation_choice\": \"bench\"}} or {{\"relegation_choice\": \"retire\"}} (your state is "
+    "archived, not deleted). If you do not choose, you are benched."
 )
 
 
@@ -232,14 +233,15 @@ def apply_outcomes(agent: str, rt_id: str, outcomes: Outcomes, *, agent_answers:
 def apply_relegation(agent: str, rt_id: str, choice: str | None, watch: dict[str, Any] | None,
                      conn: sqlite3.Connection | None, config: dict[str, Any] | None,
                      guard: Callable[[str, Callable[[], Any]], Any]) -> dict[str, Any] | None:
-    """The agent's relegation choice, applied through engine.bench (None when there was nothing to decide)."""
+    """The agent's relegation choice, applied through economy.bench (None when there was nothing to decide).
+
+    On watch, no choice benches the agent; `retire` comes back as status `retiring` and is
+    carried out by run_therapist once the session is written (see retire_after_debriefs).
+    """
     if not watch and not choice:
         return None
     if not watch:
         return {"choice": choice, "status": "ignored: not on relegation watch"}
-    if not choice:
-        return {"choice": None, "status": "no choice made; stays seated",
-                "negative_streak": watch["negative_streak"]}
     if conn is None:
         return {"choice": choice, "status": "pending: no database connection"}
     from amatelier.economy import bench
@@ -247,6 +249,25 @@ def apply_relegation(agent: str, rt_id: str, choice: str | None, watch: dict[str
     outcome = guard("relegation", lambda: bench.apply_relegation_choice(
         conn, agent, choice, config or _config(), rt_id=rt_id))
     return outcome or {"choice": choice, "status": "failed"}
+
+
+def retire_after_debriefs(run: TherapistRun) -> None:
+    """Archive every agent whose debrief chose retirement (after all its files are written)."""
+    from amatelier.economy.retirement import RetirementError, retire_agent
+
+    for session in run.sessions:
+        relegation = (session.applied or {}).get("relegation") or {}
+        if relegation.get("status") != "retiring":
+            continue
+        try:
+            entry = retire_agent(session.agent, rt_id=run.rt_id,
+                                 reason=f"chose to retire after {relegation.get('negative_streak')} "
+                                        "net-negative roundtables in a row",
+                                 facts={"negative_streak": relegation.get("negative_streak")})
+        except (RetirementError, OSError) as exc:
+            relegation["status"] = f"retire failed: {exc}"
+        else:
+            relegation["status"] = f"retired: state archived in agents/.retired/{entry['archive']}"
 
 
 # --------------------------------------------------------------------------- sessions
@@ -418,4 +439,5 @@ def run_therapist(digest: dict[str, Any] | Path | str, agents: list[str] | None 
                 on_session(session)
     not_held = {s.agent: s.error or "error" for s in run.sessions if s.session_path is None}
     run.report_path = str(write_report(rt_id, digest, names, not_held))
+    retire_after_debriefs(run)
     return run

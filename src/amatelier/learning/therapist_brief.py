@@ -165,9 +165,9 @@ def build_agent_brief(agent: str, rt_id: str, data: dict[str, Any], impact: dict
     relegation = data.get("relegation")
     if relegation:
         lines.append(f"RELEGATION WATCH: {relegation['negative_streak']} net-negative roundtables in a row "
-                     f"(the watch starts at {relegation['threshold']}). The agent decides: \"bench\" (sit out, "
-                     f"{relegation['bench_income']} sparks per roundtable) or \"stay\" (keep playing); "
-                     "outcome key relegation_choice.")
+                     f"(the watch starts at {relegation['threshold']}). The agent decides between two options: \"bench\" "
+                     f"(sit out, {relegation['bench_income']} sparks per roundtable) or \"retire\" (its state is "
+                     "archived, never deleted); no choice means the bench. Outcome key relegation_choice.")
     requests = data.get("private_requests") or []
     if requests:
         lines.append("PRIVATE REQUESTS (open, for the admin; find out what the agent needs):")
@@ -257,5 +257,5 @@ add|remove|confirm, behavior, reason}), memory_updates ({lessons: [], beliefs: [
 episodes: []}), session_summary (string), goals (list of {goal, horizon_rts}),
 store_request ({item_id, reason} or null). Optional: emerging_traits (list of {trait, note}).
 When the brief shows RELEGATION WATCH, ask the agent to choose and add relegation_choice
-("bench" or "stay"), the agent's own decision.
+("bench" or "retire"; there is no third option, and no choice means the bench), the agent's own decision.
 """

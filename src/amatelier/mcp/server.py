@@ -197,6 +197,14 @@ class Tools:
         config = self.ws.config()
         return self.ws.read(lambda conn: mcp_tools.leaderboard(conn, config))
 
+    def search(self, query: str, rt_id: str | None, agent: str | None, kind: str | None,
+               limit: int | None) -> dict[str, Any]:
+        """roundtable_search."""
+        from amatelier.mcp import tools as mcp_tools
+
+        return self.ws.read(lambda conn: mcp_tools.search(conn, query, rt_id=rt_id, agent=agent, kind=kind,
+                                                          limit=limit))
+
     def sparks(self, agent: str | None, limit: int | None) -> dict[str, Any]:
         """sparks."""
         from amatelier.mcp import tools as mcp_tools
@@ -416,6 +424,17 @@ def build_server(tools: Tools | None = None) -> Any:
     async def leaderboard() -> dict[str, Any]:
         """Workers ranked by spark balance, with scores, gates, flags and bench status."""
         return await run(impl.leaderboard)
+
+    @server.tool(annotations=read_only)
+    async def roundtable_search(
+        query: Annotated[str, Field(description="FTS5 query: words, OR, NOT, \"exact phrase\", prefix*.")],
+        rt_id: RtId = None,
+        agent: Annotated[str | None, Field(description="Only messages by this speaker.")] = None,
+        kind: Annotated[str | None, Field(description="message, decision or topic.")] = None,
+        limit: Annotated[int | None, Field(description="Results (1-200, default 10).")] = None,
+    ) -> dict[str, Any]:
+        """Search every past roundtable: ranked hits with rt_id, date, speaker, snippet and how to open it."""
+        return await run(impl.search, query, rt_id, agent, kind, limit)
 
     @server.tool(annotations=read_only)
     async def sparks(

@@ -252,3 +252,20 @@ def sparks(conn: sqlite3.Connection, config: dict[str, Any], agent: str | None =
         raise ToolFailure(str(exc)) from None
     rows = ledger.history(conn, name, clamp(limit, HISTORY_LIMIT, 1, 500, "limit"))
     return {"agent": name, "balance": ledger.balance(conn, name), "history": rows}
+
+
+# --------------------------------------------------------------------------- search
+
+
+def search(conn: sqlite3.Connection, query: str, *, rt_id: str | None = None, agent: str | None = None,
+           kind: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Full-text search over every roundtable (as `amatelier search --json`)."""
+    from amatelier.search.query import SearchError, search_payload
+
+    if rt_id is not None:
+        rt_id = check_rt_id(rt_id)
+    try:
+        return search_payload(conn, query, rt_id=rt_id, agent=agent, kind=kind,
+                              limit=clamp(limit, 10, 1, 200, "limit"))
+    except SearchError as exc:
+        raise ToolFailure(one_line(exc)) from None

@@ -98,8 +98,10 @@ def _int(value: str | None, default: int) -> int:
 
 
 def topic_terms(topic: str) -> list[str]:
-    """Content words of the topic."""
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", topic.lower()) if w not in _STOP]
+    """Content words of the topic, names first ("Kafka", "NATS"): what a speaker would say the topic is about."""
+    found = re.findall(r"[A-Za-z][A-Za-z0-9-]+", topic)
+    names = [w.lower() for i, w in enumerate(found) if i > 0 and w[0].isupper()]
+    words = [w for w in dict.fromkeys([*names, *(w.lower() for w in found)]) if w not in _STOP]
     return words or ["this decision"]
 
 
@@ -167,7 +169,7 @@ def speak(request: OfflineRequest, markers: dict[str, str]) -> str:
     rng = request.rng("speak")
     voice = _voice(agent)
     terms = topic_terms(markers.get("TOPIC", ""))
-    term = rng.choice(terms)
+    term = terms[0] if rng.random() < 0.7 else rng.choice(terms)   # mostly the subject itself
     round_no = _int(markers.get("ROUND"), 1)
     opener = rng.choice(voice["open"])
     joiner = "on" if opener.endswith((",", ":")) else "On"

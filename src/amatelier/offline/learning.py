@@ -9,6 +9,7 @@ and every answer is valid input for the engine's parsers.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -318,7 +319,9 @@ def therapist(request: OfflineRequest) -> str:
     target = int(min(3, scores.get(weak, 0) + 1))
     store_request = None
     catalog = [line for line in _list_after(prompt, "STORE CATALOG")]
-    if catalog and rng.random() < 0.35:
+    # AMATELIER_OFFLINE_STORE_BUY=always: every agent that can afford something buys (tests of the caches).
+    always = os.environ.get("AMATELIER_OFFLINE_STORE_BUY", "").strip().lower() == "always"
+    if catalog and (always or rng.random() < 0.35):
         balance_text = _field(prompt, "BALANCE")
         balance = int(re.match(r"-?\d+", balance_text).group(0)) if re.match(r"-?\d+", balance_text) else None
         options = []
@@ -354,18 +357,18 @@ def therapist(request: OfflineRequest) -> str:
             "```json\n" + json.dumps(outcome, indent=2, ensure_ascii=False) + "\n```")
 
 
-BENCH_AFTER = 5  # the offline agent stays on watch until this many net-negative roundtables in a row
+RETIRE_AFTER = 6  # the offline agent takes the bench on watch, and retires after this many losses in a row
 
 
 def _relegation_answer(prompt: str) -> str:
-    """The agent's own relegation choice when its results show RELEGATION WATCH (else "")."""
+    """The agent's own relegation choice (bench or retire) when its results show RELEGATION WATCH (else "")."""
     match = re.search(r"^RELEGATION WATCH:\s*(\d+)", prompt, re.M)
     if not match:
         return ""
     streak = int(match.group(1))
-    choice = "bench" if streak >= BENCH_AFTER else "stay"
+    choice = "retire" if streak >= RETIRE_AFTER else "bench"
     why = (f" After {streak} losing roundtables in a row I will take the bench for now."
-           if choice == "bench" else f" {streak} losing roundtables is a warning; I choose to stay and fix it.")
+           if choice == "bench" else f" {streak} losing roundtables in a row: I choose to retire.")
     return why + "\n\n```json\n" + json.dumps({"relegation_choice": choice}) + "\n```"
 
 
