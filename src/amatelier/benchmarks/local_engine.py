@@ -19,6 +19,7 @@ from pathlib import Path
 
 from amatelier.benchmarks import batch_store
 from amatelier.benchmarks.jobs import Job, Outcome, outcome_from, runner_command
+from amatelier.pids import pid_alive as process_alive
 
 STOP_GRACE_S = 5.0
 
@@ -105,21 +106,6 @@ def stop_process_group(pid: int, *, wait: bool = True, grace_s: float = STOP_GRA
     if process_alive(pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def runner_of_batch(pid: int, batch_id: str, key: str) -> bool:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amatelier.briefing_format import read_briefing
+
 SUITE_FILE = "suite.json"
 MAX_SUITE_BYTES = 1_000_000
 MAX_BRIEFING_BYTES = 200_000
@@ -104,12 +106,7 @@ def _briefing(root: Path, rel: str, where: str) -> tuple[str, str]:
         raise SuiteError(f"{where}: briefing '{rel}' is not a regular file")
     if resolved.stat().st_size > MAX_BRIEFING_BYTES:
         raise SuiteError(f"{where}: briefing '{rel}' is larger than {MAX_BRIEFING_BYTES} bytes")
-    try:
-        text = resolved.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{where}: cannot read briefing '{rel}': {exc}") from None
-    if not text.strip():
-        raise SuiteError(f"{where}: briefing '{rel}' is empty")
+    text = read_briefing(resolved, f"'{rel}'", lambda message: SuiteError(f"{where}: {message}"))
     return candidate.as_posix(), text
 
 

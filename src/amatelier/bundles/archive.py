@@ -19,10 +19,10 @@ from pathlib import Path
 from amatelier.atomicio import write_bytes_atomic
 from amatelier.bundles import BundleError
 from amatelier.bundles.files import MANIFEST, SIGNATURE, Budget, check_rel_path
+from amatelier.persona_files import MAX_MANIFEST_BYTES
 
 SUFFIX = ".amatelier"
 MAX_PACKAGE_BYTES = 64 * 1024 * 1024
-MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_SIGNATURE_BYTES = 1024
 
 

@@ -13,8 +13,9 @@ import stat
 from pathlib import Path
 
 from amatelier.bundles import BundleError
+from amatelier.persona_files import MANIFEST_NAME
 
-MANIFEST = "manifest.json"
+MANIFEST = MANIFEST_NAME  # the installed agent reads the same file (persona variants)
 SIGNATURE = "signature.sig"
 RESERVED_PATHS = frozenset({MANIFEST, SIGNATURE})
 

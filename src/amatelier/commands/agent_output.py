@@ -7,18 +7,13 @@ or, with --json, as one JSON object `{"error": "...", "code": N}` on stderr (exi
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 from amatelier.commands.errors import UserError
+from amatelier.commands.output import print_json  # noqa: F401 - the agent commands print through it
 
 JSON_HELP = "Print the result as JSON (errors as one JSON object on stderr)."
-
-
-def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
 
 
 def note(text: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
+from amatelier.briefing_format import read_briefing
 from amatelier.debate.limits import input_warnings
 from amatelier.errors import UserError
 from amatelier.steward.missing import missing_warning
@@ -147,12 +148,7 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
         workers.remove(NAOMI)
 
     briefing_path = resolve_briefing(opts.briefing)
-    try:
-        briefing_text = briefing_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read briefing {briefing_path}: {exc}") from exc
-    if not briefing_text.strip():
-        raise UserError(f"briefing {briefing_path} is empty")
+    briefing_text = read_briefing(briefing_path, str(briefing_path), UserError)
 
     mode = resolve_mode(cfg)
     make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
