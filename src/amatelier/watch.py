@@ -23,6 +23,7 @@ from typing import Any
 
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
+from amatelier.chat.human import CONTROL
 from amatelier.chat.waiting import ChangeWaiter
 from amatelier.debate.signals import is_pass, judge_signal_lines
 
@@ -222,7 +223,8 @@ def plain_line(message: dict[str, Any]) -> str | None:
         prefix = "[judge] >>"
     elif message.get("agent") == "runner" and is_alert(content):
         prefix = "[runner] !!"
-    return f"{prefix} {content.strip()}".replace("\n", "\n    ")
+    line = f"{prefix} {content.strip()}".replace("\n", "\n    ")
+    return CONTROL.sub("?", line)  # a model's escape codes never reach the terminal
 
 
 def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: bool, once: bool,

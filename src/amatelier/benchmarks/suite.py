@@ -162,7 +162,7 @@ def load_suite(spec: str | Path) -> Suite:
     try:
         raw_bytes = manifest.read_bytes()
         data = json.loads(raw_bytes.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SuiteError(f"{manifest} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise SuiteError(f"{manifest} must hold a JSON object")

@@ -158,6 +158,13 @@ def _drive(batch_id: str, opts: Any, as_json: bool) -> int:
     return 0 if summary["counts"]["done"] == summary["counts"]["total"] else 1
 
 
+def _database_usable() -> None:
+    """Open (and migrate) the roundtable database once; a fault raises DatabaseFault (one line, exit 2)."""
+    from amatelier.chat.db import open_db
+
+    open_db().close()
+
+
 def run(
     suite: str = typer.Argument(..., metavar="SUITE", help="A suite folder holding suite.json (or the suite.json)."),
     repeats: int = typer.Option(1, "--repeats", metavar="N", help="Run every case N times (1-100)."),
@@ -193,6 +200,7 @@ def run(
 
             require_ray()  # before the batch is created, not after
         mode, known = _team()
+        _database_usable()  # a damaged or read-only database fails here, before a batch is created
         request = batches.BatchRequest(suite=suite, repeats=repeats, parallel=parallel, engine=engine,
                                        persona_sets=sets, workers=parse_csv(workers), max_rounds=max_rounds,
                                        max_cost_usd=max_cost_usd)

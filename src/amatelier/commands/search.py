@@ -33,11 +33,11 @@ def search_command(
     Results are ranked best first, each with its roundtable id, date, speaker, a snippet with the
     matches in **bold**, and the command that opens the roundtable (amatelier export RT_ID).
     """
-    from amatelier.chat.db import open_db
+    from amatelier.chat.db import open_for_reading
     from amatelier.search.query import SearchError, search_payload
 
     try:
-        conn = open_db()
+        conn = open_for_reading()
     except sqlite3.Error as exc:
         _fail(f"cannot open the roundtable database: {exc}", as_json)
         return

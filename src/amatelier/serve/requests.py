@@ -94,7 +94,7 @@ def decode_body(raw: bytes) -> Any:
         raise BadRequest("request body is empty: send a JSON object with topic and briefing", 400)
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}", 400) from None
 
 
