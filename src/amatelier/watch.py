@@ -25,6 +25,7 @@ from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat.human import CONTROL
 from amatelier.chat.waiting import ChangeWaiter
+from amatelier.debate.positions import POSITION_PHASES, parse_position
 from amatelier.debate.signals import is_pass, judge_signal_lines
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
@@ -205,6 +206,35 @@ def ending_line(conn: sqlite3.Connection, rt_id: str) -> str:
     return f"— roundtable {state} (no convergence after {last or 0} round(s))"
 
 
+def position_note(stance: str, confidence: int | None = None, moved_by: str | None = None,
+                  moved_by_message: int | None = None) -> str:
+    """`position: <stance> (confidence 70, moved by clare #41)` - a declared position, readable."""
+    extra = []
+    if confidence is not None:
+        extra.append(f"confidence {confidence}")
+    if moved_by or moved_by_message:
+        ref = f" #{moved_by_message}" if moved_by_message else ""
+        extra.append(f"moved by {moved_by or 'message'}{ref}")
+    return f"position: {stance}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def split_position(message: dict[str, Any]) -> tuple[str, str | None]:
+    """(the speech without its POSITION line, the readable position note or None).
+
+    Only an agent's turn (a speech in SPEAK, REBUTTAL or FLOOR) carries a POSITION line; any
+    other message, or a speech without one, comes back unchanged with no note.
+    """
+    content = str(message.get("content", "")).strip()
+    if message.get("kind") != "speech" or str(message.get("phase") or "").upper() not in POSITION_PHASES:
+        return content, None
+    position, used = parse_position(content)
+    if position is None:
+        return content, None
+    speech = "\n".join(line for i, line in enumerate(content.splitlines()) if i not in used).rstrip()
+    return speech, position_note(position.stance, position.confidence, position.moved_by,
+                                 position.moved_by_message)
+
+
 def plain_line(message: dict[str, Any]) -> str | None:
     """How one message reads in plain text (None: not shown); continuation lines are indented."""
     kind = message.get("kind")
@@ -223,8 +253,9 @@ def plain_line(message: dict[str, Any]) -> str | None:
         prefix = "[judge] >>"
     elif message.get("agent") == "runner" and is_alert(content):
         prefix = "[runner] !!"
-    line = f"{prefix} {content.strip()}".replace("\n", "\n    ")
-    return CONTROL.sub("?", line)  # a model's escape codes never reach the terminal
+    speech, note = split_position(message)
+    text = f"{prefix} {speech}" + (f"\n— {note}" if note else "")
+    return CONTROL.sub("?", text.replace("\n", "\n    "))  # a model's escape codes never reach the terminal
 
 
 def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: bool, once: bool,
@@ -312,7 +343,11 @@ class RichWatcher:
         header = Text(f"{agent}", style=f"bold {colour}")
         if message.get("phase"):
             header.append(f"  {message.get('phase')} r{message.get('round')}", style="bright_black")
-        return Panel(Text(content), title=header, title_align="left", border_style=colour)
+        speech, note = split_position(message)
+        body = Text(speech)
+        if note:
+            body.append(("\n" if speech else "") + note, style="dim")
+        return Panel(body, title=header, title_align="left", border_style=colour)
 
     def run(self, *, from_start: bool, once: bool, poll_timeout: float = 0.5) -> int:
         """Tail the roundtable until it closes (or once)."""

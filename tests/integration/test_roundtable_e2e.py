@@ -154,9 +154,13 @@ def test_stability_contributions_and_positions(finished):
     speech = [m for m in msgs if m["kind"] in ("speech", "judge") and not is_pass(m["content"])]
     for agent in [*WORKERS, "judge"]:
         assert digest["contributions"][agent] == sum(1 for m in speech if m["agent"] == agent)
-    for agent in WORKERS:
-        last = [m["content"] for m in speech if m["agent"] == agent and not is_pass(m["content"])][-1]
-        assert digest["final_positions"][agent] == last
+    workspace = finished[0]
+    declared = rows(workspace, "SELECT agent, stance FROM positions WHERE rt_id = ? AND missing = 0 "
+                               "ORDER BY message_id", digest["rt_id"])
+    for agent in WORKERS:  # the last declared stance, never the whole message
+        last = [r["stance"] for r in declared if r["agent"] == agent][-1]
+        assert digest["final_positions"][agent] == last and "POSITION:" not in last
+        assert digest["final_positions_from"][agent] == "position"
     assert digest["total_messages"] == len(msgs)
 
 

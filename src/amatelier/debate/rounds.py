@@ -6,6 +6,7 @@ worker pool and the turn driver. Steward calls join through debate.steward_turns
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -354,6 +355,15 @@ class Runner:
         if isinstance(digest.get("engine"), dict):
             digest["engine"]["events"] = self.events()
 
+    def positions(self) -> list[dict[str, Any]]:
+        """The roundtable's stored position rows ([] on a database without the table)."""
+        from amatelier.debate.positions import load_positions
+
+        try:
+            return load_positions(self.state.conn, self.state.rt_id)
+        except sqlite3.OperationalError:
+            return []
+
     def digest(self) -> dict[str, Any]:
         """Build the digest of this roundtable from the database and the state."""
         state = self.state
@@ -366,7 +376,7 @@ class Runner:
             budget_start=state.budget_start, budgets=state.budgets,
             stability_scores=state.stability_scores,
             worker_models=worker_models(state.config, state.mode, state.workers, state.judge),
-            engine=self.engine_stats(calls),
+            engine=self.engine_stats(calls), positions=self.positions(),
         )
         if self.plan.warnings:
             digest["warnings"] = list(self.plan.warnings)
