@@ -232,6 +232,13 @@ def test_serve_answers_deep_json_and_a_huge_last_event_id_cleanly(tmp_path):
         job_id = json.loads(body)["id"]
         wait_for(lambda: json.loads(_request(f"{server.url}/v1/jobs/{job_id}")[1])["status"] == "done",
                  what="the job to finish", timeout=120)
+        # a damaged run manifest and telemetry line never break the listing, the job or its stream
+        (ws / "runs" / job_id / "manifest.json").write_text('{"stages": [1, 2]}')
+        with open(ws / "runs" / job_id / "telemetry.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(DEEP_JSON + "\n")
+        for path in ("/v1/jobs", f"/v1/jobs/{job_id}"):
+            status, body = _request(server.url + path)
+            assert status == 200, body
         for cursor in ("9" * 4000 + "-0", "5-99999999999999999999"):
             req = urllib.request.Request(f"{server.url}/v1/jobs/{job_id}/stream",
                                          headers={"Last-Event-ID": cursor})
