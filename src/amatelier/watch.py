@@ -163,6 +163,31 @@ def wait_for_new(path: Path, known: set[str], *, on_wait: Callable[[], Any] = la
             time.sleep(pause)  # no database file to watch yet: poll for it to appear
 
 
+def spend_text(cost: Any) -> str:
+    """`$0.0123 spent of $0.0200 (elena $0.0040, marcus $0.0051, ...)` from a spend.CostSoFar."""
+    if cost.total_usd is None:
+        text = "cost unknown" if cost.unpriced_calls else "$0.0000 spent"
+    else:
+        text = f"${cost.total_usd:.4f} spent"
+    if cost.limit_usd is not None:
+        text += f" of ${cost.limit_usd:.4f}"
+    if cost.by_agent and (cost.total_usd or 0) > 0:
+        text += " (" + ", ".join(f"{a} ${v:.4f}" for a, v in sorted(cost.by_agent.items())) + ")"
+    if cost.unpriced_calls:
+        text += f" + {cost.unpriced_calls} unpriced call(s)"
+    return text
+
+
+def spend_line(conn: sqlite3.Connection, rt_id: str) -> str:
+    """The cost so far of a roundtable, one line; empty when it cannot be read."""
+    from amatelier.chat import spend
+
+    try:
+        return spend_text(spend.cost_so_far(conn, rt_id))
+    except sqlite3.Error:
+        return ""
+
+
 def open_turn(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
     """The turn currently waiting for an answer, if any (agent, phase, status, requested_at)."""
     row = conn.execute(
@@ -276,6 +301,9 @@ def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: boo
         if once or state != roundtables.OPEN:
             if state != roundtables.OPEN:
                 out(ending_line(conn, rt_id))
+            cost = spend_line(conn, rt_id)
+            if cost:
+                out(f"cost: {cost}")
             return 0
         dead = runner.gone()
         if dead is not None:
@@ -372,13 +400,17 @@ class RichWatcher:
                     if state != roundtables.OPEN:
                         style = "bold red" if state == "cut" else "bold"
                         self.console.print(f"[{style}]{ending_line(self.conn, rt_id)}[/]", highlight=False)
+                    cost = spend_line(self.conn, rt_id)
+                    if cost:
+                        self.console.print(f"cost: {cost}", style="dim", highlight=False, markup=False)
                     return 0
                 dead = runner.gone()
                 if dead is not None:
                     self.console.print(abandoned_line(dead), style="bold red", highlight=False, markup=False)
                     return 1
                 if status is not None:
-                    status.update(speaking_line(open_turn(self.conn, rt_id)))
+                    cost = spend_line(self.conn, rt_id)
+                    status.update(speaking_line(open_turn(self.conn, rt_id)) + (f" · {cost}" if cost else ""))
                 waiter.wait(poll_timeout)
         finally:
             if status is not None:

@@ -45,6 +45,12 @@ def _iso_to_epoch(stamp: str | None) -> float | None:
 DEBATE_ROLES = ("research", "speak", "rebuttal", "gate", "floor")
 
 
+def _cost(rows: list[dict[str, Any]]) -> float | None:
+    """Sum of the priced calls' cost_usd (None when none is priced)."""
+    cost = [float(r["cost_usd"]) for r in rows if r.get("cost_usd") is not None]
+    return round(sum(cost), 6) if cost else None
+
+
 def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over llm_calls rows. A `held` row is a call the breaker skipped: no request was
     made, so it counts in `held`, not in `calls` or `errors`."""
@@ -52,6 +58,8 @@ def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     latencies = [float(r.get("latency_ms") or 0.0) for r in rows if r.get("status") == "ok"]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
+        "cost_usd": _cost(rows),
+        "unpriced_calls": sum(1 for r in rows if r.get("status") == "ok" and r.get("cost_usd") is None),
         "calls": len(rows) - held,
         "errors": sum(1 for r in rows if r.get("status") == "error"),  # a hedge's ignored twin is not one
         "held": held,
@@ -61,6 +69,7 @@ def _usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
         "cache_read_tokens": sum(int(r.get("cache_read_tokens") or 0) for r in rows),
         "cache_write_tokens": sum(int(r.get("cache_write_tokens") or 0) for r in rows),
+        "uncached_input_tokens": sum(int(r.get("uncached_input_tokens") or 0) for r in rows),
         "latency_p50_ms": round(p50, 1) if p50 is not None else None,
         "latency_p95_ms": round(p95, 1) if p95 is not None else None,
     }
@@ -72,8 +81,6 @@ def _usage_with_breakdown(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         by_agent.setdefault(str(row.get("agent") or "?"), []).append(row)
     summary["by_agent"] = {agent: _usage_totals(mine) for agent, mine in sorted(by_agent.items())}
-    cost = [float(r["cost_usd"]) for r in rows if r.get("cost_usd") is not None]
-    summary["cost_usd"] = round(sum(cost), 6) if cost else None
     return summary
 
 
