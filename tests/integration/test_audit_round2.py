@@ -90,6 +90,16 @@ def test_resume_of_a_damaged_run_params_row_is_one_line_and_changes_nothing(work
     assert rows(ws, "SELECT status FROM roundtables WHERE id = ?", rt_id)[0]["status"] == "cut"
 
 
+@pytest.mark.parametrize("flag", [("--max-tokens", "1" + "0" * 30), ("--max-minutes", "nan"),
+                                  ("--max-cost-usd", "inf")])
+def test_an_absurd_ceiling_is_one_line_and_opens_no_roundtable(tmp_path, flag):
+    result = run_cli(roundtable_args("ceilings?", "--workers", "elena", "--max-rounds", "1", "--skip-post", *flag),
+                     rt_env(tmp_path))
+    assert flag[0] in one_line_error(result)
+    db = tmp_path / "roundtable-server" / "roundtable.db"
+    assert not db.exists() or not rows(tmp_path, "SELECT 1 FROM roundtables")
+
+
 # --------------------------------------------------------------------------- say / watch
 
 def test_say_refuses_terminal_escapes_and_watch_never_prints_them(tmp_path):
@@ -226,6 +236,9 @@ def test_serve_answers_deep_json_and_a_huge_last_event_id_cleanly(tmp_path):
         status, body = _request(f"{server.url}/v1/jobs", data=DEEP_JSON.encode(),
                                 headers={"Content-Type": "application/json"})
         assert status == 400 and "not valid JSON" in json.loads(body)["error"]
+        status, body = _request(f"{server.url}/v1/jobs", data=json.dumps(job_body(max_tokens=10**30)).encode(),
+                                headers={"Content-Type": "application/json"})
+        assert status == 422 and "max_tokens" in json.loads(body)["error"]
         status, body = _request(f"{server.url}/v1/jobs", data=json.dumps(job_body(
             workers=["elena"], max_rounds=1)).encode(), headers={"Content-Type": "application/json"})
         assert status == 202, body

@@ -14,6 +14,7 @@ from typing import Any
 
 MAX_BODY_BYTES = 1_000_000
 MAX_BRIEFING_CHARS = 200_000
+MAX_CEILING = 2**53  # what the runner accepts for --max-cost-usd/--max-tokens/--max-minutes
 AGENT_NAME = "^[a-z][a-z0-9_-]{0,31}$"
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a topic is one line of text (tabs allowed)
 
@@ -36,10 +37,10 @@ JOB_REQUEST_SCHEMA: dict[str, Any] = {
                             "description": "seconds a speaker gets before 'did not respond'"},
         "skip_naomi": {"type": "boolean"},
         "skip_post": {"type": "boolean"},
-        "max_cost_usd": {"type": "number", "exclusiveMinimum": 0,
+        "max_cost_usd": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_CEILING,
                          "description": "cost ceiling (passed as --max-cost-usd)"},
-        "max_tokens": {"type": "integer", "minimum": 1, "description": "token ceiling (--max-tokens)"},
-        "max_minutes": {"type": "number", "exclusiveMinimum": 0, "description": "time ceiling (--max-minutes)"},
+        "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_CEILING, "description": "token ceiling (--max-tokens)"},
+        "max_minutes": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_CEILING, "description": "time ceiling (--max-minutes)"},
         "pause_for_human": {"type": "number", "minimum": 0, "maximum": 3600,
                             "description": "after each Judge gate, wait up to this many seconds for a person "
                                            "to speak (POST /v1/jobs/{id}/say)"},
