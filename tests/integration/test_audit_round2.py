@@ -218,6 +218,19 @@ def test_export_into_a_pipe_writes_into_it_and_never_replaces_it(workspace, tmp_
     assert got and got[0].startswith(b"# audit?")
 
 
+@pytest.mark.parametrize("fmt", ["html", "md", "json"])
+def test_export_of_a_damaged_decision_row_falls_back_to_the_positions(workspace, fmt):
+    ws, rt_id = workspace
+    conn = sqlite3.connect(str(ws / "roundtable-server" / "roundtable.db"))
+    conn.execute("UPDATE decisions SET record = ? WHERE rt_id = ?",
+                 (json.dumps({"arguments": [{"claim": 1}], "open_questions": [1, {}]}), rt_id))
+    conn.commit()
+    conn.close()
+    result = run_cli(["export", rt_id, "--format", fmt], rt_env(ws))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-1500:]
+    assert "the stored decision record is damaged" in result.stdout
+
+
 # --------------------------------------------------------------------------- serve
 
 def _request(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None):
