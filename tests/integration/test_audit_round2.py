@@ -274,3 +274,49 @@ def test_serve_answers_deep_json_and_a_huge_last_event_id_cleanly(tmp_path):
             assert events[-1] == "end" and "message" in events, events
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------- briefings from clients
+
+REGISTERS = "# Brief\n\nShould we?\n\n## Steward-Registered Files\n- {entry}\n"
+
+
+@pytest.mark.parametrize("entry", ["{secret}", "~/.ssh/id_rsa", "../../../../{rel}"])
+def test_a_job_briefing_cannot_register_host_files_for_the_steward(tmp_path, entry):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-MARKER\n")
+    entry = entry.format(secret=secret, rel=str(secret).lstrip("/"))
+    server = start_server(tmp_path / "ws")
+    try:
+        body = job_body(briefing=REGISTERS.format(entry=entry), workers=["elena"], max_rounds=1)
+        status, answer = _request(f"{server.url}/v1/jobs", data=json.dumps(body).encode(),
+                                  headers={"Content-Type": "application/json"})
+        assert status == 422 and "Steward-Registered Files" in json.loads(answer)["error"], answer
+        status, answer = _request(f"{server.url}/v1/jobs", data=json.dumps(job_body(
+            briefing=REGISTERS.format(entry="notes/*.md"), workers=["elena"], max_rounds=1)).encode(),
+            headers={"Content-Type": "application/json"})
+        assert status == 202, answer  # a relative registration still runs
+    finally:
+        server.stop()
+    assert len(list((tmp_path / "ws" / "runs").glob("*/briefing.md"))) == 1, "only the relative job was created"
+
+
+def test_an_mcp_inline_briefing_cannot_register_host_files(tmp_path):
+    pytest.importorskip("mcp", reason="the optional `mcp` extra is not installed")
+    import anyio
+    from tests.helpers.mcp_client import call, session
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-MARKER\n")
+    workspace = tmp_path / "ws"
+
+    async def scenario():
+        async with session(rt_env(workspace)) as client:
+            return await call(client, "roundtable_start", topic="t", briefing=REGISTERS.format(entry=secret),
+                              workers=["elena"], max_rounds=1, budget=0, skip_post=True)
+
+    is_error, text = anyio.run(scenario)
+    assert is_error and "Steward-Registered Files" in str(text), text
+    db = workspace / "roundtable-server" / "roundtable.db"
+    assert not db.exists() or not rows(workspace, "SELECT 1 FROM roundtables")
+    assert not list((workspace / "roundtable-server").glob("mcp-*.md"))

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from amatelier.briefing_format import entries_outside
+
 MAX_BODY_BYTES = 1_000_000
 MAX_BRIEFING_CHARS = 200_000
 MAX_CEILING = 2**53  # what the runner accepts for --max-cost-usd/--max-tokens/--max-minutes
@@ -113,6 +115,10 @@ def parse_job_request(body: Any) -> JobRequest:
         raise BadRequest("topic: control characters are not allowed", 422)
     if "\x00" in body["briefing"]:
         raise BadRequest("briefing: NUL characters are not allowed", 422)
+    outside = entries_outside(body["briefing"])
+    if outside:
+        raise BadRequest(f"briefing: the Steward-Registered Files section names {outside[0]!r}, outside the "
+                         "job's directory; a job's briefing may register only relative paths without '..'", 422)
     options = {k: v for k, v in body.items() if k not in ("topic", "briefing")}
     return JobRequest(topic=body["topic"].strip(), briefing=body["briefing"], options=options)
 
