@@ -320,3 +320,24 @@ def test_an_mcp_inline_briefing_cannot_register_host_files(tmp_path):
     db = workspace / "roundtable-server" / "roundtable.db"
     assert not db.exists() or not rows(workspace, "SELECT 1 FROM roundtables")
     assert not list((workspace / "roundtable-server").glob("mcp-*.md"))
+
+
+def test_a_suite_briefing_cannot_make_the_steward_read_this_machine(tmp_path):
+    import sys
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-MARKER\n")
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "suite.json").write_text(json.dumps({"name": "s", "version": "1", "cases": [
+        {"id": "a", "briefing": "b.md", "topic": "t", "workers": ["elena"], "rounds": 1}]}))
+    ws = tmp_path / "ws"
+    (suite / "b.md").write_text(REGISTERS.format(entry=secret))
+    line = one_line_error(run_cli(["batch", "run", str(suite)], rt_env(ws)))
+    assert "registers" in line and str(secret) in line
+    # a relative registration resolves in the batch's briefing folder, not where the user stands
+    (suite / "b.md").write_text(REGISTERS.format(entry="secret.txt"))
+    result = subprocess.run([sys.executable, "-m", "amatelier", "batch", "run", str(suite)], env=rt_env(ws),
+                            cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not rows(ws, "SELECT 1 FROM messages WHERE content LIKE '%TOP-SECRET-MARKER%'")

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amatelier.briefing_format import entries_outside
+
 SUITE_FILE = "suite.json"
 MAX_SUITE_BYTES = 1_000_000
 MAX_BRIEFING_BYTES = 200_000
@@ -110,6 +112,10 @@ def _briefing(root: Path, rel: str, where: str) -> tuple[str, str]:
         raise SuiteError(f"{where}: cannot read briefing '{rel}': {exc}") from None
     if not text.strip():
         raise SuiteError(f"{where}: briefing '{rel}' is empty")
+    outside = entries_outside(text)
+    if outside:  # a suite from someone else must not make the Steward read this machine's files
+        raise SuiteError(f"{where}: briefing '{rel}' registers {outside[0]!r} for the Steward; a suite's "
+                         "briefing may register only relative paths without '..'")
     return candidate.as_posix(), text
 
 
