@@ -331,7 +331,8 @@ class RichWatcher:
 
         kind = message.get("kind")
         agent = str(message.get("agent"))
-        content = str(message.get("content", "")).strip()
+        content = CONTROL.sub("?", str(message.get("content", ""))).strip()  # escape codes never reach the tty
+        message = {**message, "content": content}
         if kind == "turn":
             return None
         if kind == "phase":
@@ -381,8 +382,11 @@ class RichWatcher:
         """Tail the roundtable until it closes (or once)."""
         rt_id = self.rt["id"]
         after = 0 if (from_start or once) else tail_start(self.conn, rt_id)
-        self.console.print(f"[bold]roundtable {rt_id}[/] · {self.rt.get('topic')} · "
-                           f"[dim]{self.rt.get('status')}[/]", highlight=False)
+        from rich.markup import escape
+
+        topic = escape(CONTROL.sub("?", str(self.rt.get("topic"))))  # a topic is text, never markup
+        self.console.print(f"[bold]roundtable {rt_id}[/] · {topic} · "
+                           f"[dim]{escape(str(self.rt.get('status')))}[/]", highlight=False)
         waiter = ChangeWaiter(self.conn, max_sleep=0.05)
         runner = RunnerWatch(self.conn, rt_id)
         status = None if once else self.console.status("waiting…", spinner="dots")

@@ -129,6 +129,48 @@ def test_say_refuses_terminal_escapes_and_watch_never_prints_them(tmp_path):
         proc.communicate(timeout=120)
 
 
+def _watch_in_a_terminal(workspace: Path) -> tuple[int, str]:
+    """`amatelier watch --once` with a pseudo-terminal as stdout (the colourful renderer)."""
+    import sys
+
+    main, secondary = os.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "amatelier", "watch", "--once"], cwd=str(REPO),
+                                env=rt_env(workspace, TERM="xterm-256color", COLUMNS="120"),
+                                stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary)
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # EIO once the child closed its end
+                break
+            if not data:
+                break
+            chunks.append(data)
+        code = proc.wait(60)
+    finally:
+        os.close(main)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_watch_in_a_terminal_takes_markup_and_escapes_as_plain_text(tmp_path):
+    result = run_cli(roundtable_args("[/bold] closing [link=https://example.com]tag", "--workers", "elena",
+                                     "--max-rounds", "1", "--skip-post"), rt_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rt_id = json.loads(result.stdout)["rt_id"]
+    conn = sqlite3.connect(str(tmp_path / "roundtable-server" / "roundtable.db"), timeout=15)
+    conn.execute("INSERT INTO messages (rt_id, agent, content, kind, phase, round, created_at, created_ts)"
+                 " VALUES (?, 'elena', ?, 'chat', 'SPEAK', 1, '2026-01-01T00:00:00Z', 0)",
+                 (rt_id, "hi \x1b]0;owned\x1b\\ \x1b[2J there"))
+    conn.commit()
+    conn.close()
+    code, shown = _watch_in_a_terminal(tmp_path)
+    assert code == 0 and "Traceback" not in shown, shown[-2000:]
+    assert "[/bold] closing" in shown and "owned" in shown
+    assert "\x1b]0;owned" not in shown and "\x1b[2J" not in shown
+
+
 # --------------------------------------------------------------------------- deep or damaged files
 
 def test_batch_run_with_a_deeply_nested_suite_json_is_one_line(tmp_path):
