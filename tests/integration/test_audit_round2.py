@@ -383,3 +383,28 @@ def test_a_suite_briefing_cannot_make_the_steward_read_this_machine(tmp_path):
                             cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert not rows(ws, "SELECT 1 FROM messages WHERE content LIKE '%TOP-SECRET-MARKER%'")
+
+
+def test_text_from_suites_notes_and_messages_is_never_read_as_rich_markup(workspace, tmp_path):
+    ws, rt_id = workspace
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "b.md").write_text("# a briefing\n")
+    (suite / "suite.json").write_text(json.dumps({"name": "[/bold] named", "version": "1", "cases": [
+        {"id": "a", "kind": "[/x] kind", "briefing": "b.md", "topic": "t", "workers": ["elena"], "rounds": 1}]}))
+    ran = run_cli(["batch", "run", str(suite)], rt_env(ws), timeout=300)
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr[-1500:]
+    assert "[/x] kind" in ran.stdout
+    listed = run_cli(["batch", "list"], rt_env(ws))
+    assert listed.returncode == 0 and "[/bold] named" in listed.stdout, listed.stderr[-1500:]
+    assert run_cli(["snapshot", "mint", "elena", "--notes", "C:\\x [/bold] y"], rt_env(ws)).returncode == 0
+    snaps = run_cli(["snapshot", "list"], rt_env(ws))
+    assert snaps.returncode == 0 and "[/bold] y" in snaps.stdout, snaps.stderr[-1500:]
+    conn = sqlite3.connect(str(ws / "roundtable-server" / "roundtable.db"), timeout=15)
+    conn.execute("INSERT INTO messages (rt_id, agent, content, kind, created_at, created_ts)"
+                 " VALUES (?, 'elena', 'the file is C:\\zebrafish [/bold] here', 'chat', '2026-01-01T00:00:00Z', 0)",
+                 (rt_id,))
+    conn.commit()
+    conn.close()
+    found = run_cli(["search", "zebrafish"], rt_env(ws))
+    assert found.returncode == 0 and "zebrafish [/bold] here" in found.stdout, found.stderr[-1500:]

@@ -91,13 +91,14 @@ def _score(value: Any) -> str:
 
 def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     """The per-case table, counts, cost and (when both persona sets ran) the comparison."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
     sets = list((summary.get("options") or {}).get("persona_sets") or [])
     counts = summary["counts"]
     out.print(f"[bold]{summary['batch_id']}[/bold] · {summary['status']} · suite "
-                  f"{(summary.get('suite') or {}).get('name')} · {counts['done']}/{counts['total']} done, "
+                  f"{escape(str((summary.get('suite') or {}).get('name')))} · {counts['done']}/{counts['total']} done, "
                   f"{counts['failed']} failed · ${summary['cost_usd']:.4f}")
     table = Table(show_lines=False)
     table.add_column("case", no_wrap=True)
@@ -110,7 +111,7 @@ def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     for row in summary["cases"]:
         rows.setdefault(row["case"], {"kind": row["kind"]})[row["persona_set"]] = row
     for case, by_set in rows.items():
-        cells = [case, by_set["kind"]]
+        cells = [case, escape(str(by_set["kind"] or ""))]  # suite.json text is never markup
         means = []
         for name in sets:
             row = by_set.get(name) or {}
@@ -262,6 +263,7 @@ def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
     if not rows:
         print("No batches yet. Start one with: amatelier batch run SUITE")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
@@ -269,7 +271,7 @@ def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
         table.add_column(column)
     for row in rows:
         counts = row.get("counts") or {}
-        table.add_row(row["batch_id"], str(row.get("suite") or ""), ",".join(row.get("persona_sets") or []),
+        table.add_row(row["batch_id"], escape(str(row.get("suite") or "")), ",".join(row.get("persona_sets") or []),
                       row["status"], f"{counts.get('done', 0)}/{counts.get('total', 0)}",
                       str(counts.get("failed", 0)), f"${row.get('cost_usd', 0):.4f}")
     console().print(table)

@@ -78,6 +78,7 @@ def list_snapshots(
     if not rows:
         print("No snapshots yet. Mint one with: amatelier snapshot mint AGENT --batch BATCH_ID")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
@@ -88,7 +89,7 @@ def list_snapshots(
         table.add_row(row["agent"], row["seed_version"], f"{row['snapshot']:03d}", str(row.get("created_at", "?")),
                       str(row.get("runs", "?")),
                       f"{improvement:+.3f}" if isinstance(improvement, (int, float)) else "—",
-                      str(row.get("problem") or row.get("notes") or "")[:40])
+                      escape(str(row.get("problem") or row.get("notes") or "")[:40]))  # notes are text
     console().print(table)
 
 
