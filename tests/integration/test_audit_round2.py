@@ -169,6 +169,8 @@ def test_watch_in_a_terminal_takes_markup_and_escapes_as_plain_text(tmp_path):
     assert code == 0 and "Traceback" not in shown, shown[-2000:]
     assert "[/bold] closing" in shown and "owned" in shown
     assert "\x1b]0;owned" not in shown and "\x1b[2J" not in shown
+    analytics = run_cli(["analytics"], rt_env(tmp_path))
+    assert analytics.returncode == 0 and "[/bold] closing" in analytics.stdout, analytics.stderr[-1500:]
 
 
 # --------------------------------------------------------------------------- deep or damaged files
