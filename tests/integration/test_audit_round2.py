@@ -410,3 +410,12 @@ def test_text_from_suites_notes_and_messages_is_never_read_as_rich_markup(worksp
     conn.close()
     found = run_cli(["search", "zebrafish"], rt_env(ws))
     assert found.returncode == 0 and "zebrafish [/bold] here" in found.stdout, found.stderr[-1500:]
+
+
+def test_agent_export_never_replaces_a_pipe_even_with_force(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = run_cli(["agent", "export", "elena", "--format", "claude-subagent", "-o", str(fifo), "--force"],
+                     rt_env(tmp_path / "ws"))
+    assert "not a regular file" in one_line_error(result)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the pipe was replaced by a regular file"
