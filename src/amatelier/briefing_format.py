@@ -61,3 +61,21 @@ def entry_text(line: str) -> str | None:
     return text
 
 
+
+
+def entries_outside(briefing_text: str) -> list[str]:
+    """Registered entries that reach outside the launch directory: absolute, `~`, or with a `..` part.
+
+    A person may register any file they like; a briefing written by a remote or MCP client
+    (which may be prompt-injected) must not make the Steward read the host's files.
+    """
+    _, body = section_lines(briefing_text)
+    found = []
+    for line in body:
+        entry = entry_text(line)
+        if entry is None:
+            continue
+        posix = entry.replace("\\", "/")
+        if posix.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", posix) or ".." in posix.split("/"):
+            found.append(entry)
+    return found

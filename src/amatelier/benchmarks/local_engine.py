@@ -49,7 +49,8 @@ class LocalEngine:
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(runner_command(job, str(self.briefing_dir / job.briefing_name)),
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                    start_new_session=True)
+                                    start_new_session=True, cwd=str(self.briefing_dir))  # as on Ray: the
+            # launch directory holds only the briefings, so a relative registration reads nothing else
             self.procs[job.key] = proc
             if self.on_started is not None:
                 self.on_started(job.key, proc.pid)

@@ -147,7 +147,7 @@ def listing(agent: str | None = None) -> list[dict[str, Any]]:
                     row.update(created_at=doc["snapshot_metadata"]["created_at"],
                                runs=len(doc["benchmarks"]["runs"]), improvement=comparison.get("improvement"),
                                notes=doc["snapshot_metadata"].get("notes", ""))
-                except (OSError, ValueError, KeyError, TypeError):
+                except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
                     row["problem"] = "unreadable"
                 rows.append(row)
     return rows
@@ -191,7 +191,7 @@ def load(path: Path) -> dict[str, Any]:
         if path.stat().st_size > MAX_SNAPSHOT_BYTES:
             raise SnapshotError(f"{path} is larger than {MAX_SNAPSHOT_BYTES} bytes")
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc}") from None
     return verify(doc, str(path))
 

@@ -85,6 +85,8 @@ def export_agent(name: str, config: dict[str, Any], *, fmt: str = "claude-subage
         target = target / f"{subagent_name(name)}.md"
     if target.exists() and not force:
         raise BundleError(f"{target} already exists; pass --force to overwrite it")
+    if target.exists() and not target.is_file():  # /dev/null, a pipe: renaming over it would destroy it
+        raise BundleError(f"{target} is not a regular file; give a file or a directory")
     try:
         write_text_atomic(target, text)
     except OSError as exc:

@@ -81,13 +81,14 @@ def _score(value: Any) -> str:
 
 def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     """The per-case table, counts, cost and (when both persona sets ran) the comparison."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
     sets = list((summary.get("options") or {}).get("persona_sets") or [])
     counts = summary["counts"]
     out.print(f"[bold]{summary['batch_id']}[/bold] · {summary['status']} · suite "
-                  f"{(summary.get('suite') or {}).get('name')} · {counts['done']}/{counts['total']} done, "
+                  f"{escape(str((summary.get('suite') or {}).get('name')))} · {counts['done']}/{counts['total']} done, "
                   f"{counts['failed']} failed · ${summary['cost_usd']:.4f}")
     table = Table(show_lines=False)
     table.add_column("case", no_wrap=True)
@@ -100,7 +101,7 @@ def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     for row in summary["cases"]:
         rows.setdefault(row["case"], {"kind": row["kind"]})[row["persona_set"]] = row
     for case, by_set in rows.items():
-        cells = [case, by_set["kind"]]
+        cells = [case, escape(str(by_set["kind"] or ""))]  # suite.json text is never markup
         means = []
         for name in sets:
             row = by_set.get(name) or {}
@@ -148,6 +149,13 @@ def _drive(batch_id: str, opts: Any, as_json: bool) -> int:
     return 0 if summary["counts"]["done"] == summary["counts"]["total"] else 1
 
 
+def _database_usable() -> None:
+    """Open (and migrate) the roundtable database once; a fault raises DatabaseFault (one line, exit 2)."""
+    from amatelier.chat.db import open_db
+
+    open_db().close()
+
+
 def run(
     suite: str = typer.Argument(..., metavar="SUITE", help="A suite folder holding suite.json (or the suite.json)."),
     repeats: int = typer.Option(1, "--repeats", metavar="N", help="Run every case N times (1-100)."),
@@ -183,6 +191,7 @@ def run(
 
             require_ray()  # before the batch is created, not after
         mode, known = _team()
+        _database_usable()  # a damaged or read-only database fails here, before a batch is created
         request = batches.BatchRequest(suite=suite, repeats=repeats, parallel=parallel, engine=engine,
                                        persona_sets=sets, workers=parse_csv(workers), max_rounds=max_rounds,
                                        max_cost_usd=max_cost_usd)

@@ -21,6 +21,13 @@ from amatelier.commands.output import print_json as _print_json
 VENTURE_STATUSES = ("open", "succeeded", "failed", "skipped")
 
 
+def _text(value: str) -> str:
+    """An agent's words in a rich table: shown as written, never read as markup."""
+    from rich.markup import escape
+
+    return escape(value)
+
+
 @contextlib.contextmanager
 def _economy(*, readonly: bool = False) -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
     """An open database and the merged config; economy refusals become one-line user errors.
@@ -146,7 +153,8 @@ def sparks(
     table = _table(f"{name}: {total} sparks (latest {len(rows)} rows)",
                    [("when", "left"), ("rt", "left"), ("category", "left"), ("amount", "right"), ("reason", "left")])
     for row in rows:
-        table.add_row(row["created_at"], row["rt_id"] or "-", row["category"], _signed(row["amount"]), row["reason"])
+        table.add_row(row["created_at"], row["rt_id"] or "-", row["category"], _signed(row["amount"]),
+                      _text(str(row["reason"])))
     _print(table, f"no ledger rows for {name} yet")
 
 
@@ -229,7 +237,7 @@ def store_inventory(
     for tier in inv["tiers"]:
         table.add_row(tier["item"], "tier", "owned", "")
     for request in inv["requests"]:
-        table.add_row(request["id"], f"{request['kind']} request", request["status"], request["text"][:60])
+        table.add_row(request["id"], f"{request['kind']} request", request["status"], _text(request["text"][:60]))
     _print(table, "nothing owned or pending", console)
     history = _table("Purchase history", [("when", "left"), ("item", "left"), ("price", "right"), ("status", "left")])
     for entry in inv["history"]:
@@ -257,7 +265,7 @@ def store_requests(
         # Public requests expire after BULLETIN_EXPIRY_RTS roundtables; private ones wait for the admin.
         age = (f"{request.get('rt_count', 0)}/{store.BULLETIN_EXPIRY_RTS}" if request["kind"] == "public"
                else "-")
-        table.add_row(request["id"], request["agent"], request["kind"], request["status"], age, request["text"])
+        table.add_row(request["id"], request["agent"], request["kind"], request["status"], age, _text(request["text"]))
     _print(table, "no requests on the board" + ("" if show_all else " (--all shows fulfilled and expired ones)"))
 
 

@@ -47,11 +47,12 @@ def print_listing(rows: list[dict[str, Any]], as_json: bool, *, empty: str, colu
     if not rows:
         print(empty)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
     for column in columns:
         table.add_column(column)
-    for row in rows:
-        table.add_row(*cells(row))
+    for row in rows:  # cells hold user and model text (suite names, notes): never rich markup
+        table.add_row(*(escape(str(cell)) for cell in cells(row)))
     console().print(table)

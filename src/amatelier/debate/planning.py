@@ -197,6 +197,7 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
                 speaker_timeout=timeout, warnings=warnings, limits=limits, steward_missing=missing)
 
 
+MAX_CEILING = 2**53
 CEILING_FLAGS = {"max_cost_usd": "--max-cost-usd", "max_tokens": "--max-tokens",
                  "max_minutes": "--max-minutes"}
 
@@ -211,14 +212,14 @@ def plan_limits(opts: RunOptions, cfg: dict[str, Any]) -> Any:
     for key, flag in CEILING_FLAGS.items():
         given = getattr(opts, key)
         if given is not None:
-            if given < 0:
-                raise UserError(f"{flag} must be 0 (no limit) or more (got {given:g})")
+            if not 0 <= given <= MAX_CEILING:  # also refuses nan and inf; SQLite stores at most 2**63-1
+                raise UserError(f"{flag} must be 0 (no limit) up to {MAX_CEILING} (got {given:g})")
             values[key] = given
             continue
         value = section.get(key, 0)
         dotted = f"roundtable.ceilings.{key}"
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(source_of(dotted), dotted, f"must be 0 (no limit) or more (got {value!r})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_CEILING:
+            raise ConfigError(source_of(dotted), dotted, f"must be 0 (no limit) up to {MAX_CEILING} (got {value!r})")
         values[key] = value
     reserve = section.get("decision_reserve", 0.1)
     if isinstance(reserve, bool) or not isinstance(reserve, int | float) or not 0 <= reserve <= 0.9:
