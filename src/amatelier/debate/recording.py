@@ -132,7 +132,8 @@ def digest_fields(runner: Any) -> dict[str, Any]:
     batch = getattr(runner.opts, "batch_id", None) or os.environ.get("AMATELIER_BATCH_ID", "").strip() or None
     if recorder is None:
         return {"batch_id": batch}
-    return {"run_dir": str(recorder.run_dir), "batch_id": recorder.manifest.data.get("batch_id")}
+    return {"run_id": recorder.run_id, "run_dir": str(recorder.run_dir),
+            "batch_id": recorder.manifest.data.get("batch_id")}
 
 
 def finish(runner: Any, digest: dict[str, Any], digest_path: Path | None, *, cut: bool,
