@@ -12,6 +12,7 @@ import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -179,28 +180,47 @@ def big_briefing(ws: Path) -> Run:
                        topic="Should we split the monolith? " + "context " * 60)
 
 
-def has_option(command: list[str], option: str) -> bool:
+@cache
+def has_option(command: tuple[str, ...], option: str) -> bool:
     """Whether `amatelier <command> --help` lists `option` (features landing on main at different times)."""
     done = subprocess.run([*AMATELIER, *command, "--help"], capture_output=True, text=True, timeout=60,
                           cwd=str(REPO), env={**rt_env(REPO / ".no-workspace"), "COLUMNS": "200"})
     return option in done.stdout
 
 
-def ceilings(ws: Path) -> Run:
-    """Cost and token ceilings (#12): the run stops at the ceiling and says why."""
-    env = rt_env(ws)
+def _against_fake_anthropic(ws: Path, name: str, *flag_sets: tuple[str, ...]) -> Run:
+    """Roundtables on the real anthropic SDK against the fake Messages API (answers like the offline
+    model, with usage): priced calls, cache counts and provider model ids in every artefact."""
+    from tests.helpers.backends_config import FAST_RETRY
+    from tests.helpers.fake_llm_servers import FakeAnthropic
+    from tests.helpers.ux_scripted_replies import anthropic_reply
+
+    write_config(ws, {"llm": {"retry": FAST_RETRY}})
     made = []
-    for flags in (("--max-cost-usd", "0.02"), ("--max-tokens", "2000")):
-        result = run_cli(roundtable_args("split the monolith?", *TWO, "--max-rounds", "2", "--skip-post", *flags),
-                         env, timeout=300)
-        made.append(_finished(result, codes=(0, 1)))
-    return Run("ceilings", ws, env, [d["rt_id"] for d in made], made)
+    with FakeAnthropic() as server:
+        server.default = anthropic_reply(server)
+        env = rt_env(ws, AMATELIER_MODE="anthropic-sdk", ANTHROPIC_API_KEY="sk-ant-conformance",
+                     ANTHROPIC_BASE_URL=server.base_url)
+        for flags in flag_sets:
+            result = run_cli(roundtable_args("split the monolith?", *TWO, *flags), env, timeout=300)
+            made.append(_finished(result, codes=(0, 1)))
+    return Run(name, ws, rt_env(ws), [d["rt_id"] for d in made], made)
+
+
+def anthropic(ws: Path) -> Run:
+    return _against_fake_anthropic(ws, "anthropic", ("--max-rounds", "1"))
+
+
+def ceilings(ws: Path) -> Run:
+    """Cost and token ceilings (#12): each run stops within its limit and says why."""
+    return _against_fake_anthropic(ws, "ceilings", ("--max-rounds", "2", "--skip-post", "--max-cost-usd", "0.02"),
+                                   ("--max-rounds", "2", "--skip-post", "--max-tokens", "20000"))
 
 
 BUILDERS: dict[str, Callable[[Path], Run]] = {
     "plain": plain, "skip_post": skip_post, "jury": jury, "sigint": sigint, "resumed": resumed, "say": say,
     "precedents": precedents, "benchmark": benchmark, "steward_missing": steward_missing,
-    "big_briefing": big_briefing, "ceilings": ceilings,
+    "big_briefing": big_briefing, "anthropic": anthropic, "ceilings": ceilings,
 }
 
 

@@ -3,8 +3,8 @@
 One real offline roundtable (or a few) per configuration users hit: the default pipeline with the
 therapist, --skip-post, a two-seat jury with --audit-judge, Ctrl-C mid-debate, kill -9 then
 --resume, a person's `amatelier say`, precedents from an earlier roundtable, a benchmark batch (and
-a snapshot minted over it), a Steward briefing with a missing file, a 200 KB briefing, and the cost
-ceilings once they exist. For each: the digest (file and stdout), the run manifest, every telemetry
+a snapshot minted over it), a Steward briefing with a missing file, a 200 KB briefing, a run on the
+real anthropic SDK against the fake Messages API, and the cost ceilings (#12) once they exist. For each: the digest (file and stdout), the run manifest, every telemetry
 line, the decision record (digest and database), and `amatelier export --format json`.
 The schemas are closed, so a field some feature emits that no schema describes fails here.
 """
@@ -23,7 +23,7 @@ from tests.helpers.schemas import assert_valid, openapi_errors
 pytestmark = pytest.mark.e2e
 
 CONFIGS = ["plain", "skip_post", "jury", "sigint", "resumed", "say", "precedents", "benchmark",
-           "steward_missing", "big_briefing", "ceilings"]
+           "steward_missing", "big_briefing", "anthropic", "ceilings"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> ConformanceRuns:
 
 
 def get(runs: ConformanceRuns, name: str) -> Run:
-    if name == "ceilings" and not has_option(["roundtable"], "--max-cost-usd"):
+    if name == "ceilings" and not has_option(("roundtable",), "--max-cost-usd"):
         pytest.skip("the cost ceilings (#12) have not landed: roundtable has no --max-cost-usd")
     return runs.get(name)
 
@@ -198,6 +198,14 @@ def test_a_200kb_briefing_warns(runs: ConformanceRuns) -> None:
     run = get(runs, "big_briefing")
     warnings = " ".join(digest_file(run.workspace, run.rt_id)["warnings"])
     assert "briefing" in warnings
+
+
+def test_a_real_sdk_run_records_provider_usage(runs: ConformanceRuns) -> None:
+    run = get(runs, "anthropic")
+    events = telemetry(run, run.rt_id)
+    calls = [e["payload"] for e in events if e["event_name"] == "llm_call"]
+    assert calls and {c["provider"] for c in calls} == {"anthropic-sdk"}
+    assert all(c["input_tokens"] > 0 for c in calls if c["status"] == "ok")
 
 
 def test_the_ceilings_stop_the_runs_and_say_so(runs: ConformanceRuns) -> None:
