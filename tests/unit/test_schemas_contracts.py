@@ -86,3 +86,21 @@ def test_every_route_documents_the_errors_its_guards_can_answer() -> None:
             if "{job_id}" in path:
                 expected.add("404")
             assert expected <= codes, f"{method.upper()} {path} lacks {sorted(expected - codes)}"
+
+
+def test_a_job_echoes_its_request_as_the_document_says() -> None:
+    from tests.helpers.schemas import openapi_errors
+
+    from amatelier.serve.requests import JOB_REQUEST_SCHEMA, parse_job_request
+
+    every = {"topic": "split?", "briefing": "# b", "workers": ["elena", "marcus"], "max_rounds": 2, "budget": 1,
+             "speaker_timeout": 30, "skip_naomi": True, "skip_post": True, "max_cost_usd": 0.5, "max_tokens": 9000,
+             "max_minutes": 2.5, "pause_for_human": 10}
+    assert set(every) == set(JOB_REQUEST_SCHEMA["properties"])       # the sample uses every field there is
+    echoed = parse_job_request(every).public()
+    job = {"id": "job-1", "status": "queued", "stage": None, "created_at": "2026-01-01T00:00:00Z", "started_at": None,
+           "ended_at": None, "exit_code": None, "error": None, "request": echoed, "roundtable_status": None,
+           "usage": {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": None}, "cost_usd": None,
+           "links": {"self": "/v1/jobs/job-1", "stream": "/v1/jobs/job-1/stream", "cancel": "/v1/jobs/job-1/cancel"}}
+    assert openapi_errors("JobSummary", job) == []
+    assert openapi_errors("JobSummary", {**job, "request": {**echoed, "briefing": "# b"}})  # never the text
