@@ -198,13 +198,39 @@ def _against_fake_anthropic(ws: Path, name: str, *flag_sets: tuple[str, ...]) ->
     write_config(ws, {"llm": {"retry": FAST_RETRY}})
     made = []
     with FakeAnthropic() as server:
-        server.default = anthropic_reply(server)
+        server.default = _with_a_venture(anthropic_reply(server))
         env = rt_env(ws, AMATELIER_MODE="anthropic-sdk", ANTHROPIC_API_KEY="sk-ant-conformance",
                      ANTHROPIC_BASE_URL=server.base_url)
         for flags in flag_sets:
             result = run_cli(roundtable_args("split the monolith?", *TWO, *flags), env, timeout=300)
             made.append(_finished(result, codes=(0, 1)))
     return Run(name, ws, rt_env(ws), [d["rt_id"] for d in made], made)
+
+
+VENTURE = "\n[[venture: scout — checkout p95 falls below 500 ms within a month of the split]]"
+
+
+def _with_a_venture(base: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Elena stakes a scout venture in her first speech (the economy's `ventures` in the digest)."""
+    from tests.helpers.ux_scripted_replies import turn_agent
+
+    def answer(request: Any) -> Any:
+        reply = base(request)
+        text = request.user_text()
+        content = reply.body.get("content") if isinstance(reply.body, dict) else None
+        if turn_agent(request) == "elena" and "PHASE: SPEAK" in text and content:
+            content[0]["text"] += VENTURE
+        return reply
+
+    return answer
+
+
+def faults(ws: Path) -> Run:
+    """Marcus's worker crashes on its first turn (restarted); Elena hangs on her second (timed out)."""
+    env = rt_env(ws, AMATELIER_TEST_FAULT="marcus:1:crash,elena:2:hang")
+    digest = _finished(run_cli(roundtable_args("split the monolith?", *TWO, "--max-rounds", "1", "--skip-post",
+                                               "--speaker-timeout", "3"), env, timeout=300), codes=(0, 1))
+    return Run("faults", ws, env, [digest["rt_id"]], [digest])
 
 
 def anthropic(ws: Path) -> Run:
@@ -220,7 +246,8 @@ def ceilings(ws: Path) -> Run:
 BUILDERS: dict[str, Callable[[Path], Run]] = {
     "plain": plain, "skip_post": skip_post, "jury": jury, "sigint": sigint, "resumed": resumed, "say": say,
     "precedents": precedents, "benchmark": benchmark, "steward_missing": steward_missing,
-    "big_briefing": big_briefing, "anthropic": anthropic, "ceilings": ceilings,
+    "big_briefing": big_briefing, "anthropic": anthropic, "faults": faults,
+    "ceilings": ceilings,
 }
 
 

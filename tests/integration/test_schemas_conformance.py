@@ -23,7 +23,7 @@ from tests.helpers.schemas import assert_valid, openapi_errors
 pytestmark = pytest.mark.e2e
 
 CONFIGS = ["plain", "skip_post", "jury", "sigint", "resumed", "say", "precedents", "benchmark",
-           "steward_missing", "big_briefing", "anthropic", "ceilings"]
+           "steward_missing", "big_briefing", "anthropic", "faults", "ceilings"]
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +206,14 @@ def test_a_real_sdk_run_records_provider_usage(runs: ConformanceRuns) -> None:
     calls = [e["payload"] for e in events if e["event_name"] == "llm_call"]
     assert calls and {c["provider"] for c in calls} == {"anthropic-sdk"}
     assert all(c["input_tokens"] > 0 for c in calls if c["status"] == "ok")
+    (venture,) = digest_file(run.workspace, run.rt_id)["ventures"]
+    assert venture["agent"] == "elena" and venture["tier"] == "scout"
+
+
+def test_a_crashed_and_a_hung_worker_are_engine_events(runs: ConformanceRuns) -> None:
+    run = get(runs, "faults")
+    events = {e["event"] for e in digest_file(run.workspace, run.rt_id)["engine"]["events"]}
+    assert {"restart", "timeout"} <= events, events
 
 
 def test_the_ceilings_stop_the_runs_and_say_so(runs: ConformanceRuns) -> None:
@@ -214,3 +222,32 @@ def test_the_ceilings_stop_the_runs_and_say_so(runs: ConformanceRuns) -> None:
         written = manifest(run, rt_id)
         ceilings = written["params"]["ceilings"]
         assert ceilings["max_cost_usd"] == 0.02 or ceilings["max_tokens"] == 2000
+
+
+def test_agent_manifests_validate(runs: ConformanceRuns, tmp_path: Path) -> None:
+    """#16: an evolved agent's manifest (two models, a snapshot), its signed package's, a one-model one."""
+    import tarfile
+
+    if not has_option(("agent", "pack"), "--sign"):
+        pytest.skip("the portable agents (#16) have not landed: no `amatelier agent pack`")
+    run = get(runs, "benchmark")                       # elena has snapshot 001 in this workspace
+    keys = run_cli(["agent", "keygen", "-o", str(tmp_path / "keys"), "--json"], run.env)
+    assert keys.returncode == 0, keys.stderr
+    written = []
+    for args in (["elena", "--model", "sonnet", "--model", "gpt-4o", "--version", "1.2.0", "--snapshot", "elena:001"],
+                 ["marcus"]):
+        made = run_cli(["agent", "manifest", *args, "--json"], run.env)
+        assert made.returncode == 0, made.stderr
+        path = Path(strict_json(made.stdout)["path"])
+        written.append(strict_json(path.read_text(encoding="utf-8")))
+    packed = run_cli(["agent", "pack", "elena", "--model", "sonnet", "--sign", strict_json(keys.stdout)["private_key"],
+                      "-o", str(tmp_path / "out"), "--json"], run.env)
+    assert packed.returncode == 0, packed.stderr
+    with tarfile.open(strict_json(packed.stdout)["path"], "r:gz") as archive:
+        member = archive.extractfile("manifest.json")
+        assert member is not None
+        written.append(strict_json(member.read().decode("utf-8")))
+    for manifest_doc in written:
+        assert_valid("agent_manifest", manifest_doc)
+    assert [m.get("schema_version", "1.0") for m in written] == ["2.0", "1.0", "2.0"]
+    assert written[2]["integrity"]["signature"]["algorithm"] == "ed25519"
