@@ -57,7 +57,6 @@ class Plan:
     speaker_timeout: float
     warnings: list[str] = field(default_factory=list)
     steward_missing: list[str] = field(default_factory=list)   # registered entries naming no file
-    jury: dict[str, Any] | None = None    # the configured jury (run manifest params.jury); None: the Judge alone
 
 
 def parse_workers(csv: str | None) -> list[str] | None:
@@ -190,23 +189,7 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
 
     return Plan(config=cfg, mode=mode, workers=workers, judge=judge, briefing_path=briefing_path,
                 briefing_text=briefing_text, max_rounds=max_rounds, budget=budget,
-                speaker_timeout=timeout, warnings=warnings, steward_missing=missing, jury=jury_param(cfg, seats))
-
-
-def jury_param(config: dict[str, Any], seats: list[Any] | None = None) -> dict[str, Any] | None:
-    """The run manifest's `params.jury`: the configured seats, or None when the Judge scores alone."""
-    if not (config.get("judging") or {}).get("jury"):
-        return None
-    if seats is None:  # a resumed run: its config is read again (a broken seat fails in scoring, not here)
-        from amatelier.config import ConfigError
-        from amatelier.judging.jury import seats_from_config
-
-        try:
-            seats = seats_from_config(config)
-        except ConfigError:
-            return None
-    return {"seats": [{"seat": s.number, "model": s.model, "backend": s.backend} for s in seats],
-            "method": "single" if len(seats) == 1 else "median"}
+                speaker_timeout=timeout, warnings=warnings, steward_missing=missing)
 
 
 def steward_missing(briefing_text: str, launch_dir: Path | str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier.chat import roundtables, run_params
-from amatelier.debate.planning import Plan, RunOptions, jury_param
+from amatelier.debate.planning import Plan, RunOptions
 from amatelier.errors import UserError
 from amatelier.state import RoundtableState
 
@@ -71,7 +71,7 @@ def plan_from_params(params: dict[str, Any], config: dict[str, Any]) -> tuple[Pl
                 judge=str(params["judge"]), briefing_path=Path(params["briefing_path"]),
                 briefing_text=str(params["briefing_text"]), max_rounds=int(params["max_rounds"]),
                 budget=int(params["budget_per_agent"]), speaker_timeout=float(params["speaker_timeout_s"]),
-                warnings=list(params.get("warnings") or []), jury=jury_param(config))
+                warnings=list(params.get("warnings") or []))
     return plan, opts
 
 
