@@ -218,10 +218,11 @@ def test_a_crashed_and_a_hung_worker_are_engine_events(runs: ConformanceRuns) ->
 
 def test_the_ceilings_stop_the_runs_and_say_so(runs: ConformanceRuns) -> None:
     run = get(runs, "ceilings")
-    for rt_id in run.rt_ids:
-        written = manifest(run, rt_id)
-        ceilings = written["params"]["ceilings"]
-        assert ceilings["max_cost_usd"] == 0.02 or ceilings["max_tokens"] == 2000
+    by_cost, by_tokens = (digest_file(run.workspace, rt_id) for rt_id in run.rt_ids)
+    assert by_cost["ceilings"]["stopped_on"] == "max_cost_usd" and by_cost["ceilings"]["spent"]["cost_usd"] <= 0.02
+    assert by_tokens["ceilings"]["stopped_on"] == "max_tokens" and by_tokens["ceilings"]["spent"]["tokens"] <= 20000
+    assert manifest(run, run.rt_ids[0])["params"]["ceilings"]["max_cost_usd"] == 0.02
+    assert manifest(run, run.rt_ids[1])["params"]["ceilings"]["max_tokens"] == 20000
 
 
 def test_agent_manifests_validate(runs: ConformanceRuns, tmp_path: Path) -> None:
