@@ -79,6 +79,17 @@ def jury(ws: Path) -> Run:
     return _roundtable(ws, "jury", "--max-rounds", "1", "--skip-post", "--audit-judge")
 
 
+MIXED_JURY = {"judging": {"jury": [{"model": "sonnet"}, {"model": "gpt-4o"}, {"model": "gemini-2.5-pro"}]}}
+
+
+def mixed_jury(ws: Path) -> Run:
+    """Three seats of three model families (the workers' own family recused) and a Judge biased by
+    order, so the swap audit finds changed scores."""
+    write_config(ws, MIXED_JURY)
+    return _roundtable(ws, "mixed_jury", "--max-rounds", "1", "--skip-post", "--audit-judge",
+                       env=rt_env(ws, AMATELIER_OFFLINE_ORDER_BIAS="1"))
+
+
 def _live(ws: Path, *args: str, delay_ms: str = "200", **env_extra: str) -> tuple[subprocess.Popen, dict, str]:
     env = rt_env(ws, AMATELIER_OFFLINE_DELAY_MS=delay_ms, **env_extra)
     proc = start_cli(roundtable_args("split the monolith?", *TWO, *args), env)
@@ -244,7 +255,7 @@ def ceilings(ws: Path) -> Run:
 
 
 BUILDERS: dict[str, Callable[[Path], Run]] = {
-    "plain": plain, "skip_post": skip_post, "jury": jury, "sigint": sigint, "resumed": resumed, "say": say,
+    "plain": plain, "skip_post": skip_post, "jury": jury, "mixed_jury": mixed_jury, "sigint": sigint, "resumed": resumed, "say": say,
     "precedents": precedents, "benchmark": benchmark, "steward_missing": steward_missing,
     "big_briefing": big_briefing, "anthropic": anthropic, "faults": faults,
     "ceilings": ceilings,

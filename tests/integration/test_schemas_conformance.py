@@ -22,7 +22,7 @@ from tests.helpers.schemas import assert_valid, openapi_errors
 
 pytestmark = pytest.mark.e2e
 
-CONFIGS = ["plain", "skip_post", "jury", "sigint", "resumed", "say", "precedents", "benchmark",
+CONFIGS = ["plain", "skip_post", "jury", "mixed_jury", "sigint", "resumed", "say", "precedents", "benchmark",
            "steward_missing", "big_briefing", "anthropic", "faults", "ceilings"]
 
 
@@ -131,6 +131,14 @@ def test_a_jury_with_the_audit_reports_seats_swap_and_flip_rate(runs: Conformanc
     assert judging["swap"]["seat"] == 1 and isinstance(judging["flip_rate"], (int, float))
     written = manifest(run, run.rt_id)
     assert [s["model"] for s in written["params"]["jury"]["seats"]] == ["sonnet", "opus"]
+
+
+def test_a_mixed_jury_recuses_and_the_biased_judge_flips(runs: ConformanceRuns) -> None:
+    run = get(runs, "mixed_jury")
+    judging = digest_file(run.workspace, run.rt_id)["judging"]
+    assert [s["family"] for s in judging["seats"]] == ["anthropic", "openai", "google"]
+    assert {(r["seat"], r["agent"]) for r in judging["recusals"]} == {(1, "elena"), (1, "marcus")}
+    assert judging["swap"]["changed"] and judging["flip_rate"] > 0
 
 
 def test_a_cut_run_is_cut_everywhere(runs: ConformanceRuns) -> None:

@@ -104,3 +104,15 @@ def test_a_job_echoes_its_request_as_the_document_says() -> None:
            "links": {"self": "/v1/jobs/job-1", "stream": "/v1/jobs/job-1/stream", "cancel": "/v1/jobs/job-1/cancel"}}
     assert openapi_errors("JobSummary", job) == []
     assert openapi_errors("JobSummary", {**job, "request": {**echoed, "briefing": "# b"}})  # never the text
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_metric_that_is_not_a_number_is_recorded_as_null(value: float) -> None:
+    from tests.helpers.schemas import assert_valid
+
+    from amatelier.telemetry.events import envelope, metric_payload
+
+    event = envelope("metric", "abc", metric_payload("stability", value, round=2, agent="elena"), stage="debate")
+    assert event["payload"]["value"] is None
+    json.loads(json.dumps(event, allow_nan=False))       # strict JSON: the line parses everywhere
+    assert_valid("telemetry_event", event)
