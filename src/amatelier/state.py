@@ -32,5 +32,6 @@ class RoundtableState:
     current_phase: str = ""
     converged: bool = False
     convergence_reason: str | None = None
+    stop_reason: str | None = None        # set when a ceiling stopped the debate (chat.ceilings)
     stability_scores: dict[int, dict[str, float]] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)          # per-area scratch space (hooks)

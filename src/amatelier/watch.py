@@ -24,6 +24,7 @@ from typing import Any
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
 from amatelier.chat.waiting import ChangeWaiter
+from amatelier.debate.positions import POSITION_PHASES, parse_position
 from amatelier.debate.signals import is_pass, judge_signal_lines
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
@@ -161,6 +162,31 @@ def wait_for_new(path: Path, known: set[str], *, on_wait: Callable[[], Any] = la
             time.sleep(pause)  # no database file to watch yet: poll for it to appear
 
 
+def spend_text(cost: Any) -> str:
+    """`$0.0123 spent of $0.0200 (elena $0.0040, marcus $0.0051, ...)` from a spend.CostSoFar."""
+    if cost.total_usd is None:
+        text = "cost unknown" if cost.unpriced_calls else "$0.0000 spent"
+    else:
+        text = f"${cost.total_usd:.4f} spent"
+    if cost.limit_usd is not None:
+        text += f" of ${cost.limit_usd:.4f}"
+    if cost.by_agent and (cost.total_usd or 0) > 0:
+        text += " (" + ", ".join(f"{a} ${v:.4f}" for a, v in sorted(cost.by_agent.items())) + ")"
+    if cost.unpriced_calls:
+        text += f" + {cost.unpriced_calls} unpriced call(s)"
+    return text
+
+
+def spend_line(conn: sqlite3.Connection, rt_id: str) -> str:
+    """The cost so far of a roundtable, one line; empty when it cannot be read."""
+    from amatelier.chat import spend
+
+    try:
+        return spend_text(spend.cost_so_far(conn, rt_id))
+    except sqlite3.Error:
+        return ""
+
+
 def open_turn(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
     """The turn currently waiting for an answer, if any (agent, phase, status, requested_at)."""
     row = conn.execute(
@@ -204,6 +230,35 @@ def ending_line(conn: sqlite3.Connection, rt_id: str) -> str:
     return f"— roundtable {state} (no convergence after {last or 0} round(s))"
 
 
+def position_note(stance: str, confidence: int | None = None, moved_by: str | None = None,
+                  moved_by_message: int | None = None) -> str:
+    """`position: <stance> (confidence 70, moved by clare #41)` - a declared position, readable."""
+    extra = []
+    if confidence is not None:
+        extra.append(f"confidence {confidence}")
+    if moved_by or moved_by_message:
+        ref = f" #{moved_by_message}" if moved_by_message else ""
+        extra.append(f"moved by {moved_by or 'message'}{ref}")
+    return f"position: {stance}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def split_position(message: dict[str, Any]) -> tuple[str, str | None]:
+    """(the speech without its POSITION line, the readable position note or None).
+
+    Only an agent's turn (a speech in SPEAK, REBUTTAL or FLOOR) carries a POSITION line; any
+    other message, or a speech without one, comes back unchanged with no note.
+    """
+    content = str(message.get("content", "")).strip()
+    if message.get("kind") != "speech" or str(message.get("phase") or "").upper() not in POSITION_PHASES:
+        return content, None
+    position, used = parse_position(content)
+    if position is None:
+        return content, None
+    speech = "\n".join(line for i, line in enumerate(content.splitlines()) if i not in used).rstrip()
+    return speech, position_note(position.stance, position.confidence, position.moved_by,
+                                 position.moved_by_message)
+
+
 def plain_line(message: dict[str, Any]) -> str | None:
     """How one message reads in plain text (None: not shown); continuation lines are indented."""
     kind = message.get("kind")
@@ -222,7 +277,9 @@ def plain_line(message: dict[str, Any]) -> str | None:
         prefix = "[judge] >>"
     elif message.get("agent") == "runner" and is_alert(content):
         prefix = "[runner] !!"
-    return f"{prefix} {content.strip()}".replace("\n", "\n    ")
+    speech, note = split_position(message)
+    text = f"{prefix} {speech}" + (f"\n— {note}" if note else "")
+    return text.replace("\n", "\n    ")
 
 
 def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: bool, once: bool,
@@ -243,6 +300,9 @@ def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: boo
         if once or state != roundtables.OPEN:
             if state != roundtables.OPEN:
                 out(ending_line(conn, rt_id))
+            cost = spend_line(conn, rt_id)
+            if cost:
+                out(f"cost: {cost}")
             return 0
         dead = runner.gone()
         if dead is not None:
@@ -310,7 +370,11 @@ class RichWatcher:
         header = Text(f"{agent}", style=f"bold {colour}")
         if message.get("phase"):
             header.append(f"  {message.get('phase')} r{message.get('round')}", style="bright_black")
-        return Panel(Text(content), title=header, title_align="left", border_style=colour)
+        speech, note = split_position(message)
+        body = Text(speech)
+        if note:
+            body.append(("\n" if speech else "") + note, style="dim")
+        return Panel(body, title=header, title_align="left", border_style=colour)
 
     def run(self, *, from_start: bool, once: bool, poll_timeout: float = 0.5) -> int:
         """Tail the roundtable until it closes (or once)."""
@@ -335,13 +399,17 @@ class RichWatcher:
                     if state != roundtables.OPEN:
                         style = "bold red" if state == "cut" else "bold"
                         self.console.print(f"[{style}]{ending_line(self.conn, rt_id)}[/]", highlight=False)
+                    cost = spend_line(self.conn, rt_id)
+                    if cost:
+                        self.console.print(f"cost: {cost}", style="dim", highlight=False, markup=False)
                     return 0
                 dead = runner.gone()
                 if dead is not None:
                     self.console.print(abandoned_line(dead), style="bold red", highlight=False, markup=False)
                     return 1
                 if status is not None:
-                    status.update(speaking_line(open_turn(self.conn, rt_id)))
+                    cost = spend_line(self.conn, rt_id)
+                    status.update(speaking_line(open_turn(self.conn, rt_id)) + (f" · {cost}" if cost else ""))
                 waiter.wait(poll_timeout)
         finally:
             if status is not None:

@@ -46,13 +46,16 @@ def turn_text(prompt: str) -> str:
         if round_no >= 2:
             return f"CONVERGED: positions settled in round {round_no}"
         return f"CONTINUE: round {round_no} left the cost question open\nGATE: {peer} — named the real constraint"
+    asked = bool(_marker(prompt, "FLOOR INTENT"))  # the runner asks for a `FLOOR: yes|no` line
     position = "\nPOSITION: split along the data boundary first | CONFIDENCE: 70 | MOVED BY: none"
     if phase == "FLOOR":
         if _marker(prompt, "FLOOR TURN", "1") == "1":
-            return f"{agent} on the floor: {peer}, the rollback plan needs an owner and a date." + position
+            return (f"{agent} on the floor: {peer}, the rollback plan needs an owner and a date."
+                    + ("\nFLOOR: no" if asked else "") + position)
         return "PASS"
     if phase == "REBUTTAL":
-        return f"{peer}, your point holds only if the shared schema stays frozen; {agent} disagrees." + position
+        return (f"{peer}, your point holds only if the shared schema stays frozen; {agent} disagrees."
+                + ("\nFLOOR: yes" if asked else "") + position)
     return (f"{agent} speaks in round {round_no}: split along the data boundary first, "
             f"because the briefing prefers reversible steps; {peer} may disagree." + position)
 

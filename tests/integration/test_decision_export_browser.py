@@ -11,11 +11,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.helpers.decision_fixtures import seed_roundtable
+from tests.helpers.decision_fixtures import WORKERS, seed_roundtable
 from tests.helpers.roundtable_run import run_cli
 
 from amatelier.backends.offline import OfflineBackend
+from amatelier.chat import messages as msgs
+from amatelier.config import deep_merge, load_config
 from amatelier.debate.decision import write_decision
+from amatelier.judging import panel, store
 
 CHROMIUM = os.environ.get("AMATELIER_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -27,13 +30,18 @@ if not Path(CHROMIUM).is_file():
 
 
 @pytest.fixture
-def page_file(tmp_path: Path) -> Path:
+def page_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AMATELIER_MODE", "offline")
     seed = seed_roundtable()
     for n in range(30):  # a long transcript, so a citation has somewhere to scroll to
         seed.conn.execute("INSERT INTO messages (rt_id, agent, kind, round, phase, content, created_at, created_ts)"
                           " VALUES (?, 'runner', 'system', 2, 'FLOOR', ?, '2026-01-01T00:00:00Z', 0)",
                           (seed.rt_id, f"filler line {n}"))
     write_decision(seed.state(), "converged", False, backend=OfflineBackend({}))
+    config = deep_merge(load_config(), {"judging": {"jury": [{"model": "sonnet"}, {"model": "opus"}]}})
+    jury = panel.run_jury(seed.conn, seed.rt_id, WORKERS, config=config, messages=msgs.transcript(seed.conn, seed.rt_id),
+                          audit_forced=True)  # a two-seat jury with the swap audit: the reliability section
+    store.save_judging(seed.conn, seed.rt_id, jury.judging)
     out = tmp_path / "export.html"
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     result = run_cli(["export", "--format", "html", "-o", str(out)], env)
@@ -58,6 +66,17 @@ def test_renders_without_errors_charts_have_size_and_citations_scroll(page_file:
                 "svg", "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })")
             assert len(sizes) >= 3 and all(w > 0 and h > 0 for w, h in sizes), sizes
             assert page.locator("svg circle").count() > 0 and page.locator("svg rect").count() > 0
+
+            reliability = page.locator("#reliability")
+            assert reliability.is_visible()
+            chart = reliability.locator("svg").bounding_box()
+            assert chart is not None and chart["width"] > 0 and chart["height"] > 0
+            bars = reliability.locator("svg rect").evaluate_all(
+                "els => els.map(e => e.getBoundingClientRect().width)")
+            assert len(bars) >= 4 and all(w > 0 for w in bars)  # legend + a p50 and a p95 bar per model
+            judging = reliability.locator("table.rel-judging tr").all_inner_texts()
+            assert any("alpha" in row and any(ch.isdigit() for ch in row) for row in judging), judging
+            assert reliability.locator("table.rel-calls tr").count() >= 2  # header + at least one model
 
             link = page.locator("#decision a.cite").last
             target = link.get_attribute("href")

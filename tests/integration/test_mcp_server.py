@@ -47,7 +47,8 @@ def test_tools_are_listed_with_documented_arguments(tmp_path):
     schema = getattr(start, "input_schema", None) or start.inputSchema
     assert sorted(schema["required"]) == ["briefing", "topic"]
     assert set(schema["properties"]) == {"topic", "briefing", "workers", "max_rounds", "budget",
-                                         "skip_naomi", "skip_post"}
+                                         "skip_naomi", "skip_post", "max_cost_usd", "max_tokens",
+                                         "max_minutes"}
     for tool in tools.values():
         assert tool.description and tool.description.strip()
         props = (getattr(tool, "input_schema", None) or tool.inputSchema).get("properties", {})

@@ -15,7 +15,7 @@ from tests.helpers.roundtable_run import (
     write_config,
 )
 
-from amatelier.debate.signals import is_pass
+from amatelier.debate.signals import floor_intent, is_pass
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +80,10 @@ def test_speak_follows_order_and_rebuttal_reverses_it(finished):
                  and m["kind"] == "speech"]
         rebut = [m["agent"] for m in msgs if m["round"] == round_no and m["phase"] == "REBUTTAL"
                  and m["kind"] == "speech"]
-        assert speak == order
+        if round_no == 1:  # independent openings: written at once, posted as each finishes
+            assert sorted(speak) == sorted(order)
+        else:
+            assert speak == order
         assert rebut == list(reversed(order))
 
 
@@ -100,18 +103,17 @@ def test_judge_gate_ends_the_loop_with_converged(finished):
 def test_floor_spends_budget_and_pass_costs_nothing(finished):
     _, digest, msgs = finished
     floor = [m for m in msgs if m["phase"] == "FLOOR" and m["kind"] == "speech"]
-    passes = [m for m in floor if is_pass(m["content"])]
     contributions = [m for m in floor if not is_pass(m["content"])]
-    assert passes and contributions
+    assert contributions and len(contributions) == len(floor)  # nobody is called just to PASS
     for agent in WORKERS:
         spent = sum(1 for m in contributions if m["agent"] == agent)
         assert digest["budget_usage"][agent] == {"spent": spent, "budget": 2}
-    # every agent's floor run in a round ends with a PASS (or an exhausted budget)
-    for round_no in {m["round"] for m in floor}:
-        for agent in WORKERS:
-            mine = [m for m in floor if m["round"] == round_no and m["agent"] == agent]
-            assert mine, f"{agent} had no floor turn in round {round_no}"
-            assert is_pass(mine[-1]["content"]) or digest["budget_usage"][agent]["spent"] == 2
+    # the floor goes exactly to those whose rebuttal ended with `FLOOR: yes` that round
+    for round_no in range(1, digest["rounds"] + 1):
+        asked = {m["agent"] for m in msgs if m["round"] == round_no and m["phase"] == "REBUTTAL"
+                 and m["kind"] == "speech" and floor_intent(m["content"]) is True}
+        took = {m["agent"] for m in floor if m["round"] == round_no}
+        assert took <= asked and (took == asked or round_no == digest["rounds"])
 
 
 def test_turns_are_rows_answered_in_one_transaction(finished):
@@ -154,9 +156,13 @@ def test_stability_contributions_and_positions(finished):
     speech = [m for m in msgs if m["kind"] in ("speech", "judge") and not is_pass(m["content"])]
     for agent in [*WORKERS, "judge"]:
         assert digest["contributions"][agent] == sum(1 for m in speech if m["agent"] == agent)
-    for agent in WORKERS:
-        last = [m["content"] for m in speech if m["agent"] == agent and not is_pass(m["content"])][-1]
-        assert digest["final_positions"][agent] == last
+    workspace = finished[0]
+    declared = rows(workspace, "SELECT agent, stance FROM positions WHERE rt_id = ? AND missing = 0 "
+                               "ORDER BY message_id", digest["rt_id"])
+    for agent in WORKERS:  # the last declared stance, never the whole message
+        last = [r["stance"] for r in declared if r["agent"] == agent][-1]
+        assert digest["final_positions"][agent] == last and "POSITION:" not in last
+        assert digest["final_positions_from"][agent] == "position"
     assert digest["total_messages"] == len(msgs)
 
 
@@ -165,7 +171,9 @@ def test_offline_speeches_reference_other_agents(finished):
     speeches = [m for m in msgs if m["kind"] == "speech" and m["phase"] in ("SPEAK", "REBUTTAL")]
     assert all(m["content"].startswith("[offline]") for m in speeches)
     named = [m for m in speeches if any(w in m["content"] for w in WORKERS if w != m["agent"])]
-    assert len(named) >= len(speeches) - 1  # only the very first speaker has nobody to cite
+    # independent openings have nobody to cite yet; every later speech answers someone
+    openings = [m for m in speeches if m["round"] == 1 and m["phase"] == "SPEAK"]
+    assert len(named) >= len(speeches) - len(openings)
     assert len({m["content"] for m in speeches}) == len(speeches)
 
 

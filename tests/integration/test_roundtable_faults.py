@@ -10,9 +10,9 @@ import signal
 import pytest
 from tests.helpers.roundtable_run import (
     alive,
-    children_of,
     dead_pid,
     messages,
+    processes_with_args,
     roundtable_args,
     rows,
     rt_env,
@@ -28,6 +28,12 @@ from amatelier.chat.db import open_db
 pytestmark = pytest.mark.e2e
 
 TWO = ["--workers", "elena,marcus", "--max-rounds", "2", "--budget", "1", "--skip-post"]
+
+
+def worker_pids(workspace) -> list[int]:
+    """The open roundtable's worker processes, found by their command line (spawned or forked warm)."""
+    rt_id = rows(workspace, "SELECT id FROM roundtables WHERE status = 'open'")[0]["id"]
+    return processes_with_args("amatelier.engine.worker", rt_id)
 
 
 def _run(tmp_path, *extra, fault=None, timeout=120):
@@ -93,7 +99,7 @@ def test_interrupt_cuts_with_reason_and_leaves_no_worker(tmp_path, sig, reason):
     try:
         wait_for(lambda: rows(tmp_path, "SELECT 1 FROM turns WHERE status = 'claimed'"),
                  what="a claimed turn")
-        workers = children_of(proc.pid)
+        workers = worker_pids(tmp_path)
         assert len(workers) == 3  # elena, marcus, judge
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
@@ -153,7 +159,7 @@ def test_workers_exit_when_the_runner_is_killed(tmp_path):
     proc = start_cli(roundtable_args("kill -9", *TWO, "--speaker-timeout", "600"), env)
     try:
         wait_for(lambda: rows(tmp_path, "SELECT 1 FROM turns WHERE status = 'claimed'"), what="claimed turn")
-        workers = children_of(proc.pid)
+        workers = worker_pids(tmp_path)
         assert workers
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=10)

@@ -118,7 +118,8 @@ def test_a_deferred_speaker_speaks_again_at_the_back(offline, monkeypatch):
     monkeypatch.setattr(runner_mod.steward_hooks, "drain", lambda state: drained.append(state.current_round))
     result = run_roundtable(_opts(budget=0))
     (first, second), speak = _speak_order(offline, result.digest["rt_id"], 1)
-    assert speak == [first, second, first]
+    # independent openings are written at once (posted as each finishes); the deferred one again last
+    assert sorted(speak[:2]) == sorted([first, second]) and speak[2:] == [first]
     assert _speak_order(offline, result.digest["rt_id"], 2)[1] == [first, second]
     # Before each round's REBUTTAL, and once more after the last round (a late FLOOR request).
     assert drained == [1, 2, 2]
@@ -160,7 +161,7 @@ def test_run_turn_is_offered_to_seams(offline, monkeypatch):
 
 
 def test_a_runner_bug_cuts_the_roundtable_and_keeps_the_transcript(offline, monkeypatch):
-    def broken_floor(self, round_no):
+    def broken_floor(self, round_no, wants=None):
         raise ValueError("floor bug")
 
     monkeypatch.setattr(runner_mod.Runner, "floor_phase", broken_floor)

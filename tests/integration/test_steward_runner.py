@@ -32,6 +32,9 @@ def grounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AMATELIER_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("AMATELIER_MODE", "offline")
+    # openings one at a time, so each goes through Runner.run_turn (patched below)
+    (tmp_path / "ws").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "ws" / "config.json").write_text('{"roundtable": {"opening": "sequential"}}', encoding="utf-8")
     tree = make_tree(tmp_path)
     briefing = tmp_path / "briefing.md"
     briefing.write_text("# Briefing: retries\n\n## Objective\nShould the retry budget change?\n\n"

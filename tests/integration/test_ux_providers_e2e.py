@@ -85,9 +85,14 @@ def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_p
         agent = turn_agent(request)
         assert body["model"] == "claude-sonnet-5-5"
         [block] = body["system"]
-        assert block["cache_control"] == {"type": "ephemeral"}
         assert block["type"] == "text" and agent.capitalize() in block["text"]
-        prompt = body["messages"][-1]["content"]
+        content = body["messages"][-1]["content"]  # text blocks split at the cached prefixes
+        prompt = content if isinstance(content, str) else "".join(b["text"] for b in content)
+        # the persona is cached on its own when it reaches Sonnet's 1,024-token minimum, else
+        # together with the briefing (the first prompt block); never more than 4 breakpoints
+        marks = [b for b in [block, *([] if isinstance(content, str) else content)] if b.get("cache_control")]
+        assert 1 <= len(marks) <= 4
+        assert block.get("cache_control") == ({"type": "ephemeral"} if len(block["text"]) >= 4096 else None)
         assert f"AGENT: {agent}" in prompt and "=== YOUR TASK ===" in prompt
         assert "Reply with the text of your message only" in prompt
 
@@ -95,7 +100,8 @@ def test_anthropic_sdk_roundtable_caches_the_persona_and_sums_cache_tokens(tmp_p
     assert len(calls) == digest["llm_usage"]["debate"]["calls"] == 7
     assert all(c["status"] == "ok" and c["backend"] == "anthropic-sdk" for c in calls)
     # The fake reports a cache write the first time it sees a persona and reads afterwards.
-    for agent in ("elena", "marcus", "judge"):
+    # (the Judge's short persona rides with the briefing; this fake caches system blocks only)
+    for agent in ("elena", "marcus"):
         mine = [c for c in calls if c["agent"] == agent]
         assert mine[0]["cache_write_tokens"] > 0
         assert all(c["cache_read_tokens"] > 0 for c in mine[1:])
@@ -177,21 +183,18 @@ def test_a_provider_failing_for_one_agent_does_not_stop_the_roundtable(tmp_path)
     assert digest["status"] == "closed" and "cut_reason" not in digest
     transcript = messages(tmp_path, digest["rt_id"])
     silent = [m["content"] for m in transcript if m["agent"] == "runner" and "marcus did not respond" in m["content"]]
-    assert len(silent) == 3  # SPEAK, REBUTTAL, FLOOR (a silent floor turn counts as a pass)
-    assert all("500" in line for line in silent[:2])
-    # Two calls failed for good with 5xx: the breaker holds marcus's model, so his FLOOR turn
-    # is skipped without a request (llm.retry.breaker_failures = 2).
-    assert "cooling down until" in silent[2]
+    assert len(silent) == 2  # SPEAK, REBUTTAL (no answer asked for the floor, so no FLOOR call)
+    assert all("500" in line for line in silent)
     assert not [m for m in transcript if m["agent"] == "marcus"]
     # Every failed call was retried (FAST_RETRY: 3 attempts) before it was given up.
     assert len(marcus_requests) == 2 * FAST_RETRY["max_attempts"]
     usage = digest["llm_usage"]["debate"]
     assert usage["errors"] == 2 and usage["by_agent"]["marcus"]["errors"] == 2
-    assert usage["by_agent"]["marcus"]["held"] == 1
     assert usage["by_agent"]["marcus"]["retries"] == 2 * (FAST_RETRY["max_attempts"] - 1)
+    # two calls failed for good with 5xx: the breaker holds marcus's model (breaker_failures = 2)
     assert [e["agent"] for e in digest["engine"]["events"] if e["event"] == "breaker"] == ["marcus"]
     assert usage["by_agent"]["elena"]["errors"] == 0
-    assert digest["engine"]["turn_status"].get("failed") == 3
+    assert digest["engine"]["turn_status"].get("failed") == 2
     assert digest["final_positions"].get("elena") and not digest["final_positions"].get("marcus")
     assert digest["budget_usage"]["marcus"]["spent"] == 0
 

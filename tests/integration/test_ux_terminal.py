@@ -129,5 +129,5 @@ def test_watch_started_first_waits_for_the_roundtable_then_follows_it(tmp_path):
     lines = out.splitlines()
     assert lines[0].startswith("roundtable ") and "late start" in lines[0]
     assert "[runner] BRIEFING" in out  # shown from its first message
-    assert re.search(r"— roundtable closed \((converged in round 1|no convergence after 1 round\(s\))\)$",
-                     out.rstrip())
+    assert re.search(r"— roundtable closed \((converged in round 1|no convergence after 1 round\(s\))\)\n"
+                     r"cost: \$0\.0000 spent$", out.rstrip())  # offline calls cost nothing, and say so

@@ -77,7 +77,9 @@ def test_watch_follows_a_live_roundtable_until_it_closes(tmp_path):
     assert watcher.returncode == 0, watcher.stderr
     assert "BRIEFING" in watcher.stdout
     assert "marcus did not respond" in watcher.stdout
-    assert watcher.stdout.rstrip().endswith("— roundtable closed (converged in round 2)")
+    ending, cost = watcher.stdout.rstrip().splitlines()[-2:]
+    assert ending == "— roundtable closed (converged in round 2)"
+    assert cost == "cost: $0.0000 spent"  # offline calls cost nothing, and say so
 
 
 def test_rich_view_highlights_judge_signals_and_open_turn(done):

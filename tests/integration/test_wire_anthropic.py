@@ -57,8 +57,10 @@ def test_scripted_usage_numbers_are_copied_exactly(server: FakeAnthropic) -> Non
                                              cache_creation_input_tokens=1000,
                                              cache_read_input_tokens=2000)))
     result = AnthropicSDKBackend(fast_config()).complete(system="s", prompt="p", model="sonnet")
-    assert (result.text, result.input_tokens, result.output_tokens) == ("scripted", 321, 54)
+    # input_tokens counts all input: Anthropic's uncached 321 plus the 1000 written and 2000 read
+    assert (result.text, result.input_tokens, result.output_tokens) == ("scripted", 3321, 54)
     assert (result.cache_write_tokens, result.cache_read_tokens) == (1000, 2000)
+    assert result.uncached_input_tokens == 321
     assert result.model == "claude-sonnet-5-5-20260101"
 
 

@@ -67,7 +67,9 @@ def test_scripted_usage_numbers_arrive(server: FakeAnthropic) -> None:
                                              output_tokens=17, cache_read_input_tokens=900)))
     result = ClaudeCLIBackend(fast_config()).complete(system="s", prompt="p", model="sonnet", timeout=60)
     assert result.text == "scripted answer"
-    assert (result.input_tokens, result.output_tokens, result.cache_read_tokens) == (42, 17, 900)
+    # input_tokens counts all input (the CLI reports Anthropic's uncached 42 and 900 read)
+    assert (result.input_tokens, result.output_tokens, result.cache_read_tokens) == (942, 17, 900)
+    assert result.uncached_input_tokens == 42
 
 
 @needs_cli

@@ -51,8 +51,9 @@ def test_cli_result_parsing() -> None:
     assert parse_result("not json at all") is None
     completion = completion_from_result(RESULT, backend="claude-code", model="sonnet", latency_ms=5.0)
     assert (completion.text, completion.model, completion.cost_usd) == ("The answer.", "claude-sonnet-5-5", 0.0123)
-    assert (completion.input_tokens, completion.output_tokens) == (11, 7)
+    assert (completion.input_tokens, completion.output_tokens) == (11 + 1000 + 250, 7)
     assert (completion.cache_write_tokens, completion.cache_read_tokens) == (1000, 250)
+    assert completion.uncached_input_tokens == 11
 
 
 def test_cli_error_lines() -> None:

@@ -162,7 +162,11 @@ def test_stance_says_agreed_or_overturned() -> None:
     assert stance("Hire two platform engineers", old) == "unrelated"
     listed = annotate({"recommendation": "Replace Kafka with NATS",
                        "precedents": [{"rt_id": "a", "stance": "agreed"}]}, [old])
-    assert listed == [{"rt_id": "a", "recommendation": old.recommendation, "date": "", "stance": "agreed"}]
+    assert listed == [{"rt_id": "a", "recommendation": old.recommendation, "date": "", "stance": "agreed",
+                       "stance_by": "chair"}]  # the chair's stated stance wins over the heuristic (overturned)
+    inferred = annotate({"recommendation": "Replace Kafka with NATS", "precedents": [{"rt_id": "a", "stance": "?"}]},
+                        [old])
+    assert inferred[0]["stance"] == "overturned" and inferred[0]["stance_by"] == "heuristic"
 
 
 

@@ -36,7 +36,7 @@ def test_markers_are_parseable():
 
 
 def test_recent_in_full_older_as_index_and_turn_lines_hidden():
-    prompt = build_prompt(_ctx(_messages(12, size=50)))
+    prompt = build_prompt(_ctx(_messages(12, size=50), slide_step=1))  # slide by one message
     recent = prompt.split("=== RECENT TRANSCRIPT ===")[1]
     assert recent.count("\n[#") == 5
     assert "message 11 " + "x" * 50 in recent

@@ -83,7 +83,11 @@ def test_usage_counts_every_call_and_splits_out_the_debate():
     line = next(x for x in format_digest_summary(_digest(calls=calls)).splitlines()
                 if x.startswith("LLM USAGE:"))
     assert line.startswith("LLM USAGE: 4 calls (2 in the debate), 1 errors, 1040 in / 104 out tokens")
-    assert line.endswith(", cost $0.0200")
+    cost = next(x for x in format_digest_summary(_digest(calls=calls)).splitlines() if x.startswith("COST:"))
+    # the cost line: total and per agent; the two debate calls without a price are named
+    assert cost == ("COST: $0.0200 (judge $0.0200); 2 call(s) to models without a price "
+                    "(see docs/reference/pricing.md)")
+    assert usage["by_agent"]["judge"]["cost_usd"] == 0.02 and usage["unpriced_calls"] == 2
 
 
 def test_cut_digest_has_reason():

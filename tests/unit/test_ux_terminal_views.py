@@ -147,3 +147,13 @@ def test_offline_backend_pauses_only_when_asked(monkeypatch):
     monkeypatch.setenv(offline.DELAY_ENV, "40")
     backend.complete(system="", prompt="AGENT: elena\nPHASE: FLOOR", task="floor", agent="elena")
     assert slept == [0.04]
+
+
+def test_spend_text_names_total_limit_agents_and_unpriced_calls() -> None:
+    from amatelier.chat.spend import CostSoFar
+    from amatelier.watch import spend_text
+
+    assert spend_text(CostSoFar(None, {}, 0)) == "$0.0000 spent"
+    assert spend_text(CostSoFar(None, {}, 2)) == "cost unknown + 2 unpriced call(s)"
+    line = spend_text(CostSoFar(0.0123, {"marcus": 0.005, "elena": 0.0073}, 1, limit_usd=0.02))
+    assert line == "$0.0123 spent of $0.0200 (elena $0.0073, marcus $0.0050) + 1 unpriced call(s)"

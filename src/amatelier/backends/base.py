@@ -12,7 +12,14 @@ ROLE_TOKENS = ("sonnet", "haiku", "opus")
 
 @dataclass
 class Completion:
-    """One model answer plus what it cost; every call is also recorded in llm_calls."""
+    """One model answer plus what it cost; every call is also recorded in llm_calls.
+
+    Token fields mean the same on every backend: `input_tokens` is ALL the input the
+    provider processed (cache reads and cache writes included); `cache_read_tokens` and
+    `cache_write_tokens` are the parts of it read from / written to the prompt cache, and
+    `uncached_input_tokens` is the rest. `cost_usd` is the provider's own figure when it
+    gives one (claude-code), else filled from the price table when the call is recorded.
+    """
 
     text: str
     backend: str
@@ -25,6 +32,11 @@ class Completion:
     stop_reason: str | None = None
     cost_usd: float | None = None
     raw: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Input tokens neither read from nor written to the prompt cache."""
+        return max(0, self.input_tokens - self.cache_read_tokens - self.cache_write_tokens)
 
 
 class BackendUnavailable(RuntimeError):
@@ -53,6 +65,8 @@ class LLMBackend(ABC):
     """A way to reach a model. Constructed from the merged config; cheap to construct."""
 
     name: str = "base"
+    #: whether complete() takes `cache_points` (prompt offsets where a stable prefix ends)
+    accepts_cache_points: bool = False
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = config or {}

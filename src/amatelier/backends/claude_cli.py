@@ -83,14 +83,17 @@ def completion_from_result(data: dict[str, Any], *, backend: str, model: str,
     model_usage = data.get("modelUsage") if isinstance(data.get("modelUsage"), dict) else {}
     resolved_model = next(iter(model_usage), None) or model
     cost = data.get("total_cost_usd")
+    # The CLI reports Anthropic's usage: input_tokens without the cached part; ours includes it.
+    read = _int(usage.get("cache_read_input_tokens"))
+    write = _int(usage.get("cache_creation_input_tokens"))
     return Completion(
         text=str(data.get("result") or ""),
         backend=backend,
         model=resolved_model,
-        input_tokens=_int(usage.get("input_tokens")),
+        input_tokens=_int(usage.get("input_tokens")) + read + write,
         output_tokens=_int(usage.get("output_tokens")),
-        cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
-        cache_write_tokens=_int(usage.get("cache_creation_input_tokens")),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
         latency_ms=latency_ms,
         stop_reason=data.get("stop_reason") or data.get("subtype"),
         cost_usd=float(cost) if isinstance(cost, int | float) else None,

@@ -138,7 +138,7 @@ def completion_from_genai(response: Any, *, backend: str, model: str, latency_ms
         text=_text_of(response),
         backend=backend,
         model=getattr(response, "model_version", None) or model,
-        input_tokens=count("prompt_token_count"),
+        input_tokens=count("prompt_token_count"),  # already includes cached content tokens
         output_tokens=count("candidates_token_count") + count("thoughts_token_count"),
         cache_read_tokens=count("cached_content_token_count"),
         cache_write_tokens=0,

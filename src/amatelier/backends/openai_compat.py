@@ -166,7 +166,7 @@ def completion_from_chat(response: Any, *, backend: str, model: str, latency_ms:
         text=text,
         backend=backend,
         model=getattr(response, "model", None) or model,
-        input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),  # already includes cached tokens
         output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         cache_read_tokens=int(cached),
         cache_write_tokens=int(cache_write),

@@ -32,6 +32,17 @@ def roundtable(
                                      help="Always re-score once with the workers in reverse order and report the "
                                           "Judge's flip rate (default: a sampled share, judging.swap_audit_share)."),
     summary: bool = typer.Option(False, "--summary", help="Print a human summary instead of the digest JSON."),
+    max_cost_usd: float | None = typer.Option(
+        None, "--max-cost-usd", metavar="USD",
+        help="Never spend more than this on the roundtable; stops before a call that could pass it, "
+             "keeping 10% for the closing decision (default: roundtable.ceilings.max_cost_usd; 0: none)."),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", metavar="N",
+        help="Ceiling on input (cached included) + output tokens over the roundtable "
+             "(default: roundtable.ceilings.max_tokens; 0: none)."),
+    max_minutes: float | None = typer.Option(
+        None, "--max-minutes", metavar="MIN",
+        help="No model call starts after this many minutes (default: roundtable.ceilings.max_minutes; 0: none)."),
     as_json: bool = typer.Option(False, "--json", help="Print the digest JSON (the default output) and report "
                                                        "errors as one JSON object on stderr."),
     rt_id: str | None = typer.Option(None, "--rt-id", metavar="ID", hidden=True,
@@ -95,7 +106,8 @@ def roundtable(
                               speaker_timeout=float(speaker_timeout) if speaker_timeout is not None else None,
                               budget=budget, skip_post=skip_post, pause_for_human=pause_for_human,
                               benchmark=benchmark, batch_id=batch_id, batch_run=batch_run,
-                              persona_set=persona_set, no_precedents=no_precedents,
+                              persona_set=persona_set, max_cost_usd=max_cost_usd,
+                              max_tokens=max_tokens, max_minutes=max_minutes, no_precedents=no_precedents,
                               rt_id=rt_id, audit_judge=audit_judge)
             result = run_roundtable(opts, progress=display)
     finally:

@@ -158,6 +158,11 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
     runner.stage("decision")  # first: it needs only the debate, and a cut one needs it most
 
     def decide(ask_chair: bool) -> Any:
+        if state.stop_reason and cut_reason is None:  # a ceiling stopped the debate: the decision
+            # still gets written, its chair call (role "decision") using the reserved share
+            return runner.seam("decision_step.decide", lambda: decision_step.decide(
+                state, stop_reason=state.stop_reason, partial=True, warn=warn, ask_chair=ask_chair),
+                default={})
         return runner.seam("decision_step.after_debate", lambda: decision_step.after_debate(
             state, rounds_run=runner.rounds_run, cut_reason=cut_reason, warn=warn, ask_chair=ask_chair),
             default={})
@@ -197,7 +202,15 @@ def _after_debate(runner: Runner, opts: RunOptions, cut_reason: str | None,
         _note_interrupted(digest, warn)
         with _held_signals():
             digest_path = write_digest(digest, rt_id, runner.hook_errors)
-    if cut_reason is None and not opts.skip_post and not interrupted and not opts.benchmark:
+    if cut_reason is None and not opts.skip_post and not interrupted and not opts.benchmark \
+            and state.stop_reason:
+        # A ceiling stopped the debate: only the decision may still call a model, so the
+        # debriefs would each be refused; say so once instead.
+        digest.setdefault("warnings", []).append(
+            "post-roundtable steps (therapist debriefs, upkeep) skipped: the debate stopped on a ceiling")
+        with _held_signals():
+            digest_path = write_digest(digest, rt_id, runner.hook_errors)
+    elif cut_reason is None and not opts.skip_post and not interrupted and not opts.benchmark:
         before = json.dumps(digest, sort_keys=True, default=str)
         try:
             run_steps(runner, AFTER_DIGEST, digest)

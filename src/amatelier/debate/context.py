@@ -1,33 +1,42 @@
 """Prompt assembly for one agent turn: persona + memory + skills, briefing, transcript window.
 
-Prompt size stays bounded however long a debate runs: the most recent messages are given
-in full (each capped), older contributions only as a compact index capped in characters.
+The prompt is laid out as a stable prefix, so provider prompt caches can serve most of it:
+persona (the system prompt), then the briefing, then the transcript in order, and only at
+the END the material that changes every turn (round, phase, budget, task). A turn's prompt
+therefore begins with the whole of the same agent's previous prompt minus its task, and
+`layout_prompt` says where each stable part ends (cache points for Anthropic's breakpoints;
+OpenAI-compatible servers cache the shared prefix by themselves).
+
+Prompt size stays bounded however long a debate runs: fewer than `2 × recent_messages`
+messages are given in full (each capped), older contributions only as a compact index
+capped in characters. The window slides in coarse steps (a whole window), so the prefix stays the
+same for many turns before the index grows.
 
 The prompt is plain text with structured markers that a reader (and the offline backend)
 can parse. Layout::
 
     AMATELIER TURN
     AGENT: elena
-    ROUND: 2
-    PHASE: SPEAK
     PARTICIPANTS: elena, marcus, clare, simon
     TOPIC: split the monolith?
     You are elena, taking one turn in a structured roundtable debate. ...   <- orientation prose
+    Reply with the text of your message only: ...             <- the reply rule, every turn
     === BRIEFING ===
     ...briefing markdown...
     === EARLIER DECISIONS OF THIS TEAM ON RELATED QUESTIONS ===   <- only when precedents were given
     - rt 0e1d44c4, 2026-11-28: "adopt Kafka?" -> Adopt Kafka for order events
+                                                              <- cache point: end of briefing (and precedents)
     === EARLIER CONTRIBUTIONS (index) ===
     #12 r1 SPEAK marcus: first words of the message…
     === RECENT TRANSCRIPT ===
-    [#30 r2 SPEAK] marcus: full text of the message
+    [#30 r2 SPEAK] marcus: full text of the message           <- cache point after each message
     === YOUR TASK ===
+    ROUND: 2                 <- per-turn markers, last
+    PHASE: SPEAK
     MAX ROUNDS: 3            <- marker lines written by the runner (KEY: value)
     BUDGET LEFT: 2
     <blank line>
     prose instructions for this phase
-    <blank line>
-    Reply with the text of your message only: ...             <- the reply rule, every turn
 
 Header markers come before the first `===` line; task markers are the `KEY: value` lines
 at the top of the task section. Message lines in the transcript start with `[#id`, so a
@@ -89,6 +98,8 @@ class TurnContext:
     recent_messages: int = 24
     index_chars: int = 4000
     extra: dict[str, str] = field(default_factory=dict)
+    slide_step: int | None = None          # window moves in steps of this many messages
+    hide_round_speeches: bool = False      # independent opening: hide this round's SPEAK messages
     precedents: str = ""                  # earlier decisions of this team (own cap, after the briefing)
 
 
@@ -115,33 +126,75 @@ def message_line(message: dict[str, Any], limit: int = CAPS["message"]) -> str:
     return f"[{tag}] {speaker}: {cap(str(message.get('content', '')), limit)}"
 
 
-def build_prompt(ctx: TurnContext) -> str:
-    """The user prompt for a turn: header markers, briefing, index, recent transcript, task."""
+@dataclass(frozen=True)
+class PromptLayout:
+    """A turn prompt and where its stable parts end (character offsets into `text`)."""
+
+    text: str
+    briefing_end: int
+    message_ends: dict[int, int]        # message id -> offset just after its transcript line
+    transcript_end: int
+    window_start: int                   # index (among visible messages) of the first one in full
+
+
+def window_start(visible: int, recent: int, step: int | None = None) -> int:
+    """First visible message shown in full: the window slides in coarse steps (pure).
+
+    At least `recent` messages are shown in full (all of them while there are fewer) and
+    fewer than `recent + step`: the start only moves in multiples of `step` (default
+    `recent`), so every agent's cached prefix stays valid until the next move.
+    """
+    recent = max(1, recent)
+    step = max(1, step if step is not None else recent)
+    if visible <= recent:
+        return 0
+    return ((visible - recent) // step) * step
+
+
+def layout_prompt(ctx: TurnContext) -> PromptLayout:
+    """The user prompt for a turn, stable parts first (see the module doc), with cache points."""
     visible = [m for m in ctx.messages if m.get("kind") not in HIDDEN_KINDS]
-    recent_n = max(1, ctx.recent_messages)
-    older, recent = visible[:-recent_n], visible[-recent_n:]
-    lines = [
+    if ctx.hide_round_speeches:  # an independent opening sees no other opening of this round
+        visible = [m for m in visible if not (m.get("round") == ctx.round and m.get("phase") == "SPEAK"
+                                              and m.get("agent") != "runner")]
+    start = window_start(len(visible), ctx.recent_messages, ctx.slide_step)
+    older, recent = visible[:start], visible[start:]
+    head = [
         "AMATELIER TURN",
         f"AGENT: {ctx.agent}",
-        f"ROUND: {ctx.round}",
-        f"PHASE: {ctx.phase.upper()}",
         f"PARTICIPANTS: {', '.join(ctx.participants)}",
         f"TOPIC: {' '.join(ctx.topic.split())[:TOPIC_CHARS]}",
     ]
-    lines += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
-    lines.append(ORIENTATION.format(agent=ctx.agent))
-    lines += [SECTION.format("BRIEFING"), briefing_excerpt(ctx.briefing, CAPS["briefing"])]
+    head += [f"{k.upper()}: {v}" for k, v in ctx.extra.items()]
+    head.append(ORIENTATION.format(agent=ctx.agent))
+    head.append(REPLY_RULE)  # the same on every turn: part of the cached prefix, not of the task
+    head += [SECTION.format("BRIEFING"), briefing_excerpt(ctx.briefing, CAPS["briefing"])]
     if ctx.precedents.strip():  # its own cap, so precedents never push the briefing out
-        lines += [SECTION.format(PRECEDENTS_SECTION),
-                  cap(ctx.precedents.strip(), CAPS["precedents"], "precedents truncated")]
+        head += [SECTION.format(PRECEDENTS_SECTION),
+                 cap(ctx.precedents.strip(), CAPS["precedents"], "precedents truncated")]
+    text = "\n".join(head) + "\n"
+    briefing_end = len(text)
     index = build_transcript_index(older, max_chars=ctx.index_chars) if older else ""
     if index:
-        lines += [SECTION.format("EARLIER CONTRIBUTIONS (index)"), index]
-    lines.append(SECTION.format("RECENT TRANSCRIPT"))
-    lines += [message_line(m) for m in recent] or ["(nothing said yet)"]
-    lines += [SECTION.format("YOUR TASK"), cap(ctx.instructions.strip(), CAPS["instructions"]), "",
-              REPLY_RULE]
-    return "\n".join(lines) + "\n"
+        text += SECTION.format("EARLIER CONTRIBUTIONS (index)") + "\n" + index + "\n"
+    text += SECTION.format("RECENT TRANSCRIPT") + "\n"
+    ends: dict[int, int] = {}
+    for message in recent:
+        text += message_line(message) + "\n"
+        ends[int(message["id"])] = len(text)
+    if not recent:
+        text += "(nothing said yet)\n"
+    transcript_end = len(text)
+    task = [SECTION.format("YOUR TASK"), f"ROUND: {ctx.round}", f"PHASE: {ctx.phase.upper()}",
+            cap(ctx.instructions.strip(), CAPS["instructions"])]
+    text += "\n".join(task) + "\n"
+    return PromptLayout(text=text, briefing_end=briefing_end, message_ends=ends,
+                        transcript_end=transcript_end, window_start=start)
+
+
+def build_prompt(ctx: TurnContext) -> str:
+    """The user prompt for a turn (see `layout_prompt` for where its stable parts end)."""
+    return layout_prompt(ctx).text
 
 
 def max_prompt_chars(ctx: TurnContext) -> int:
@@ -149,7 +202,13 @@ def max_prompt_chars(ctx: TurnContext) -> int:
     header = 400 + TOPIC_CHARS + 400 + len(ORIENTATION) + len(REPLY_RULE) + 40 + sum(len(k) + len(v) + 4 for k, v in ctx.extra.items()) + 40 * len(ctx.participants)
     per_message = CAPS["message"] + 80
     return (header + CAPS["briefing"] + CAPS["precedents"] + len(PRECEDENTS_SECTION) + ctx.index_chars + 200
-            + max(1, ctx.recent_messages) * per_message + CAPS["instructions"] + 200)
+            + max_window(ctx) * per_message + CAPS["instructions"] + 200)
+
+
+def max_window(ctx: TurnContext) -> int:
+    """Most messages a prompt gives in full (see `window_start`)."""
+    recent = max(1, ctx.recent_messages)
+    return recent + max(1, ctx.slide_step if ctx.slide_step is not None else recent) - 1
 
 
 # --------------------------------------------------------------------------- persona

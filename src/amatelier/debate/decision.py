@@ -26,6 +26,7 @@ from amatelier.debate.decision_prompt import DecisionInputs
 from amatelier.debate.decision_store import save_decision
 from amatelier.debate.position_changes import changes
 from amatelier.debate.positions import load_positions
+from amatelier.search.precedents import Precedent, annotate, given_precedents
 
 DEFAULT_CHAIR = "opus-admin"
 _OUTCOMES = {"consensus": "consensus", "majority": "majority", "split": "split", "no_decision": "no_decision",
@@ -121,12 +122,34 @@ def assemble(answer: dict[str, Any], inputs: DecisionInputs, change_list: list[d
     for key in decision_prompt.MODEL_FIELDS:
         record[key] = answer.get(key)
     record["position_changes"] = change_list
+    if inputs.precedents:  # the chair's stance on each precedent it was given; the heuristic otherwise
+        record["precedents"] = annotate(
+            {"recommendation": record.get("recommendation"),
+             "precedents": answer.get("precedents") if synthesized and isinstance(answer.get("precedents"), list)
+             else []}, [_precedent(p) for p in inputs.precedents])
     record["partial"] = bool(inputs.partial)
     record["stop_reason"] = inputs.stop_reason or "ended"
     record["synthesized"] = synthesized
     record["chair"] = chair
     record["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return record
+
+
+def _precedent(given: dict[str, Any]) -> Precedent:
+    return Precedent(rt_id=str(given.get("rt_id")), recommendation=str(given.get("recommendation") or ""),
+                     date=str(given.get("date") or ""), topic=str(given.get("topic") or ""))
+
+
+def given_precedents_of(state: Any) -> list[dict[str, Any]]:
+    """The precedents a roundtable was given at open: the runner's notes, else read back from its message."""
+    notes = getattr(state, "notes", None)
+    found = notes.get("precedents") if isinstance(notes, dict) else None
+    if not found:
+        try:
+            found = given_precedents(state.conn, state.rt_id)
+        except sqlite3.Error:
+            found = []
+    return [p.to_dict() if isinstance(p, Precedent) else dict(p) for p in found or []]
 
 
 # --------------------------------------------------------------------------- the chair
@@ -145,7 +168,9 @@ def _ask(conn: sqlite3.Connection, backend: Any, inputs: DecisionInputs, *, chai
 
 
 def _chair_system(conn: sqlite3.Connection, rt_id: str, chair: str, config: dict[str, Any]) -> str:
-    """The chair's persona: its own, or the bundled seed on a `seed` benchmark run (no agent state)."""
+    """The chair's persona: its own, or the bundled seed on a `seed` benchmark run (no agent state).
+
+    Without any output contract: the record's form lives in the task prompt only."""
     from amatelier import paths
     from amatelier.debate.context import build_system
 
@@ -154,7 +179,8 @@ def _chair_system(conn: sqlite3.Connection, rt_id: str, chair: str, config: dict
     except sqlite3.OperationalError:  # a database from before benchmarks
         row = None
     seed = bool(row) and row[0] == "seed"
-    return build_system(chair, config, agent_dir=paths.bundled_agent_dir(chair) if seed else None)
+    system = build_system(chair, config, agent_dir=paths.bundled_agent_dir(chair) if seed else None)
+    return decision_prompt.chair_system_text(system)
 
 
 def synthesize(conn: sqlite3.Connection, inputs: DecisionInputs, config: dict[str, Any], *,
@@ -255,6 +281,7 @@ def write_decision(state: Any, stop_reason: str, partial: bool, *, backend: Any 
     inputs = inputs_from_db(state.conn, state.rt_id, workers=list(state.workers), judge=state.judge,
                             topic=state.topic, briefing=getattr(state, "briefing_text", "") or "",
                             stop_reason=stop_reason, partial=partial)
+    inputs.precedents = given_precedents_of(state)
     record = synthesize(state.conn, inputs, state.config, backend=backend, log=log, ask_chair=ask_chair)
     try:
         with transaction(state.conn):

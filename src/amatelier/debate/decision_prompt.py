@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amatelier.debate.position_changes import who_moved_line
+from amatelier.judging.prompts import strip_output_contracts
 
 SECTION = "=== {} ==="
 CITABLE_KINDS = ("speech", "judge", "steward", "human")  # human: a person's seat (`amatelier say`)
@@ -47,12 +48,43 @@ TASK = (
     "arguments and the agreement, lower when the debate was cut short."
 )
 
+# Added to the shape and the rules only when the roundtable was given precedents (issue 18).
+PRECEDENT_SHAPE = [{"rt_id": "an id listed under PRECEDENTS", "stance": "agreed | overturned | unrelated",
+                    "reason": "one sentence"}]
+PRECEDENT_RULE = (
+    " For every earlier decision listed under PRECEDENTS, say in `precedents` whether this decision "
+    "agrees with it (agreed), reverses it (overturned) or is about something else (unrelated), with "
+    "a one-sentence reason; use the rt ids exactly as listed."
+)
+
 REPAIR = (
     "Your previous answer was not a valid decision record. Problems:\n{problems}\n\n"
     "Your previous answer:\n{answer}\n\n"
     "Answer again with ONE corrected JSON object only, same fields, citing only message ids from "
     "the transcript."
 )
+
+
+# The chair's system prompt says who it is; the form of its answer lives in the task prompt only.
+CHAIR_ROLE = ("When you chair a decision you are given one task at a time; the task says what to produce "
+              "and in which form. Follow it exactly.")
+# Output contracts an older (or user-edited) admin persona may carry: any sentence naming JSON,
+# and a bullet fixing the confidence to words (the record's confidence is a number, 0-1).
+_JSON_SENTENCE = re.compile(r"(?m)(?:^|(?<=[.!?]))[ \t]*[^.!?\n#][^.!?]*\bJSON\b[^.!?]*[.!?][ \t]*\n?")
+_CONFIDENCE_WORDS = re.compile(r"(?im)^[ \t]*[-*][^\n]*\bconfidence\b[^\n]*\bhigh,?\s*medium,?\s*or\s*low\b[^\n]*\n?")
+
+
+def chair_system_text(system: str) -> str:
+    """The chair's system prompt without any output contract, ending with CHAIR_ROLE (pure).
+
+    Drops what the Judge's prompts drop (strip_output_contracts), then any sentence naming
+    JSON and a bullet that fixes the confidence to high/medium/low, so no system-prompt
+    instruction can contradict the task prompt's contract.
+    """
+    text = strip_output_contracts(system)
+    text = _CONFIDENCE_WORDS.sub("", text)
+    text = _JSON_SENTENCE.sub("", text)
+    return text.rstrip() + "\n\n" + CHAIR_ROLE + "\n"
 
 
 @dataclass
@@ -69,6 +101,8 @@ class DecisionInputs:
     stop_reason: str = "converged"
     partial: bool = False
     steward_log: list[dict[str, Any]] = field(default_factory=list)
+    #: Earlier decisions this roundtable was given at open: {rt_id, recommendation, date, topic}.
+    precedents: list[dict[str, Any]] = field(default_factory=list)
 
     def message_ids(self) -> set[int]:
         """Ids of every message of the roundtable (what a citation may point at)."""
@@ -143,8 +177,32 @@ def position_lines(rows: list[dict[str, Any]], limit: int = 200) -> list[str]:
     return lines
 
 
+def precedent_lines(precedents: list[dict[str, Any]]) -> list[str]:
+    """`- rt <id>, <date>: "<topic>" -> <recommendation>` per precedent (each capped)."""
+    lines = []
+    for p in precedents:
+        line = (f"- rt {p.get('rt_id')}, {_flat(str(p.get('date') or ''))}: \"{_flat(str(p.get('topic') or ''))}\" -> "
+                f"{_flat(str(p.get('recommendation') or '')) or '(no recommendation recorded)'}")
+        lines.append(line if len(line) <= 600 else line[:599] + "…")
+    return lines
+
+
+def task_text(inputs: DecisionInputs) -> str:
+    """The output contract (it lives here only, never in the chair's system prompt)."""
+    shape = dict(SHAPE)
+    rules = ""
+    if inputs.precedents:
+        shape["precedents"] = PRECEDENT_SHAPE
+        rules = PRECEDENT_RULE
+    return TASK.format(partial=" (it was cut short: " + inputs.stop_reason + ")" if inputs.partial else "",
+                       shape=json.dumps(shape, indent=1)) + rules
+
+
 def build_chair_prompt(inputs: DecisionInputs, change_list: list[dict[str, Any]]) -> str:
-    """The chair's prompt: markers, briefing, transcript, positions, changes, task."""
+    """The chair's prompt: markers, briefing, transcript, positions, changes, precedents, task."""
+    given = ([SECTION.format("PRECEDENTS"), "Earlier decisions of this team on related questions, given to the "
+              "agents when the roundtable opened:", *precedent_lines(inputs.precedents)]
+             if inputs.precedents else [])
     lines = [
         "AMATELIER DECISION",
         f"RT: {inputs.rt_id}",
@@ -160,9 +218,9 @@ def build_chair_prompt(inputs: DecisionInputs, change_list: list[dict[str, Any]]
         *(position_lines(inputs.positions) or ["(no positions were declared)"]),
         SECTION.format("POSITION CHANGES"),
         *([f"{who_moved_line(c)} (see #{c['message_id']})" for c in change_list] or ["(none)"]),
+        *given,
         SECTION.format("YOUR TASK"),
-        TASK.format(partial=" (it was cut short: " + inputs.stop_reason + ")" if inputs.partial else "",
-                    shape=json.dumps(SHAPE, indent=1)),
+        task_text(inputs),
     ]
     return "\n".join(lines) + "\n"
 

@@ -37,6 +37,7 @@ class ExportData:
     judge: str
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     usage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reliability: dict[str, Any] | None = None   # judging.reliability.roundtable_reliability
 
     @property
     def rt_id(self) -> str:
@@ -79,7 +80,7 @@ class ExportData:
             "decision": self.decision, "decision_stored": self.decision_stored,
             "position_timeline": self.timeline(), "position_changes": self.changes(),
             "scores": self.scores, "speaking_share": self.speaking_share(),
-            "usage_by_agent": self.usage, "usage_total": self.totals(),
+            "usage_by_agent": self.usage, "usage_total": self.totals(), "reliability": self.reliability,
             "messages": [{k: m.get(k) for k in ("id", "agent", "kind", "round", "phase", "content", "created_at")}
                          for m in self.messages],
         }
@@ -116,6 +117,16 @@ def _scores(conn: sqlite3.Connection, rt_id: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _reliability(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
+    """The reliability figures of the roundtable (None on a database too old or damaged to read them)."""
+    from amatelier.judging.reliability import roundtable_reliability
+
+    try:
+        return roundtable_reliability(conn, rt_id)
+    except sqlite3.Error:
+        return None
+
+
 def load_export(conn: sqlite3.Connection, rt: dict[str, Any], *, judge: str = "judge") -> ExportData:
     """Read one roundtable (given its row) into ExportData."""
     rt_id = str(rt["id"])
@@ -145,4 +156,5 @@ def load_export(conn: sqlite3.Connection, rt: dict[str, Any], *, judge: str = "j
                     "partial": inputs.partial, "stop_reason": stop, "synthesized": False}
     return ExportData(rt=rt, messages=messages,
                       positions=positions, decision=decision, decision_stored=stored, workers=workers,
-                      judge=judge, scores=_scores(conn, rt_id), usage=_usage(conn, rt_id))
+                      judge=judge, scores=_scores(conn, rt_id), usage=_usage(conn, rt_id),
+                      reliability=_reliability(conn, rt_id))

@@ -1,7 +1,8 @@
 """The HTML export: one self-contained file (inline CSS and SVG, no network) a person reads.
 
 Order: the decision (each citation links to its message anchor `#msg-<id>`), the position
-timeline, who moved whom, per-agent score bars, speaking share, tokens and cost, then the
+timeline, who moved whom, per-agent score bars, speaking share, tokens and cost, reliability
+(jury agreement, audits, latency and errors per model; debate.export_reliability), then the
 full transcript in collapsible rounds with one anchor per message. All text is escaped;
 the only script is a few inline lines that open a collapsed round when a link points into
 it (the page reads fine without it).
@@ -15,6 +16,7 @@ from typing import Any
 
 from amatelier.debate import export_svg
 from amatelier.debate.export_data import ExportData
+from amatelier.debate.export_reliability import reliability_html
 from amatelier.debate.position_changes import who_moved_line
 from amatelier.debate.positions import visible_text
 
@@ -204,7 +206,7 @@ def render_html(data: ExportData) -> str:
         f"<title>amatelier · {escape(str(rt.get('topic') or data.rt_id))[:120]}</title>",
         f"<style>{CSS}</style></head><body><main>",
         head, decision_section(data.decision, data.decision_stored), charts_section(data),
-        transcript_section(data),
+        reliability_html(data.reliability), transcript_section(data),
         '<p class="meta">Exported by amatelier. This file is self-contained: it loads nothing from the '
         "network.</p></main>",
         f"<script>{SCRIPT}</script></body></html>", ""])

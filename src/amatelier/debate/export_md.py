@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from amatelier.debate.export_data import AXES, ExportData
+from amatelier.debate.export_reliability import reliability_md
 from amatelier.debate.position_changes import who_moved_line
 from amatelier.debate.positions import visible_text
 
@@ -128,4 +129,5 @@ def render_md(data: ExportData) -> str:
             f"Roundtable `{data.rt_id}` · {rt.get('created_at') or ''} · {rt.get('status')}"
             + (f" ({rt['cut_reason']})" if rt.get("cut_reason") else "")
             + f" · {len(data.workers)} agents · {len(data.rounds())} rounds · {len(data.messages)} messages", ""]
-    return "\n".join([*head, *decision_md(data.decision), "", *stats_md(data), "", *transcript_md(data)]) + "\n"
+    return "\n".join([*head, *decision_md(data.decision), "", *stats_md(data), "", *reliability_md(data.reliability),
+                      "", *transcript_md(data)]) + "\n"

@@ -138,3 +138,30 @@ def horizontal_bars(values: dict[str, float], *, label: str, unit: str = "",
     if not values:
         body.append(f'<text x="{left}" y="20" fill="#666">nothing recorded</text>')
     return _svg(16 + row * max(1, len(values)), body, label)
+
+
+def latency_bars(rows: list[dict[str, Any]]) -> str:
+    """Per backend/model, its p50 and p95 latency of successful calls (ms) as two bars."""
+    left, row, bar = 230, 34, 12
+    peak = max((float(r.get("p95") or r.get("p50") or 0.0) for r in rows), default=0.0) or 1.0
+    scale = (WIDTH - left - 120) / peak
+    body = [f'<rect x="{left}" y="4" width="10" height="10" fill="#9cc3e6"/><text x="{left + 14}" y="13">p50</text>',
+            f'<rect x="{left + 60}" y="4" width="10" height="10" fill="#2f6fb0"/>'
+            f'<text x="{left + 74}" y="13">p95</text>']
+    for j, entry in enumerate(rows):
+        y = 24 + row * j
+        name = _short(str(entry.get("label") or ""), 34)
+        body.append(f'<text x="{left - 10}" y="{y + bar + 3}" text-anchor="end">{escape(name)}</text>')
+        for k, (key, colour) in enumerate((("p50", "#9cc3e6"), ("p95", "#2f6fb0"))):
+            value = entry.get(key)
+            top = y + k * (bar + 2)
+            if value is None:
+                body.append(f'<text x="{left}" y="{top + bar - 2}" font-size="10" fill="#666">{key}: no successful call</text>')
+                continue
+            width = max(1.0, float(value) * scale)
+            body.append(f'<rect x="{left}" y="{top}" width="{width:.1f}" height="{bar}" fill="{colour}">'
+                        f'<title>{escape(name)} {key}: {float(value):,.1f} ms</title></rect>')
+            body.append(f'<text x="{left + width + 4:.1f}" y="{top + bar - 2}" font-size="10">{float(value):,.0f} ms</text>')
+    if not rows:
+        body.append(f'<text x="{left}" y="36" fill="#666">no model calls were recorded</text>')
+    return _svg(30 + row * max(1, len(rows)), body, "Latency per backend and model: p50 and p95 of successful calls (ms)")

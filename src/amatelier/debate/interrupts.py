@@ -25,6 +25,18 @@ class RoundtableAborted(Exception):
     """The runner decided to stop (health audit); the roundtable is already cut."""
 
 
+class CeilingStop(Exception):
+    """A ceiling refused the next model call: the debate ends here, closed (not cut).
+
+    `reason` names the ceiling, the spent amount and the limit (the digest's stop_reason).
+    """
+
+    def __init__(self, reason: str, ceiling: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.ceiling = ceiling
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
     raise RoundtableInterrupted("terminated")
 

@@ -32,6 +32,9 @@ class RunOptions:
     no_precedents: bool = False           # --no-precedents: show no earlier decisions
     audit_judge: bool = False
     launch_dir: Path = field(default_factory=Path.cwd)
+    max_cost_usd: float | None = None       # ceilings (None: the config default; 0: none)
+    max_tokens: int | None = None
+    max_minutes: float | None = None
     rt_id: str | None = None                      # chosen by the caller (the jobs API), else generated
     seed: int | None = None                       # the run seed (else AMATELIER_SEED, else random)
     quality_targets: dict[str, Any] | None = None  # recorded in the run manifest
@@ -56,6 +59,7 @@ class Plan:
     budget: int
     speaker_timeout: float
     warnings: list[str] = field(default_factory=list)
+    limits: Any = None                      # chat.ceilings.Limits
     steward_missing: list[str] = field(default_factory=list)   # registered entries naming no file
 
 
@@ -187,9 +191,58 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     if missing:
         warnings.append(missing_warning(missing))
 
+    limits = plan_limits(opts, cfg)
+    unpriced = unpriced_warnings(cfg, mode, workers, judge)
+    if limits.max_cost_usd is not None and unpriced:
+        raise UserError(f"--max-cost-usd cannot be enforced: {unpriced[0]}")
+    warnings += unpriced
     return Plan(config=cfg, mode=mode, workers=workers, judge=judge, briefing_path=briefing_path,
                 briefing_text=briefing_text, max_rounds=max_rounds, budget=budget,
-                speaker_timeout=timeout, warnings=warnings, steward_missing=missing)
+                speaker_timeout=timeout, warnings=warnings, limits=limits, steward_missing=missing)
+
+
+CEILING_FLAGS = {"max_cost_usd": "--max-cost-usd", "max_tokens": "--max-tokens",
+                 "max_minutes": "--max-minutes"}
+
+
+def plan_limits(opts: RunOptions, cfg: dict[str, Any]) -> Any:
+    """The roundtable's ceilings: flags, else `roundtable.ceilings.*` (0 = no limit)."""
+    from amatelier.chat.ceilings import limits_from
+    from amatelier.config import ConfigError, source_of
+
+    section = (cfg.get("roundtable", {}) or {}).get("ceilings", {}) or {}
+    values: dict[str, float | int | None] = {}
+    for key, flag in CEILING_FLAGS.items():
+        given = getattr(opts, key)
+        if given is not None:
+            if given < 0:
+                raise UserError(f"{flag} must be 0 (no limit) or more (got {given:g})")
+            values[key] = given
+            continue
+        value = section.get(key, 0)
+        dotted = f"roundtable.ceilings.{key}"
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(source_of(dotted), dotted, f"must be 0 (no limit) or more (got {value!r})")
+        values[key] = value
+    reserve = section.get("decision_reserve", 0.1)
+    if isinstance(reserve, bool) or not isinstance(reserve, int | float) or not 0 <= reserve <= 0.9:
+        dotted = "roundtable.ceilings.decision_reserve"
+        raise ConfigError(source_of(dotted), dotted, f"must be between 0 and 0.9 (got {reserve!r})")
+    return limits_from(values, float(reserve))
+
+
+def unpriced_warnings(cfg: dict[str, Any], mode: str, workers: list[str], judge: str) -> list[str]:
+    """One warning per model the roundtable may call that has no price (its cost stays null)."""
+    from amatelier import pricing
+
+    try:
+        table = pricing.price_table(cfg)
+    except pricing.PriceTableError as exc:
+        return [f"prices not applied: {exc}"]
+    models = worker_models(cfg, mode, workers, judge)
+    missing = pricing.unpriced_models(table, [(m["backend"], m["model"]) for m in models.values()])
+    return [pricing.unpriced_warning(model, backend) for backend, model in missing]
+
 
 
 def steward_missing(briefing_text: str, launch_dir: Path | str) -> list[str]:
@@ -214,5 +267,3 @@ def worker_models(config: dict[str, Any], mode: str, agents: list[str], judge: s
         model = cls(config).resolve_model(token) if cls else token
         result[agent] = {"role": agent_role(config, agent), "backend": backend, "model": model}
     return result
-
-

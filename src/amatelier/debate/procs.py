@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 @dataclass
@@ -24,7 +24,7 @@ class WorkerProc:
     """One agent's worker process and its restart history."""
 
     agent: str
-    proc: subprocess.Popen
+    proc: Any                          # subprocess.Popen, or debate.warm.ForkedWorker
     log_handle: IO[bytes]
     generation: int = 0
     restarts: int = 0
@@ -34,24 +34,37 @@ class WorkerProc:
 class WorkerPool:
     """The runner's worker processes, keyed by agent name."""
 
-    def __init__(self, rt_id: str, logs_dir: Path, *, max_restarts: int = 2) -> None:
+    def __init__(self, rt_id: str, logs_dir: Path, *, max_restarts: int = 2,
+                 starter: Any = None) -> None:
         self.rt_id = rt_id
         self.logs_dir = Path(logs_dir)
         self.max_restarts = max_restarts
         self.workers: dict[str, WorkerProc] = {}
         self.all_pids: list[int] = []
+        self.starter = starter  # a debate.warm.WarmStarter: fork workers warm (None: spawn commands)
 
     def log_path(self, agent: str) -> Path:
         """Where this agent's worker writes its log."""
         return self.logs_dir / f"{self.rt_id}-{agent}.log"
 
-    def _launch(self, agent: str, generation: int) -> tuple[subprocess.Popen, IO[bytes]]:
+    def _launch(self, agent: str, generation: int) -> tuple[Any, IO[bytes]]:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         handle = open(self.log_path(agent), "ab")  # noqa: SIM115 - kept open for the child's life
+        args = ["--rt", self.rt_id, "--agent", agent, "--generation", str(generation),
+                "--parent-pid", str(os.getpid())]
+        if self.starter is not None:
+            try:
+                forked = self.starter.launch(args, self.log_path(agent), env={"PYTHONIOENCODING": "utf-8"})
+                self.all_pids.append(forked.pid)
+                return forked, handle
+            except Exception as exc:  # noqa: BLE001 - a broken fork server must not stop the debate
+                handle.write(f"fork server unavailable ({type(exc).__name__}: {exc}); "
+                             "starting workers as commands\n".encode())
+                handle.flush()
+                self.starter = None
         env = dict(os.environ)
         env["PYTHONIOENCODING"] = "utf-8"
-        cmd = [sys.executable, "-m", "amatelier.engine.worker", "--rt", self.rt_id, "--agent", agent,
-               "--generation", str(generation), "--parent-pid", str(os.getpid())]
+        cmd = [sys.executable, "-m", "amatelier.engine.worker", *args]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
         self.all_pids.append(proc.pid)

@@ -6,6 +6,7 @@ worker pool and the turn driver. Steward calls join through debate.steward_turns
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from amatelier.debate import steward_turns as steward_hooks
 from amatelier.debate.digest import build_digest, llm_usage, percentile
 from amatelier.debate.instructions import budget_status, instructions
 from amatelier.debate.interrupts import (
+    CeilingStop,
     RoundtableAborted,
     RoundtableInterrupted,
 )
@@ -30,7 +32,7 @@ from amatelier.debate.planning import (
 )
 from amatelier.debate.procs import WorkerPool
 from amatelier.debate.replay import Replay
-from amatelier.debate.signals import is_pass, jaccard, parse_gate_answer
+from amatelier.debate.signals import floor_intent, is_pass, jaccard, parse_gate_answer
 from amatelier.debate.turns import TurnDriver, TurnOutcome
 from amatelier.state import RoundtableState
 
@@ -98,7 +100,7 @@ class Runner:
         """Call a seam; on error log it, record it for the digest, and carry on."""
         try:
             return func(*args)
-        except (KeyboardInterrupt, RoundtableInterrupted):
+        except (KeyboardInterrupt, RoundtableInterrupted, CeilingStop):
             raise
         except Exception as exc:  # noqa: BLE001 - a seam must never take the roundtable down
             self.hook_errors.append({"seam": name, "error": f"{type(exc).__name__}: {exc}"})
@@ -113,12 +115,23 @@ class Runner:
         self._show(agent)
         outcome = self.replayed_turn(agent, phase)
         if outcome is None:
+            self.check_ceilings()
             timings_before = len(self.driver.timings)
             outcome = self.driver.run_turn(agent, phase, text, round=self.state.current_round)
             recording.on_turn(self, outcome, timings_before)  # replayed turns were recorded when they ran
         self.state.notes["last_outcome"] = outcome  # seams may need the posted message id
         self.outcomes.setdefault(self.state.current_round, {}).setdefault(agent, []).append(outcome.status)
+        self.check_ceilings()
         return outcome
+
+    def check_ceilings(self) -> None:
+        """End the debate (CeilingStop) once a model call was refused for a ceiling."""
+        from amatelier.chat import spend
+
+        stopped = spend.stop_reason(self.state.conn, self.state.rt_id)
+        if stopped is not None:
+            self.state.stop_reason = stopped[1]
+            raise CeilingStop(stopped[1], stopped[0])
 
     def replayed_turn(self, agent: str, phase: str) -> TurnOutcome | None:
         """On --resume: the recorded outcome of this turn; the first turn without one ends the replay."""
@@ -167,13 +180,74 @@ class Runner:
 
     # ------------------------------------------------------------------ phases
 
+    def independent_openings(self, round_no: int) -> bool:
+        """Round 1 openings are written at once, none seeing another (roundtable.opening)."""
+        opening = str(self.state.config.get("roundtable", {}).get("opening", "independent")).lower()
+        return round_no == 1 and opening != "sequential"
+
+    def open_concurrently(self, queue: list[str], spoken: dict[str, str],
+                          deferrals: dict[str, int]) -> list[str]:
+        """Ask every ready speaker for its opening at once; returns who still has to speak."""
+        state = self.state
+        self.seam("steward_hooks.poll", steward_hooks.poll, state)
+        ready = [a for a in queue if not self.seam("steward_hooks.waiting", steward_hooks.waiting,
+                                                   state, a, default=False)]
+        if not ready:
+            return queue
+        outcomes: dict[str, TurnOutcome] = {}
+        for agent in ready:  # on --resume, openings already answered are replayed, not asked again
+            replayed = self.replayed_turn(agent, "SPEAK")
+            if replayed is not None:
+                outcomes[agent] = replayed
+        asks = [(a, "SPEAK", self.with_steward(a, instructions(
+            "SPEAK", round=1, max_rounds=state.max_rounds, independent=True)))
+            for a in ready if a not in outcomes]
+        if asks:
+            self.check_ceilings()
+            self._show(", ".join(a for a, _, _ in asks))
+            before = len(self.driver.timings)
+            live = self.driver.run_turns(asks, round=state.current_round)
+            outcomes.update(live)
+            recorder = getattr(self, "recorder", None)
+            if recorder is not None:
+                self.record_concurrent(recorder, live, before)
+        later = [a for a in queue if a not in ready]
+        for agent in ready:  # in speaking order, so seams see the speeches in a stable order
+            outcome = outcomes[agent]
+            self.state.notes["last_outcome"] = outcome
+            self.outcomes.setdefault(state.current_round, {}).setdefault(agent, []).append(outcome.status)
+            if not outcome.answered:
+                continue
+            spoken[agent] = outcome.text or ""
+            deferred = False if outcome.replayed else self.seam(
+                "steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
+                outcome.text or "", default=False)
+            if deferred and deferrals.get(agent, 0) < MAX_DEFERRALS_PER_PHASE:
+                deferrals[agent] = deferrals.get(agent, 0) + 1
+                later.append(agent)
+        self.check_ceilings()
+        return later
+
+    def record_concurrent(self, recorder: Any, live: dict[str, TurnOutcome], before: int) -> None:
+        """Telemetry for turns that ran at once: one by one, in the order of their model calls."""
+        state = self.state
+        last_call = {row[0]: int(row[1]) for row in state.conn.execute(
+            "SELECT agent, MAX(id) FROM llm_calls WHERE rt_id = ? AND role = 'speak' GROUP BY agent",
+            (state.rt_id,))}
+        for agent in sorted(live, key=lambda a: last_call.get(a, 2**62)):
+            timing = next((t for t in self.driver.timings[before:] if t.agent == agent), None)
+            recorder.turn(recording.turn_record(live[agent], timing), state.conn,
+                          calls_up_to=last_call.get(agent))
+
     def speak_phase(self, round_no: int) -> None:
-        """SPEAK: every worker once, in order; the Steward may defer a speaker."""
+        """SPEAK: every worker once, in order (round-1 openings at once); the Steward may defer."""
         state = self.state
         self.phase_header("SPEAK", f"--- SPEAK PHASE (Round {round_no}) ---")
         queue = list(state.speaking_order)
         deferrals: dict[str, int] = {}
         spoken = self.speeches.setdefault(round_no, {})
+        if self.independent_openings(round_no):
+            queue = self.open_concurrently(queue, spoken, deferrals)
         while queue:
             self.seam("steward_hooks.poll", steward_hooks.poll, state)
             ready = [a for a in queue if not self.seam("steward_hooks.waiting", steward_hooks.waiting,
@@ -209,13 +283,19 @@ class Runner:
             self.state.stability_scores[round_no] = scores
             recording.on_stability(self, round_no, scores)
 
-    def rebuttal_phase(self, round_no: int) -> None:
-        """REBUTTAL: every worker once, in reverse speaking order."""
-        self.seam("steward_hooks.drain", steward_hooks.drain, self.state)
+    def rebuttal_phase(self, round_no: int) -> dict[str, bool]:
+        """REBUTTAL: every worker once, in reverse speaking order; returns who asked for the floor."""
+        state = self.state
+        self.seam("steward_hooks.drain", steward_hooks.drain, state)
         self.phase_header("REBUTTAL", "--- REBUTTAL PHASE ---")
-        for agent in reversed(self.state.speaking_order):
-            self.run_turn(agent, "REBUTTAL", instructions("REBUTTAL", round=round_no,
-                                                          max_rounds=self.state.max_rounds))
+        wants: dict[str, bool] = {}
+        for agent in reversed(state.speaking_order):
+            budget = state.budgets.get(agent, 0)
+            outcome = self.run_turn(agent, "REBUTTAL", instructions(
+                "REBUTTAL", round=round_no, max_rounds=state.max_rounds, budget_left=budget,
+                floor_intent=budget > 0))
+            wants[agent] = budget > 0 and outcome.answered and floor_intent(outcome.text) is True
+        return wants
 
     def judge_gate(self, round_no: int) -> bool:
         """The Judge decides CONVERGED (ends the loop) or CONTINUE; returns True on CONVERGED."""
@@ -232,31 +312,36 @@ class Runner:
             return True
         return False
 
-    def floor_phase(self, round_no: int) -> None:
-        """Agents with budget may contribute (−1 budget each) until all PASS or budgets run out."""
+    def floor_phase(self, round_no: int, wants: dict[str, bool]) -> None:
+        """FLOOR for the agents who asked (`FLOOR: yes`) and have budget; −1 budget per contribution.
+
+        A contribution may ask for one more turn the same way; nobody is called just to PASS.
+        """
         state = self.state
+        asking = [a for a in state.speaking_order if wants.get(a) and state.budgets.get(a, 0) > 0]
+        if not asking:
+            return
         self.phase_header("FLOOR", "--- FLOOR PHASE ---")
-        passed: set[str] = set()
         floor_turns: dict[str, int] = {}
-        while True:
-            eligible = [a for a in state.speaking_order
-                        if a not in passed and state.budgets.get(a, 0) > 0]
-            if not eligible:
-                break
-            for agent in eligible:
+        while asking:
+            again: list[str] = []
+            for agent in asking:
                 self.seam("steward_hooks.poll", steward_hooks.poll, state)
                 floor_turns[agent] = floor_turns.get(agent, 0) + 1
                 outcome = self.run_turn(agent, "FLOOR", self.with_steward(agent, instructions(
                     "FLOOR", round=round_no, max_rounds=state.max_rounds,
-                    budget_left=state.budgets.get(agent, 0), floor_turn=floor_turns[agent])))
+                    budget_left=state.budgets.get(agent, 0), floor_turn=floor_turns[agent],
+                    floor_intent=True)))
                 if not outcome.answered or is_pass(outcome.text):
-                    passed.add(agent)
-                else:
-                    state.budgets[agent] = state.budgets.get(agent, 0) - 1
-                    # A FLOOR turn may ask the Steward too; its answer comes at a later poll/drain.
-                    if not outcome.replayed:
-                        self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state,
-                                  agent, outcome.text or "", default=False)
+                    continue
+                state.budgets[agent] = state.budgets.get(agent, 0) - 1
+                # A FLOOR turn may ask the Steward too; its answer comes at a later poll/drain.
+                if not outcome.replayed:
+                    self.seam("steward_hooks.after_speech", steward_hooks.after_speech, state,
+                              agent, outcome.text or "", default=False)
+                if floor_intent(outcome.text) is True and state.budgets.get(agent, 0) > 0:
+                    again.append(agent)
+            asking = again
 
     def health_audit(self, round_no: int) -> None:
         """Cut the roundtable when most workers are dead or answered nothing this round."""
@@ -298,12 +383,11 @@ class Runner:
             self.round_start(round_no)
             self.rounds_run = round_no
             self.speak_phase(round_no)
-            self.rebuttal_phase(round_no)
+            wants = self.rebuttal_phase(round_no)
             if self.judge_gate(round_no):
                 break
             self.wait_for_human(round_no)
-            if any(state.budgets.get(a, 0) > 0 for a in state.workers):
-                self.floor_phase(round_no)
+            self.floor_phase(round_no, wants)
             self.health_audit(round_no)
         # A lookup asked for in the last FLOOR has no later REBUTTAL to wait for: post it now,
         # so the transcript (and the digest) shows what the Steward answered.
@@ -349,10 +433,38 @@ class Runner:
             "SELECT * FROM llm_calls WHERE rt_id = ? ORDER BY id", (self.state.rt_id,))]
 
     def refresh_usage(self, digest: dict[str, Any]) -> None:
-        """Recount `llm_usage` (and the breaker events) so they include the steps after the debate."""
+        """Recount `llm_usage`, the breaker events and the ceilings' spent, so they include the
+        steps after the debate."""
         digest["llm_usage"] = llm_usage(self.calls())
         if isinstance(digest.get("engine"), dict):
             digest["engine"]["events"] = self.events()
+        self.stop_fields(digest)
+
+    def stop_fields(self, digest: dict[str, Any]) -> None:
+        """`stop_reason` (why the debate ended) and, under ceilings, `ceilings` (limits, spent)."""
+        from amatelier.chat import spend
+
+        state = self.state
+        ceilings = spend.summary(state.conn, state.rt_id)
+        if ceilings is not None:
+            digest["ceilings"] = ceilings
+        if state.stop_reason:
+            digest["stop_reason"] = state.stop_reason
+        elif digest.get("cut_reason"):
+            digest["stop_reason"] = f"cut: {digest['cut_reason']}"
+        elif state.converged:
+            digest["stop_reason"] = f"converged in round {self.rounds_run}"
+        else:
+            digest["stop_reason"] = f"max rounds reached ({self.rounds_run})"
+
+    def positions(self) -> list[dict[str, Any]]:
+        """The roundtable's stored position rows ([] on a database without the table)."""
+        from amatelier.debate.positions import load_positions
+
+        try:
+            return load_positions(self.state.conn, self.state.rt_id)
+        except sqlite3.OperationalError:
+            return []
 
     def digest(self) -> dict[str, Any]:
         """Build the digest of this roundtable from the database and the state."""
@@ -366,7 +478,7 @@ class Runner:
             budget_start=state.budget_start, budgets=state.budgets,
             stability_scores=state.stability_scores,
             worker_models=worker_models(state.config, state.mode, state.workers, state.judge),
-            engine=self.engine_stats(calls),
+            engine=self.engine_stats(calls), positions=self.positions(),
         )
         if self.plan.warnings:
             digest["warnings"] = list(self.plan.warnings)
@@ -377,6 +489,7 @@ class Runner:
             digest["human_messages"] = [{"id": m["id"], "name": m["agent"], "round": m["round"],
                                          "text": m["content"]} for m in people]
         digest.update(recording.digest_fields(self))
+        self.stop_fields(digest)
         return digest
 
 

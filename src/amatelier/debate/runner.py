@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
-from amatelier.chat import faults, roundtables, run_params
+from amatelier.chat import faults, roundtables, run_params, spend
 from amatelier.chat import messages as msgs
 from amatelier.debate import recording, replay, resume
 from amatelier.debate import steward_turns as steward_hooks
@@ -34,6 +34,7 @@ from amatelier.debate.after import (  # noqa: F401
 )
 from amatelier.debate.instructions import budget_status, instructions  # noqa: F401
 from amatelier.debate.interrupts import (  # noqa: F401
+    CeilingStop,
     RoundtableAborted,
     RoundtableInterrupted,
     _held_signals,
@@ -81,14 +82,31 @@ def _new_state(plan: Plan, opts: RunOptions, conn: Any, rt_id: str) -> Roundtabl
 
 
 def _new_runner(plan: Plan, opts: RunOptions, state: RoundtableState, progress: Any,
-                warn: Callable[[str], None]) -> Runner:
+                warn: Callable[[str], None], starter: Any = None) -> Runner:
     pool = WorkerPool(state.rt_id, paths.user_logs_dir(),
-                      max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)))
+                      max_restarts=int(plan.config.get("roundtable", {}).get("max_worker_restarts", 2)),
+                      starter=starter)
     runner = Runner(plan, opts, state, pool, progress=progress, warn=warn)
     announce = getattr(progress, "started", None)
     if announce is not None:
         announce(state.rt_id)
     return runner
+
+
+def warm_starter(plan: Plan) -> Any:
+    """A started WarmStarter (SDKs imported, zygote forked), or None (config off, no os.fork)."""
+    from amatelier.debate.warm import WarmStarter, warm_available
+
+    if not plan.config.get("roundtable", {}).get("warm_workers", True) or not warm_available():
+        return None
+    backends = sorted({m["backend"] for m in worker_models(plan.config, plan.mode, plan.workers,
+                                                           plan.judge).values()})
+    try:
+        starter = WarmStarter(backends, worker_module="amatelier.debate.worker")
+        starter.start()
+    except Exception:  # noqa: BLE001 - without the zygote workers start as commands
+        return None
+    return starter
 
 
 def run_roundtable(opts: RunOptions, *, progress: Any = None,
@@ -99,6 +117,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     plan = plan_roundtable(opts)
     for line in plan.warnings:
         warn(f"amatelier: warning: {line}")
+    starter = warm_starter(plan)  # imports the SDKs once and forks the zygote, before the DB opens
     conn = open_db()
     _cut_orphans(conn, warn)
     participants = [*plan.workers, plan.judge]
@@ -108,7 +127,9 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
     if opts.benchmark:
         roundtables.mark_benchmark(conn, rt_id, opts.batch_id, opts.persona_set)
     state = _new_state(plan, opts, conn, rt_id)
-    runner = _new_runner(plan, opts, state, progress, warn)
+    if plan.limits is not None:
+        spend.set_limits(conn, rt_id, plan.limits)
+    runner = _new_runner(plan, opts, state, progress, warn, starter)
     seed = recording.run_seed(opts.seed)
     recording.open_recorder(runner, seed, worker_models(plan.config, plan.mode, plan.workers, plan.judge))
 
@@ -139,7 +160,7 @@ def run_roundtable(opts: RunOptions, *, progress: Any = None,
         runner.seam("run_params.save", run_params.save, conn, rt_id, resume.params_of(
             state, plan, opts, worker_models(state.config, state.mode, state.workers, state.judge)))
 
-    return _drive(runner, opts, opening, progress, warn)
+    return _drive(runner, opts, opening, progress, warn, starter)
 
 
 def resume_roundtable(rt_id: str, *, progress: Any = None,
@@ -164,7 +185,7 @@ def resume_roundtable(rt_id: str, *, progress: Any = None,
     state.budget_start = {w: int(v) for w, v in (params.get("budget_start") or {}).items()}
     state.budgets = dict(state.budget_start)
     state.speaking_order = list(params["speaking_order"])
-    runner = _new_runner(plan, opts, state, progress, warn)
+    runner = _new_runner(plan, opts, state, progress, warn)  # ceilings persist in rt_ceilings
     runner.replay = replay.Replay.load(conn, rt_id)
     runner.resume_note = {"gap_s": gap, "resumes": count}
     recording.open_recorder(runner, None, worker_models(plan.config, plan.mode, plan.workers, plan.judge),
@@ -186,7 +207,7 @@ def resume_roundtable(rt_id: str, *, progress: Any = None,
 
 
 def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progress: Any,
-           warn: Callable[[str], None]) -> RunResult:
+           warn: Callable[[str], None], starter: Any = None) -> RunResult:
     """Open (as `opening` says), run the rounds, close or cut, then the after-debate steps."""
     pool, conn, rt_id = runner.pool, runner.state.conn, runner.state.rt_id
     previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
@@ -199,6 +220,11 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
             runner.debate()
         except KeyboardInterrupt:
             raise RoundtableInterrupted("keyboard interrupt") from None
+        except CeilingStop as exc:  # closed, not cut: what was said stands and is digested
+            runner.state.stop_reason = exc.reason
+            msgs.post(conn, rt_id, "runner", f"ROUNDTABLE STOPPED: {exc.reason}", kind="system",
+                      round=runner.state.current_round or None)
+            runner.seam("steward_hooks.drain", steward_hooks.drain, runner.state)
     except RoundtableInterrupted as exc:
         cut_reason = exc.reason
         exit_code = 1
@@ -248,6 +274,8 @@ def _drive(runner: Runner, opts: RunOptions, opening: Callable[[], None], progre
         warn(f"amatelier: {note}")
     with contextlib.suppress(sqlite3.Error):
         conn.close()
+    if starter is not None:
+        starter.close()
     if progress is not None:
         progress.stop()
     if result.exit_code == 0:

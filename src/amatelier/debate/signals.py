@@ -26,6 +26,26 @@ def is_pass(text: str | None) -> bool:
     return bool(_PASS.match(stripped)) and len(stripped) <= PASS_MAX_CHARS
 
 
+_FLOOR_INTENT = re.compile(r"^[\s*_`>-]*floor[\s*_`]*:[\s*_`]*(yes|no)\b", re.IGNORECASE)
+
+
+FLOOR_INTENT_TAIL = 4  # the closing lines searched: FLOOR may sit next to the POSITION line
+
+
+def floor_intent(text: str | None) -> bool | None:
+    """`FLOOR: yes|no` on one of the last few lines of a reply: True, False, or None when absent.
+
+    Only the closing lines count (where the POSITION line also sits), so an agent quoting the
+    instruction mid-reply decides nothing; the last such line wins.
+    """
+    lines = [line for line in (text or "").splitlines() if line.strip()][-FLOOR_INTENT_TAIL:]
+    for line in reversed(lines):
+        match = _FLOOR_INTENT.match(line)
+        if match:
+            return match.group(1).lower() == "yes"
+    return None
+
+
 def words(text: str) -> set[str]:
     """Lower-cased word set of a text."""
     return set(_WORD.findall(text.lower()))

@@ -110,9 +110,23 @@ def debate_lines(digest: dict[str, Any]) -> list[str]:
                if usage.get("retries") else "")
             + (f"{usage['held']} skipped by the breaker, " if usage.get("held") else "")
             + f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens"
-            + (f" ({cached} cached)" if cached else "") + latency
-            + (f", cost ${usage['cost_usd']:.4f}" if usage.get("cost_usd") else ""))
+            + (f" ({cached} cached)" if cached else "") + latency)
+        lines.append(cost_line(usage))
     return lines
+
+
+def cost_line(usage: dict[str, Any]) -> str:
+    """`COST: $0.0712 (elena $0.0201, ...)`; unknown for unpriced models, free offline."""
+    total = usage.get("cost_usd")
+    agents = {a: u.get("cost_usd") for a, u in (usage.get("by_agent") or {}).items()}
+    unpriced = usage.get("unpriced_calls") or 0
+    text = "COST: " + (f"${total:.4f}" if total is not None else "unknown")
+    shown = [f"{a} ${c:.4f}" for a, c in agents.items() if c]
+    if shown:
+        text += " (" + ", ".join(shown) + ")"
+    if unpriced:
+        text += f"; {unpriced} call(s) to models without a price (see docs/reference/pricing.md)"
+    return text
 
 
 def economy_lines(digest: dict[str, Any]) -> list[str]:
@@ -149,6 +163,8 @@ def format_summary(digest: dict[str, Any], digest_path: str | None = None) -> st
         header.append("(offline backend — no model was called)")
     if digest.get("cut_reason"):
         header.append(f"CUT: {digest['cut_reason']}")
+    if (digest.get("ceilings") or {}).get("stopped_on"):
+        header.append(f"STOPPED: {digest.get('stop_reason')}")
     blocks = [header, decision_lines(digest.get("decision")), debate_lines(digest)]
     economy = economy_lines(digest)
     if economy:

@@ -107,35 +107,61 @@ class TurnDriver:
     def run_turn(self, agent: str, phase: str, instructions: str, *, round: int,
                  timeout_s: float | None = None) -> TurnOutcome:
         """Ask `agent` for its `phase` turn and wait for the answer, a failure or the deadline."""
+        return self.run_turns([(agent, phase, instructions)], round=round, timeout_s=timeout_s)[agent]
+
+    def run_turns(self, asks: list[tuple[str, str, str]], *, round: int,
+                  timeout_s: float | None = None) -> dict[str, TurnOutcome]:
+        """Ask several agents at once, (agent, phase, instructions) each, and wait for every answer.
+
+        Used for independent openings: each turn is requested before any is answered, so the
+        workers write at the same time; each turn keeps its own deadline and crash recovery.
+        """
         timeout = timeout_s or self.timeout_s
-        if agent in self.pool.workers and not self.pool.alive(agent) and not self.pool.can_restart(agent):
-            self.say(f"{agent} did not respond (worker is down)")
-            self._event("skipped", agent, phase=phase, round=round)
-            return TurnOutcome(agent, phase, round, None, "skipped", error="worker is down")
-        turn_id = turn_db.request_turn(self.conn, self.rt_id, agent, round=round, phase=phase,
-                                       instructions=instructions, timeout_s=timeout)
-        deadline = time.time() + timeout
-        while True:
-            row = turn_db.get_turn(self.conn, turn_id)
-            status = row["status"] if row else turn_db.CANCELLED
-            if status in turn_db.FINAL:
-                return self._finish(row, agent, phase, round)
-            if agent in self.pool.workers and not self.pool.alive(agent) \
-                    and not self._recover_crash(agent, turn_id):
-                turn_db.expire(self.conn, turn_id, turn_db.FAILED, "worker crashed; no restarts left")
+        results: dict[str, TurnOutcome] = {}
+        pending: dict[str, tuple[int, str, float]] = {}
+        for agent, phase, text in asks:
+            if agent in self.pool.workers and not self.pool.alive(agent) and not self.pool.can_restart(agent):
+                self.say(f"{agent} did not respond (worker is down)")
+                self._event("skipped", agent, phase=phase, round=round)
+                results[agent] = TurnOutcome(agent, phase, round, None, "skipped", error="worker is down")
                 continue
-            now = time.time()
-            if now >= deadline:
-                if turn_db.expire(self.conn, turn_id, turn_db.TIMEOUT, f"no answer within {timeout:g}s"):
-                    was_claimed = row is not None and row["status"] == turn_db.CLAIMED
-                    self.say(f"{agent} did not respond (no answer within {timeout:g}s)")
-                    self._event("timeout", agent, phase=phase, round=round)
-                    if was_claimed:
-                        self._replace_hung(agent)
-                continue
+            turn_id = turn_db.request_turn(self.conn, self.rt_id, agent, round=round, phase=phase,
+                                           instructions=text, timeout_s=timeout)
+            pending[agent] = (turn_id, phase, time.time() + timeout)
+        while pending:
+            for agent, (turn_id, phase, deadline) in list(pending.items()):
+                outcome = self._check(agent, turn_id, phase, round, deadline, timeout)
+                if outcome is not None:
+                    results[agent] = outcome
+                    del pending[agent]
+            if not pending:
+                break
             if self.on_wait is not None:
                 self.on_wait()
-            self.waiter.wait(min(POLL_CAP_S, deadline - now))
+            soonest = min(deadline for _, _, deadline in pending.values())
+            self.waiter.wait(max(0.0, min(POLL_CAP_S, soonest - time.time())))
+        return results
+
+    def _check(self, agent: str, turn_id: int, phase: str, round: int, deadline: float,
+               timeout: float) -> TurnOutcome | None:
+        """One look at a requested turn: its outcome once final, after crash/deadline handling."""
+        row = turn_db.get_turn(self.conn, turn_id)
+        status = row["status"] if row else turn_db.CANCELLED
+        if status in turn_db.FINAL:
+            return self._finish(row, agent, phase, round)
+        if agent in self.pool.workers and not self.pool.alive(agent) \
+                and not self._recover_crash(agent, turn_id):
+            turn_db.expire(self.conn, turn_id, turn_db.FAILED, "worker crashed; no restarts left")
+            return self._finish(turn_db.get_turn(self.conn, turn_id), agent, phase, round)
+        if time.time() >= deadline:
+            if turn_db.expire(self.conn, turn_id, turn_db.TIMEOUT, f"no answer within {timeout:g}s"):
+                was_claimed = row is not None and row["status"] == turn_db.CLAIMED
+                self.say(f"{agent} did not respond (no answer within {timeout:g}s)")
+                self._event("timeout", agent, phase=phase, round=round)
+                if was_claimed:
+                    self._replace_hung(agent)
+            return self._finish(turn_db.get_turn(self.conn, turn_id), agent, phase, round)
+        return None
 
     def _finish(self, row: dict[str, Any] | None, agent: str, phase: str, round: int) -> TurnOutcome:
         seen = time.time()
@@ -149,7 +175,9 @@ class TurnDriver:
             if message:
                 text = message["content"]
                 posted = message["created_ts"]
-        if status == turn_db.FAILED:
+        if status == turn_db.FAILED and str(row["error"] or "").startswith("ceiling:"):
+            self._event("ceiling", agent, phase=phase, round=round, error=row["error"])  # the runner stops
+        elif status == turn_db.FAILED:
             self.say(f"{agent} did not respond ({(row['error'] or 'the model call failed')[:200]})")
             self._event("failed", agent, phase=phase, round=round, error=row["error"])
         self.timings.append(TurnTiming(agent=agent, phase=phase, requested=row["requested_at"],

@@ -77,6 +77,8 @@ class Worker:
         self.config = load_config()
         self.faults = parse_fault(os.environ.get(FAULT_ENV), agent) if generation == 0 else {}
         self._backend = None
+        self._expected_ppid = os.getppid()  # the runner, or the fork server it started
+        self._split_ids: list[int] = []  # last message in full of each earlier prompt of this agent
         self._rt: dict[str, Any] | None = None
         self._briefing: str | None = None
         self._system: str | None = None
@@ -94,7 +96,7 @@ class Worker:
 
     def parent_alive(self) -> bool:
         """Whether the runner that started this worker is still there."""
-        return os.getppid() == self.parent_pid and roundtables.pid_alive(self.parent_pid)
+        return os.getppid() == self._expected_ppid and roundtables.pid_alive(self.parent_pid)
 
     def roundtable(self) -> dict[str, Any] | None:
         """The roundtable row (cached)."""
@@ -122,7 +124,22 @@ class Worker:
 
     def build(self, turn: dict[str, Any]) -> tuple[str, str]:
         """(system, prompt) for a turn; the persona part is built once per worker."""
-        from amatelier.debate.context import TurnContext, build_prompt
+        system, layout = self.build_layout(turn)
+        return system, layout.text
+
+    def cache_points(self, layout: Any) -> list[int]:
+        """Where the stable prefixes of this prompt end: the briefing, the transcript as each of
+        this agent's earlier turns saw it (the latest one's cache entry is read; splitting at all
+        of them keeps the blocks identical), and the transcript now (written for the next turn)."""
+        points = [layout.briefing_end]
+        points += [layout.message_ends[i] for i in self._split_ids if i in layout.message_ends]
+        points.append(layout.transcript_end)
+        return sorted(set(points))
+
+    def build_layout(self, turn: dict[str, Any]) -> tuple[str, Any]:
+        """(system, prompt layout) for a turn."""
+        from amatelier.debate.context import TurnContext, layout_prompt
+        from amatelier.prompt_format import parse_markers
 
         rt = self.roundtable() or {}
         settings = self.config.get("roundtable", {})
@@ -136,11 +153,13 @@ class Worker:
             briefing=self.briefing(), messages=history, instructions=str(turn["instructions"] or ""),
             recent_messages=int(settings.get("transcript_recent_messages", 24)),
             index_chars=int(settings.get("transcript_index_chars", 4000)),
+            hide_round_speeches=parse_markers("=== YOUR TASK ===\n" + str(turn["instructions"] or ""))
+            .get("OPENING", "").lower() == "independent",
             precedents=next((str(m["content"]) for m in history if m.get("kind") == "precedents"), ""),
         )
         if self._system is None:  # persona, memory and skills do not change during a roundtable
             self._system = self.system()
-        return self._system, build_prompt(ctx)
+        return self._system, layout_prompt(ctx)
 
     def system(self) -> str:
         """The system prompt: the bundled seed persona on a `seed` benchmark run, else the agent's own.
@@ -168,6 +187,9 @@ class Worker:
                 self._system = self.system()
             if self.backend.name == "offline":
                 importlib.import_module("amatelier.offline.debate")
+            client = getattr(self.backend, "client", None)
+            if callable(client):  # build the SDK client now (a no-op import when forked warm)
+                client()
 
     # ------------------------------------------------------------------ one turn
 
@@ -199,7 +221,8 @@ class Worker:
 
         self._apply_fault(turn)
         try:
-            system, prompt = self.build(turn)
+            system, layout = self.build_layout(turn)
+            prompt = layout.text
             backend = self.backend
         except Exception as exc:  # noqa: BLE001 - a bad persona file or backend must not kill the worker
             log(self.agent, f"turn {turn['id']} could not be prepared: {type(exc).__name__}: {exc}")
@@ -207,16 +230,22 @@ class Worker:
             return None
         task = task_for(turn["phase"])
         llm = self.config.get("llm", {})
+        extra: dict[str, Any] = {}
+        if getattr(backend, "accepts_cache_points", False):
+            extra["cache_points"] = self.cache_points(layout)
         try:
             completion = call_and_record(
                 self.conn, backend, rt_id=self.rt_id, agent=self.agent, role=task,
                 system=system, prompt=prompt, model=worker_model(self.config, self.agent),
                 max_tokens=int(llm.get("max_tokens", 1024)), timeout=float(llm.get("timeout_s", 180)),
+                **extra,
             )
         except LLMCallError as exc:
             log(self.agent, f"turn {turn['id']} failed: {exc}")
             turns.fail(self.conn, turn["id"], f"{getattr(exc, 'kind', 'other')}: {exc}")
             return None
+        if layout.message_ends:  # the next turn reads the prefix this one wrote
+            self._split_ids.append(max(layout.message_ends))
         text = (completion.text or "").strip()
         if not text:
             turns.fail(self.conn, turn["id"], "empty answer from the model")

@@ -261,3 +261,65 @@ def build_report(conn: sqlite3.Connection, window: Window, digest_dir: Path, now
         },
         "hedges": hedge_stats(conn, rt_ids if windowed else None),
     }
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _judging_summary(judging: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The reliability figures of one stored `judging` section (see judging.panel)."""
+    if not isinstance(judging, Mapping):
+        return None
+    seats = judging.get("seats") if isinstance(judging.get("seats"), list) else []
+    audit_info = judging.get("audit") if isinstance(judging.get("audit"), Mapping) else {}
+    swap = judging.get("swap") if isinstance(judging.get("swap"), Mapping) else {}
+    length = judging.get("length_score") if isinstance(judging.get("length_score"), Mapping) else {}
+    recusals = judging.get("recusals") if isinstance(judging.get("recusals"), list) else []
+    marks = judging.get("self_family") if isinstance(judging.get("self_family"), Mapping) else {}
+    return {
+        "seats": [{"seat": s.get("seat"), "model": s.get("model"), "backend": s.get("backend"),
+                   "model_id": s.get("model_id"), "error": s.get("error")} for s in seats if isinstance(s, Mapping)],
+        "method": judging.get("method"),
+        "alpha": judging.get("alpha"),
+        "audited": bool(audit_info.get("audited")),
+        "audit_reason": audit_info.get("reason"),
+        "flip_rate": judging.get("flip_rate"),
+        "flips": len(swap.get("changed") or []) if swap else None,
+        "compared": swap.get("compared") if swap else None,
+        "length_score_r": length.get("r"),
+        "recusals": [dict(r) for r in recusals if isinstance(r, Mapping)],
+        "self_family": sum(len(v) for v in marks.values() if isinstance(v, list)),
+    }
+
+
+def roundtable_reliability(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any]:
+    """The reliability figures of one roundtable (the export's reliability section).
+
+    Per backend and model: calls, p50/p95/p99 latency, errors, retries, breaker events; the
+    jury's agreement (alpha), swap flip rate, length-score correlation and recusals; hedges.
+    Read-only; a database from before any of these tables gives empty parts, never an error.
+    """
+    from amatelier.judging.store import load_judging
+
+    extra = ", retries" if "retries" in _columns(conn, "llm_calls") else ""
+    rows = _dicts(conn.execute(f"SELECT backend, model, status, latency_ms, error{extra} FROM llm_calls"
+                               " WHERE rt_id = ?", (rt_id,)))
+    holds = holds_breaker_events(conn, [rt_id])
+    calls = call_stats(rows, holds[1] if holds else None)
+    judging = None
+    if _has_table(conn, "judging_results"):
+        try:
+            judging = load_judging(conn, rt_id)
+        except (sqlite3.Error, ValueError):
+            judging = None
+    return {
+        "rt_id": rt_id,
+        "calls": calls,
+        "totals": {"calls": sum(c["calls"] for c in calls), "errors": sum(c["errors"] for c in calls),
+                   "retries": sum(c["retries"] or 0 for c in calls), "held": sum(c["held"] for c in calls),
+                   "breaker_events": holds[0] if holds else 0},
+        "judging": _judging_summary(judging),
+        "hedges": hedge_stats(conn, [rt_id]),
+    }

@@ -43,6 +43,9 @@ class StartRequest:
     budget: int | None = None
     skip_naomi: bool = False
     skip_post: bool = False
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
+    max_minutes: float | None = None
 
 
 @dataclass
@@ -150,6 +153,10 @@ def runner_command(request: StartRequest, python: str | None = None) -> list[str
         cmd.append("--skip-naomi")
     if request.skip_post:
         cmd.append("--skip-post")
+    for flag, value in (("--max-cost-usd", request.max_cost_usd), ("--max-tokens", request.max_tokens),
+                        ("--max-minutes", request.max_minutes)):
+        if value is not None:
+            cmd += [flag, repr(float(value)) if flag != "--max-tokens" else str(int(value))]
     return cmd
 
 
@@ -171,6 +178,10 @@ def check_request(request: StartRequest) -> None:
         raise ToolFailure("topic must not be empty")
     if request.workers is not None and not [w for w in request.workers if w.strip()]:
         raise ToolFailure("workers is empty: leave it out for the default team")
+    for name in ("max_cost_usd", "max_tokens", "max_minutes"):
+        value = getattr(request, name)
+        if value is not None and not value >= 0:  # also refuses NaN
+            raise ToolFailure(f"{name} must be 0 (no limit) or more (got {value})")
 
 
 def launch(cmd: list[str], logs_dir: Path, *, cwd: Path) -> Launched:

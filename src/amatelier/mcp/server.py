@@ -364,6 +364,13 @@ def build_server(tools: Tools | None = None) -> Any:
         skip_naomi: Annotated[bool, Field(description="Leave Naomi (Gemini) out.")] = False,
         skip_post: Annotated[bool, Field(description=(
             "Stop after scoring and distillation: no therapist debriefs."))] = False,
+        max_cost_usd: Annotated[float | None, Field(ge=0, description=(
+            "Never spend more than this many US dollars on the roundtable (0: no limit; default: "
+            "config roundtable.ceilings.max_cost_usd). It stops before a call that could pass it."))] = None,
+        max_tokens: Annotated[int | None, Field(ge=0, description=(
+            "Ceiling on input + output tokens over the roundtable (0: no limit)."))] = None,
+        max_minutes: Annotated[float | None, Field(ge=0, description=(
+            "No model call starts after this many minutes (0: no limit)."))] = None,
     ) -> dict[str, Any]:
         """Start a roundtable in the background and return its rt_id as soon as it is open.
 
@@ -373,7 +380,8 @@ def build_server(tools: Tools | None = None) -> Any:
         path = await run(impl.briefing, briefing)
         request = StartRequest(topic=(topic or "").strip(), briefing=path, workers=workers,
                                max_rounds=max_rounds, budget=budget, skip_naomi=skip_naomi,
-                               skip_post=skip_post)
+                               skip_post=skip_post, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
+                               max_minutes=max_minutes)
         launched = await run(impl.launch, request)
         rt_id = await _poll(lambda: run(impl.started, launched), time.monotonic() + START_TIMEOUT_S)
         if rt_id is None:

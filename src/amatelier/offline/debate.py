@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 
 from amatelier.offline.positions import position_line
@@ -218,7 +219,16 @@ def rebuttal(request: OfflineRequest, markers: dict[str, str]) -> str:
     lines.append(rng.choice(_voice(agent)["close"]))
     line, _ = position_line(agent, _int(markers.get("ROUND"), 1), "REBUTTAL",
                             topic_terms(markers.get("TOPIC", ""))[0], request.prompt)
-    return " ".join(lines) + "\n" + line
+    text = " ".join(lines)
+    if markers.get("FLOOR INTENT"):  # the runner asks whether we want the floor this round
+        text += "\nFLOOR: " + ("yes" if wants_floor(agent, _int(markers.get("ROUND"), 1),
+                                                   _int(markers.get("BUDGET LEFT"), 0)) else "no")
+    return text + "\n" + line
+
+
+def wants_floor(agent: str, round_no: int, budget: int) -> bool:
+    """Whether the offline agent takes the floor in a round (two rounds in three, with budget)."""
+    return budget > 0 and stable_int("floor", agent, round_no) % 3 != 0
 
 
 def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
@@ -227,22 +237,33 @@ def floor(request: OfflineRequest, markers: dict[str, str]) -> str:
     round_no = _int(markers.get("ROUND"), 1)
     budget = _int(markers.get("BUDGET LEFT"), 0)
     turn_no = _int(markers.get("FLOOR TURN"), 1)
-    if budget <= 0 or turn_no > 1 or stable_int("floor", agent, round_no) % 3 == 0:
+    if turn_no > 1 or not wants_floor(agent, round_no, budget):
         return "PASS"
     rng = request.rng("floor")
     others = _others(request.prompt, agent)
     target = f" {others[-1][0]}," if others else ""
     line, _ = position_line(agent, round_no, "FLOOR", topic_terms(markers.get("TOPIC", ""))[0], request.prompt)
-    return (f"{TAG} One addition from the floor:{target} "
+    text = (f"{TAG} One addition from the floor:{target} "
             + rng.choice(["we have not named an owner for the boundary.",
                           "the rollback path needs a date, not a promise.",
                           "measure the deploy coupling for two weeks before deciding.",
-                          "the cheapest experiment is to extract one endpoint behind a flag."])
-            + "\n" + line)
+                          "the cheapest experiment is to extract one endpoint behind a flag."]))
+    # one contribution per round: say so when the runner asks about another floor turn
+    return text + ("\nFLOOR: no" if markers.get("FLOOR INTENT") else "") + "\n" + line
+
+
+CONVERGE_ENV = "AMATELIER_OFFLINE_CONVERGE_ROUND"
 
 
 def converge_round(max_rounds: int) -> int:
-    """The round at which the offline Judge says CONVERGED (round 2 of 3, 4 of 5, ...)."""
+    """The round at which the offline Judge says CONVERGED (round 2 of 3, 4 of 5, ...).
+
+    AMATELIER_OFFLINE_CONVERGE_ROUND=N moves it to round N (0: never before the last round),
+    so a benchmark can run every round of a debate.
+    """
+    given = os.environ.get(CONVERGE_ENV, "").strip()
+    if given.isdigit():
+        return max_rounds if int(given) == 0 else max(1, min(max_rounds, int(given)))
     return max(1, min(max_rounds, max(2, math.ceil(2 * max_rounds / 3))))
 
 

@@ -73,6 +73,31 @@ def _final_positions(lines: list[Line], workers: list[str]) -> dict[str, tuple[s
     return final
 
 
+_PRECEDENT = re.compile(r'^- rt (?P<rt>[0-9A-Za-z_-]+), [^:]*: "(?P<topic>.*)" -> (?P<rec>.*)$')
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z0-9-]{3,}", text.lower())}
+
+
+def _precedents(prompt: str, recommendation: str) -> list[dict[str, str]]:
+    """The chair's stance on each listed precedent: agreed when the two recommendations share
+    subject words, else unrelated (the offline chair never overturns; a test scripts that)."""
+    parts = prompt.split("=== PRECEDENTS ===", 1)
+    if len(parts) < 2:
+        return []
+    found = []
+    for raw in parts[1].split("\n===", 1)[0].splitlines():
+        match = _PRECEDENT.match(raw.strip())
+        if not match:
+            continue
+        shared = sorted(_words(recommendation) & _words(match["rec"]))
+        found.append({"rt_id": match["rt"], "stance": "agreed" if shared else "unrelated",
+                      "reason": (f"[offline] both recommendations are about {', '.join(shared[:3])}" if shared
+                                 else "[offline] the earlier decision is about something else")})
+    return found
+
+
 def build_record(prompt: str) -> dict[str, object]:
     """The chair's answer for a chair prompt (the model fields of the record)."""
     markers = _markers(prompt)
@@ -133,7 +158,7 @@ def build_record(prompt: str) -> dict[str, object]:
         recommendation = lead_stance[0].upper() + lead_stance[1:].rstrip(".") + "."
     else:
         recommendation = "No recommendation yet: no agent declared a position before the debate ended."
-    return {
+    record: dict[str, object] = {
         "recommendation": recommendation,
         "outcome": outcome,
         "confidence": max(0.0, min(1.0, confidence)),
@@ -147,6 +172,10 @@ def build_record(prompt: str) -> dict[str, object]:
         "next_steps": ["[offline] take the smallest reversible step first and measure it",
                        "[offline] revisit the dissent with the measurements in hand"],
     }
+    precedents = _precedents(prompt, recommendation)
+    if precedents:
+        record["precedents"] = precedents
+    return record
 
 
 def respond(request: OfflineRequest) -> str:

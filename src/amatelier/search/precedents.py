@@ -120,21 +120,47 @@ def stance(new_recommendation: str, old: Precedent | Mapping[str, Any]) -> str:
     return "agreed" if _polarity(new_recommendation) == _polarity(old_rec) else "overturned"
 
 
-def annotate(decision: Mapping[str, Any], precedents: Sequence[Precedent]) -> list[dict[str, Any]]:
-    """The decision record's `precedents` list: {rt_id, recommendation, date, stance}.
+STANCES = ("agreed", "overturned", "unrelated")
+_STANCE_WORDS = {"agree": "agreed", "agrees": "agreed", "agreed": "agreed", "keep": "agreed", "keeps": "agreed",
+                 "upheld": "agreed", "uphold": "agreed", "overturn": "overturned", "overturns": "overturned",
+                 "overturned": "overturned", "reverse": "overturned", "reversed": "overturned",
+                 "unrelated": "unrelated", "not related": "unrelated", "n/a": "unrelated"}
+REASON_CAP = 400
 
-    A stance the chair already gave (decision["precedents"][i]["stance"] for the same
-    rt_id) is kept; otherwise it is inferred by `stance`.
+
+def chair_stance(value: Any) -> str | None:
+    """A stance the chair wrote (`Agreed`, `overturns`, ...) as agreed/overturned/unrelated; None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    return _STANCE_WORDS.get(" ".join(value.strip().lower().replace("_", " ").split()).strip(" .!"))
+
+
+def annotate(decision: Mapping[str, Any], precedents: Sequence[Precedent]) -> list[dict[str, Any]]:
+    """The decision record's `precedents` list: {rt_id, recommendation, date, stance, stance_by[, reason]}.
+
+    A stance the chair gave (decision["precedents"][i]["stance"] for the same rt_id, in any
+    common wording) is kept with `stance_by: "chair"` and its reason; otherwise the stance is
+    inferred by `stance` (`stance_by: "heuristic"`), the fallback. Entries that already carry
+    a `stance_by` keep it, so annotating a record twice changes nothing.
     """
-    given = {str(p.get("rt_id")): p.get("stance") for p in decision.get("precedents") or []
-             if isinstance(p, Mapping)}
+    given: dict[str, Mapping[str, Any]] = {}
+    for entry in decision.get("precedents") or []:
+        if isinstance(entry, Mapping) and entry.get("rt_id") is not None:
+            given.setdefault(str(entry.get("rt_id")).strip(), entry)
     recommendation = str(decision.get("recommendation") or "")
     out = []
     for p in precedents:
-        chosen = given.get(p.rt_id)
-        if chosen not in ("agreed", "overturned", "unrelated"):
-            chosen = stance(recommendation, p)
-        out.append({"rt_id": p.rt_id, "recommendation": p.recommendation, "date": p.date, "stance": chosen})
+        entry = given.get(p.rt_id) or {}
+        chosen = chair_stance(entry.get("stance"))
+        item: dict[str, Any] = {"rt_id": p.rt_id, "recommendation": p.recommendation, "date": p.date}
+        if chosen is None:
+            item.update(stance=stance(recommendation, p), stance_by="heuristic")
+        else:
+            item.update(stance=chosen, stance_by="heuristic" if entry.get("stance_by") == "heuristic" else "chair")
+            reason = " ".join(str(entry.get("reason") or "").split())[:REASON_CAP]
+            if reason:
+                item["reason"] = reason
+        out.append(item)
     return out
 
 

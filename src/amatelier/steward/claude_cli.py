@@ -217,12 +217,14 @@ def _result_from_run(proc: subprocess.CompletedProcess[str], decisions: list[dic
                              output=f"claude -p exited {proc.returncode} without a result: "
                                     + " / ".join(tail))
     info = final.get("usage") or {}
-    usage.append(Completion(
+    read = int(info.get("cache_read_input_tokens") or 0)
+    write = int(info.get("cache_creation_input_tokens") or 0)
+    usage.append(Completion(  # input_tokens counts all input, cached included (as every backend)
         text=str(final.get("result") or ""), backend="claude-code", model=model,
-        input_tokens=int(info.get("input_tokens") or 0),
+        input_tokens=int(info.get("input_tokens") or 0) + read + write,
         output_tokens=int(info.get("output_tokens") or 0),
-        cache_read_tokens=int(info.get("cache_read_input_tokens") or 0),
-        cache_write_tokens=int(info.get("cache_creation_input_tokens") or 0),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
         latency_ms=float(final.get("duration_ms") or elapsed * 1000.0),
         stop_reason=final.get("stop_reason"), cost_usd=final.get("total_cost_usd")))
     text = str(final.get("result") or "").strip()

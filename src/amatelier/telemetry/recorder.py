@@ -218,8 +218,13 @@ class RunRecorder:
 
     # ------------------------------------------------------------------ turns, calls, metrics
 
-    def turn(self, record: TurnRecord, conn: sqlite3.Connection | None = None) -> None:
-        """A finished turn: a turn event, its span, then the model calls it made."""
+    def turn(self, record: TurnRecord, conn: sqlite3.Connection | None = None, *,
+             calls_up_to: int | None = None) -> None:
+        """A finished turn: a turn event, its span, then the model calls it made.
+
+        `calls_up_to` (an llm_calls id) leaves later calls to later turns: turns that ran at the
+        same time (independent openings) are recorded one by one in the order of their calls.
+        """
         self.emit(ev.TURN, ev.turn_payload(
             agent=record.agent, phase=record.phase, round=record.round, status=record.status,
             turn_id=record.turn_id, requested=record.requested, claimed=record.claimed,
@@ -232,15 +237,15 @@ class RunRecorder:
                               end=record.seen or time.time(), backend=model.get("backend"),
                               model=model.get("model"), stage=self.stage)
         if conn is not None:
-            self.calls(conn, turn=record, turn_span=span)
+            self.calls(conn, turn=record, turn_span=span, up_to=calls_up_to)
 
     def calls(self, conn: sqlite3.Connection, *, turn: TurnRecord | None = None,
-              turn_span: Any = None) -> int:
+              turn_span: Any = None, up_to: int | None = None) -> int:
         """Emit an llm_call event (and span) for each llm_calls row not yet seen; returns how many."""
         try:
             rows = [dict(r) for r in conn.execute(
-                "SELECT * FROM llm_calls WHERE rt_id = ? AND id > ? ORDER BY id",
-                (self.run_id, self.last_call_id))]
+                "SELECT * FROM llm_calls WHERE rt_id = ? AND id > ? AND id <= ? ORDER BY id",
+                (self.run_id, self.last_call_id, up_to if up_to is not None else 2**62))]
         except sqlite3.Error as exc:
             self.warn_once(f"telemetry cannot read llm_calls: {exc}")
             return 0
