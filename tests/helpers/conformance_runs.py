@@ -106,6 +106,8 @@ def _live(ws: Path, *args: str, delay_ms: str = "200", **env_extra: str) -> tupl
 def sigint(ws: Path) -> Run:
     """Ctrl-C mid-debate: the run is cut, its transcript, decision and digest kept."""
     proc, env, rt_id = _live(ws, "--max-rounds", "2", "--skip-post")
+    lines = ws / "runs" / rt_id / "telemetry.jsonl"     # mid-debate: after the runner recorded a turn
+    wait_for(lambda: lines.is_file() and '"event_name":"turn"' in lines.read_text(encoding="utf-8"), 90, "a turn event")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err[-3000:]
