@@ -92,7 +92,8 @@ def test_installed_wheel_finds_its_assets(wheel: Path, tmp_path: Path) -> None:
     assert report["agents"] == list(AGENTS)
     assert report["catalog"] and report["seeded"]
     assert "naomi" in report["workers"]
-    assert report["migrated"] == sorted(int(p.name[:3]) for p in (PACKAGE / "migrations").glob("*.sql"))
+    assert report["migrated"] == sorted(int(p.name[:3]) for p in (PACKAGE / "migrations").glob("[0-9][0-9][0-9]_*")
+                                       if p.suffix in (".sql", ".py"))  # SQL and Python migrations
 
     shown = subprocess.run([sys.executable, "-m", "amatelier", "docs", "reference/config"], env=env,
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
