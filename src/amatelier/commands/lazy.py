@@ -44,7 +44,7 @@ class Entry:
 
 #: The command modules, in the order they register (the eager app's order). A new area goes here.
 AREAS = ("setup", "roundtable", "export", "economy", "learning", "reliability", "mcp", "serve", "batch",
-         "snapshot", "team", "search")
+         "snapshot", "team", "search", "agent")
 TABLE_FILE = Path(__file__).with_name("commands_table.json")
 
 
