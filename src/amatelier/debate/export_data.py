@@ -21,6 +21,7 @@ from amatelier.debate.decision_store import load_decision
 from amatelier.debate.positions import load_positions
 
 AXES = ("novelty", "accuracy", "impact", "challenge")
+EXPORT_SCHEMA_VERSION = "1.0"  # of `--format json` (docs/schemas/export.schema.json)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class ExportData:
     def as_json(self) -> dict[str, Any]:
         """The `--format json` document."""
         return {
+            "schema_version": EXPORT_SCHEMA_VERSION,
             "rt_id": self.rt_id, "topic": self.rt.get("topic"), "status": self.rt.get("status"),
             "cut_reason": self.rt.get("cut_reason"), "created_at": self.rt.get("created_at"),
             "closed_at": self.rt.get("closed_at"), "workers": self.workers, "judge": self.judge,
