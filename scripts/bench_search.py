@@ -32,9 +32,13 @@ def main() -> None:
         conn = chatdb.connect(path)
         chatdb.applied_versions(conn)
         for version, name, file in chatdb.available_migrations():
-            if version < 10 and file.suffix == ".sql":
+            if version >= 10:
+                continue
+            if file.suffix == ".py":
+                chatdb.migration_module(file).upgrade(conn)
+            else:
                 conn.executescript(file.read_text(encoding="utf-8"))
-                conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 'then')", (version, name))
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 'then')", (version, name))
         rts = [open_roundtable(conn, " ".join(rng.sample(WORDS, 3)) + "?", ["elena"]) for _ in range(50)]
         conn.execute("BEGIN")
         for i in range(args.messages):

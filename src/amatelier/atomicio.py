@@ -50,7 +50,10 @@ def read_json(path: Path, default: Any) -> Any:
         return default
     if not text.strip():
         return default
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except RecursionError:  # nested too deep to parse: as damaged as any other bad JSON
+        raise ValueError(f"{path} is nested too deeply to read as JSON") from None
 
 
 def lock_path(path: Path) -> Path:

@@ -27,27 +27,9 @@ def _reconfigure_streams() -> None:
 
 def build_app():  # -> typer.Typer
     """Every command built eagerly (the reference the lazy app is checked against)."""
-    import typer
+    from amatelier.commands.lazy import AREAS, new_app
 
-    from amatelier.commands.lazy import AREAS
-
-    app = typer.Typer(
-        name="amatelier",
-        help="A roundtable of AI agents that debate a design decision, get scored, and learn.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
-
-    @app.callback()
-    def _root(
-        version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-    ) -> None:
-        if version:
-            print(f"amatelier {__version__}")
-            raise typer.Exit(0)
-
+    app = new_app(__version__, lazy=False)
     for area in AREAS:  # each command module registers its own commands, in this order
         importlib.import_module(f"amatelier.commands.{area}").register(app)
     reflow_help(app)

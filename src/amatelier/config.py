@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ def load_bundled_config() -> dict[str, Any]:
 
 
 def load_config() -> dict[str, Any]:
-    """Bundled defaults deep-merged with the user override, validated."""
+    """Bundled defaults deep-merged with the user override, validated, plus installed agents."""
     config = load_bundled_config()
     override_path = paths.user_config_override()
     if override_path.is_file():
@@ -113,6 +114,33 @@ def load_config() -> dict[str, Any]:
         validate(config, override_path)
     else:
         validate(config, paths.bundled_config())
+    return add_installed_workers(config)
+
+
+def add_installed_workers(config: dict[str, Any]) -> dict[str, Any]:
+    """Installed worker agents (agents/registry.json) join team.workers, so --workers knows them.
+
+    Settings the config gives an agent win (a store tier unlock records a new model there);
+    the registry fills in the rest. The registry is written by `amatelier agent install`;
+    an unreadable one adds nobody rather than stopping a run.
+    """
+    try:
+        data = json.loads(paths.user_agent_registry().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return config
+    agents = data.get("agents") if isinstance(data, dict) else None
+    if not isinstance(agents, dict):
+        return config
+    workers = config.setdefault("team", {}).setdefault("workers", {})
+    for name, entry in agents.items():
+        if (not isinstance(entry, dict) or entry.get("role", "worker") != "worker"
+                or not re.match(paths.AGENT_NAME_PATTERN, str(name))
+                or not paths.user_agent_dir(name).is_dir()):
+            continue
+        spec = {"model": str(entry.get("run_model") or "sonnet"), "backend": "default",
+                "role": str(entry.get("specialty") or "installed agent"), "installed": True}
+        configured = workers.get(name)
+        workers[name] = {**spec, **configured} if isinstance(configured, dict) else spec
     return config
 
 

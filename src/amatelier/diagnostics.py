@@ -50,6 +50,10 @@ PATH_FUNCTIONS = (
     "user_benchmarks_dir",
     "user_batches_dir",
     "user_snapshots_dir",
+    "user_agent_registry",
+    "user_trusted_keys_dir",
+    "user_signing_keys_dir",
+    "user_agent_backups_dir",
 )
 
 

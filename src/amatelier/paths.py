@@ -17,6 +17,8 @@ APP_NAME = "amatelier"
 WORKSPACE_ENV = "AMATELIER_WORKSPACE"
 BOOTSTRAP_SENTINEL = ".bootstrap-complete"
 SEED_FILES = ("CLAUDE.md", "IDENTITY.md")
+# Agent names become directory names and --workers entries: lower-case, no separators.
+AGENT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -85,6 +87,26 @@ def user_agents_dir() -> Path:
 def user_agent_dir(name: str) -> Path:
     """Per-agent mutable state (persona, MEMORY, metrics, behaviors, sessions, skills)."""
     return user_agents_dir() / name
+
+
+def user_agent_registry() -> Path:
+    """Installed (packaged) agents: name, version, model, source, sha256, key, installed_at."""
+    return user_agents_dir() / "registry.json"
+
+
+def user_trusted_keys_dir() -> Path:
+    """Public keys whose signatures `amatelier agent install` accepts without --trust."""
+    return user_data_dir() / "trusted_keys"
+
+
+def user_signing_keys_dir() -> Path:
+    """Default home of the key pair `amatelier agent keygen` makes (amatelier.key, amatelier.pub)."""
+    return user_data_dir() / "keys"
+
+
+def user_agent_backups_dir() -> Path:
+    """Where `agent install --force` moves the agent directory it replaces."""
+    return user_data_dir() / "backups" / "agents"
 
 
 def user_server_dir() -> Path:

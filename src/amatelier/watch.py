@@ -23,6 +23,7 @@ from typing import Any
 
 from amatelier.chat import messages as msgs
 from amatelier.chat import roundtables
+from amatelier.chat.human import CONTROL
 from amatelier.chat.waiting import ChangeWaiter
 from amatelier.debate.positions import POSITION_PHASES, parse_position
 from amatelier.debate.signals import is_pass, judge_signal_lines
@@ -279,7 +280,7 @@ def plain_line(message: dict[str, Any]) -> str | None:
         prefix = "[runner] !!"
     speech, note = split_position(message)
     text = f"{prefix} {speech}" + (f"\n— {note}" if note else "")
-    return text.replace("\n", "\n    ")
+    return CONTROL.sub("?", text.replace("\n", "\n    "))  # a model's escape codes never reach the terminal
 
 
 def plain_watch(conn: sqlite3.Connection, rt: dict[str, Any], *, from_start: bool, once: bool,
@@ -330,7 +331,8 @@ class RichWatcher:
 
         kind = message.get("kind")
         agent = str(message.get("agent"))
-        content = str(message.get("content", "")).strip()
+        content = CONTROL.sub("?", str(message.get("content", ""))).strip()  # escape codes never reach the tty
+        message = {**message, "content": content}
         if kind == "turn":
             return None
         if kind == "phase":
@@ -380,8 +382,11 @@ class RichWatcher:
         """Tail the roundtable until it closes (or once)."""
         rt_id = self.rt["id"]
         after = 0 if (from_start or once) else tail_start(self.conn, rt_id)
-        self.console.print(f"[bold]roundtable {rt_id}[/] · {self.rt.get('topic')} · "
-                           f"[dim]{self.rt.get('status')}[/]", highlight=False)
+        from rich.markup import escape
+
+        topic = escape(CONTROL.sub("?", str(self.rt.get("topic"))))  # a topic is text, never markup
+        self.console.print(f"[bold]roundtable {rt_id}[/] · {topic} · "
+                           f"[dim]{escape(str(self.rt.get('status')))}[/]", highlight=False)
         waiter = ChangeWaiter(self.conn, max_sleep=0.05)
         runner = RunnerWatch(self.conn, rt_id)
         status = None if once else self.console.status("waiting…", spinner="dots")

@@ -52,6 +52,9 @@ def test_submit_stream_until_done_then_the_job_shows_the_digest(server) -> None:
         telemetry = [f["data"] for f in frames if f["event"] == "telemetry"]
         for event in telemetry:
             assert_valid("telemetry_event", event)
+        for each in frames:     # every frame's data is described in openapi.yaml
+            component = {"message": "StreamMessage", "job": "JobStatusFrame", "end": "JobStatusFrame"}.get(each["event"])
+            assert component is None or not openapi_errors(component, each["data"]), each
         names = [e["event_name"] for e in telemetry]
         assert "turn" in names and "llm_call" in names
         assert {e["payload"]["name"] for e in telemetry if e["event_name"] == "stage_start"} >= {"debate", "scoring"}

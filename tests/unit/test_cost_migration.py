@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from tests.helpers.old_databases import apply_migration_file
+
 from amatelier import paths
 from amatelier.chat.db import available_migrations
 
@@ -12,7 +14,7 @@ def test_old_anthropic_rows_count_cached_input_and_get_their_uncached_part() -> 
     conn = sqlite3.connect(":memory:")
     before = [m for m in available_migrations(paths.bundled_migrations_dir()) if m[0] < 7]
     for _, _, path in before:
-        conn.executescript(path.read_text(encoding="utf-8"))
+        apply_migration_file(conn, path)
     rows = [("anthropic-sdk", 300, 5000, 700), ("claude-code", 42, 900, 0), ("openai-compat", 6000, 5120, 0)]
     for backend, tokens, read, write in rows:
         conn.execute("INSERT INTO llm_calls (backend, model, input_tokens, cache_read_tokens,"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers.old_databases import apply_migration_file
 
 from amatelier.chat import db as chatdb
 from amatelier.chat.messages import post
@@ -27,12 +28,12 @@ from amatelier.search.precedents import (
 
 
 def _old_database(path: Path) -> sqlite3.Connection:
-    """A database as it was before migration 010 (every .sql migration below 010 applied)."""
+    """A database as it was before migration 010 (every migration below 010 applied)."""
     conn = chatdb.connect(path)
     chatdb.applied_versions(conn)
     for version, name, file in chatdb.available_migrations():
-        if version < 10 and file.suffix == ".sql":
-            conn.executescript(file.read_text(encoding="utf-8"))
+        if version < 10:
+            apply_migration_file(conn, file)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 'then')", (version, name))
     return conn
 

@@ -46,5 +46,7 @@ def test_a_single_seat_keeps_the_lone_judge_and_adds_no_judging_section():
     seed = seed_roundtable()
     fields = score_only(seed.state(deep_merge(load_config(), {"judging": {"jury": [{"model": "sonnet"}]}})), {})
     assert "judging" not in fields and set(fields["scores"]) == set(WORKERS)
-    assert [c["role"] for c in _calls(seed)] == ["score"]
+    # one lone Judge call (the offline Judge answers one roundtable in four malformed first, by
+    # design, so a repair call may follow); no seat calls
+    assert [c["role"] for c in _calls(seed)] in (["score"], ["score", "score-repair"])
     _settled_nothing(seed)

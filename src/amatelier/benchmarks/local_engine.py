@@ -19,6 +19,7 @@ from pathlib import Path
 
 from amatelier.benchmarks import batch_store
 from amatelier.benchmarks.jobs import Job, Outcome, outcome_from, runner_command
+from amatelier.pids import pid_alive as process_alive
 
 STOP_GRACE_S = 5.0
 
@@ -48,7 +49,8 @@ class LocalEngine:
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(runner_command(job, str(self.briefing_dir / job.briefing_name)),
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                    start_new_session=True)
+                                    start_new_session=True, cwd=str(self.briefing_dir))  # as on Ray: the
+            # launch directory holds only the briefings, so a relative registration reads nothing else
             self.procs[job.key] = proc
             if self.on_started is not None:
                 self.on_started(job.key, proc.pid)
@@ -105,21 +107,6 @@ def stop_process_group(pid: int, *, wait: bool = True, grace_s: float = STOP_GRA
     if process_alive(pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def runner_of_batch(pid: int, batch_id: str, key: str) -> bool:

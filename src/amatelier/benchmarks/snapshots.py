@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from amatelier import paths
+from amatelier import paths, schemas
 from amatelier.atomicio import file_lock, write_bytes_atomic
 from amatelier.benchmarks import snapshot_doc
 from amatelier.learning.persona_history import keep_previous, write_persona_file
@@ -56,7 +56,7 @@ def numbers_in(folder: Path) -> list[int]:
 
 
 def schema() -> dict[str, Any]:
-    path = paths.bundled_docs_dir() / "schemas" / "snapshot.schema.json"
+    path = schemas.bundled_schema_path("snapshot.schema.json")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -65,14 +65,7 @@ def schema() -> dict[str, Any]:
 
 def schema_problems(doc: Any) -> list[str]:
     """Every way `doc` breaks docs/schemas/snapshot.schema.json (empty when valid)."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(schema())
-    problems = []
-    for error in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        problems.append(f"{where}: {error.message[:200]}")
-    return problems
+    return schemas.schema_problems(schema(), doc, root="(root)", max_message=200)
 
 
 def verify(doc: Any, where: str) -> dict[str, Any]:
@@ -154,7 +147,7 @@ def listing(agent: str | None = None) -> list[dict[str, Any]]:
                     row.update(created_at=doc["snapshot_metadata"]["created_at"],
                                runs=len(doc["benchmarks"]["runs"]), improvement=comparison.get("improvement"),
                                notes=doc["snapshot_metadata"].get("notes", ""))
-                except (OSError, ValueError, KeyError, TypeError):
+                except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
                     row["problem"] = "unreadable"
                 rows.append(row)
     return rows
@@ -198,7 +191,7 @@ def load(path: Path) -> dict[str, Any]:
         if path.stat().st_size > MAX_SNAPSHOT_BYTES:
             raise SnapshotError(f"{path} is larger than {MAX_SNAPSHOT_BYTES} bytes")
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc}") from None
     return verify(doc, str(path))
 

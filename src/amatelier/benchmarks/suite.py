@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amatelier.briefing_format import entries_outside, read_briefing
+
 SUITE_FILE = "suite.json"
 MAX_SUITE_BYTES = 1_000_000
 MAX_BRIEFING_BYTES = 200_000
@@ -104,12 +106,11 @@ def _briefing(root: Path, rel: str, where: str) -> tuple[str, str]:
         raise SuiteError(f"{where}: briefing '{rel}' is not a regular file")
     if resolved.stat().st_size > MAX_BRIEFING_BYTES:
         raise SuiteError(f"{where}: briefing '{rel}' is larger than {MAX_BRIEFING_BYTES} bytes")
-    try:
-        text = resolved.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{where}: cannot read briefing '{rel}': {exc}") from None
-    if not text.strip():
-        raise SuiteError(f"{where}: briefing '{rel}' is empty")
+    text = read_briefing(resolved, f"'{rel}'", lambda message: SuiteError(f"{where}: {message}"))
+    outside = entries_outside(text)
+    if outside:  # a suite from someone else must not make the Steward read this machine's files
+        raise SuiteError(f"{where}: briefing '{rel}' registers {outside[0]!r} for the Steward; a suite's "
+                         "briefing may register only relative paths without '..'")
     return candidate.as_posix(), text
 
 
@@ -162,7 +163,7 @@ def load_suite(spec: str | Path) -> Suite:
     try:
         raw_bytes = manifest.read_bytes()
         data = json.loads(raw_bytes.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SuiteError(f"{manifest} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise SuiteError(f"{manifest} must hold a JSON object")

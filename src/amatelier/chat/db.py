@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from amatelier import paths
 from amatelier.atomicio import file_lock
@@ -191,14 +194,20 @@ def _run_python_migration(conn: sqlite3.Connection, path: Path, record: str) -> 
     For schema that a library builds (the search index through sqlite-utils); the file
     is bundled with the package like the .sql ones and loaded by path.
     """
+    module = migration_module(path)
+    with transaction(conn):
+        module.upgrade(conn)
+        conn.execute(record)
+
+
+def migration_module(path: Path) -> ModuleType:
+    """A `NNN_name.py` migration, loaded by path (its name is not an importable identifier)."""
     spec = importlib.util.spec_from_file_location(f"amatelier.migrations.m{path.stem}", path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load migration {path.name}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    with transaction(conn):
-        module.upgrade(conn)
-        conn.execute(record)
+    return module
 
 
 def pending_migrations(conn: sqlite3.Connection) -> list[int]:
@@ -256,3 +265,12 @@ def empty_db() -> sqlite3.Connection:
     applied_versions(conn)
     _apply_pending(conn)
     return conn
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """A JSON column read back as a dict; None when it is unreadable or not an object."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

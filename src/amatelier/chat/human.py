@@ -18,6 +18,8 @@ from amatelier.chat.messages import HUMAN, post
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 MAX_CHARS = 4000
+# C0 controls but tab and newline, DEL and C1: terminal escapes a watcher's screen would obey
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 RESERVED = ("runner", "steward", "judge", "therapist", "admin", "system", "human", "you")
 
 
@@ -47,7 +49,9 @@ def check_name(name: str, taken: list[str]) -> str:
 
 def check_text(text: str) -> str:
     """The message text, stripped; refused when empty or too long."""
-    text = (text or "").strip()
+    text = (text or "").replace("\r\n", "\n").strip()
+    if CONTROL.search(text):
+        raise HumanMessageRefused("the message contains control characters (escape codes); send plain text")
     if not text:
         raise HumanMessageRefused("the message is empty")
     if len(text) > MAX_CHARS:

@@ -16,6 +16,7 @@ from typing import Any
 
 from amatelier.chat.db import transaction
 from amatelier.chat.messages import post, utc_now
+from amatelier.pids import pid_alive  # noqa: F401 - callers use roundtables.pid_alive
 
 OPEN, CLOSED, CUT = "open", "closed", "cut"
 
@@ -166,26 +167,6 @@ def list_roundtables(conn: sqlite3.Connection, *, status_filter: str | None = No
             "SELECT * FROM roundtables ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
         ).fetchall()
     return [_decode(r) for r in rows]
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this pid exists on this host (zombies count as gone)."""
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            fields = handle.read().rsplit(")", 1)[-1].split()
-        if fields and fields[0] == "Z":
-            return False
-    except OSError:
-        pass
-    return True
 
 
 def runner_gone(rt: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from amatelier.chat.db import transaction
+from amatelier.chat.db import json_object, transaction
 from amatelier.chat.messages import utc_now
 
 
@@ -28,13 +28,8 @@ def save(conn: sqlite3.Connection, rt_id: str, params: dict[str, Any]) -> None:
 def load(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
     """The saved plan, or None when the roundtable has none (or it is unreadable)."""
     row = conn.execute("SELECT params, resumes FROM run_params WHERE rt_id = ?", (rt_id,)).fetchone()
-    if row is None:
-        return None
-    try:
-        data = json.loads(row[0])
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
+    data = json_object(row[0]) if row is not None else None
+    if data is None:
         return None
     data["resumes"] = int(row[1] or 0)
     return data

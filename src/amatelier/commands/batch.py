@@ -16,8 +16,9 @@ from typing import Any
 import typer
 
 from amatelier.commands.errors import UserError
+from amatelier.commands.output import JSON_OPTION, console, print_listing
+from amatelier.commands.output import print_json as _print_json
 
-JSON_HELP = "Print JSON for scripts instead of a table."
 batch_app = typer.Typer(name="batch", no_args_is_help=True, add_completion=False,
                         help="Run a suite of design decisions as benchmark roundtables, many at once.")
 
@@ -52,17 +53,6 @@ def fail(message: str, as_json: bool, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def console() -> Any:
-    """A rich console for tables: the terminal's width, or wide enough not to cut ids in a pipe."""
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 200)
-
-
 def _team() -> tuple[str, list[str]]:
     """The resolved backend mode (checked usable) and the known worker names."""
     from amatelier.config import load_config
@@ -91,13 +81,14 @@ def _score(value: Any) -> str:
 
 def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     """The per-case table, counts, cost and (when both persona sets ran) the comparison."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
     sets = list((summary.get("options") or {}).get("persona_sets") or [])
     counts = summary["counts"]
     out.print(f"[bold]{summary['batch_id']}[/bold] · {summary['status']} · suite "
-                  f"{(summary.get('suite') or {}).get('name')} · {counts['done']}/{counts['total']} done, "
+                  f"{escape(str((summary.get('suite') or {}).get('name')))} · {counts['done']}/{counts['total']} done, "
                   f"{counts['failed']} failed · ${summary['cost_usd']:.4f}")
     table = Table(show_lines=False)
     table.add_column("case", no_wrap=True)
@@ -110,7 +101,7 @@ def render_summary(summary: dict[str, Any], *, compare: bool = False) -> None:
     for row in summary["cases"]:
         rows.setdefault(row["case"], {"kind": row["kind"]})[row["persona_set"]] = row
     for case, by_set in rows.items():
-        cells = [case, by_set["kind"]]
+        cells = [case, escape(str(by_set["kind"] or ""))]  # suite.json text is never markup
         means = []
         for name in sets:
             row = by_set.get(name) or {}
@@ -158,6 +149,13 @@ def _drive(batch_id: str, opts: Any, as_json: bool) -> int:
     return 0 if summary["counts"]["done"] == summary["counts"]["total"] else 1
 
 
+def _database_usable() -> None:
+    """Open (and migrate) the roundtable database once; a fault raises DatabaseFault (one line, exit 2)."""
+    from amatelier.chat.db import open_db
+
+    open_db().close()
+
+
 def run(
     suite: str = typer.Argument(..., metavar="SUITE", help="A suite folder holding suite.json (or the suite.json)."),
     repeats: int = typer.Option(1, "--repeats", metavar="N", help="Run every case N times (1-100)."),
@@ -177,7 +175,7 @@ def run(
     ray_address: str | None = typer.Option(None, "--ray-address", metavar="ADDR",
                                            help="Ray cluster address (default: RAY_ADDRESS, then config "
                                                 "benchmarks.ray_address, else a local Ray)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Run every case of SUITE as benchmark roundtables (judged; no agent state changes).
 
@@ -193,6 +191,7 @@ def run(
 
             require_ray()  # before the batch is created, not after
         mode, known = _team()
+        _database_usable()  # a damaged or read-only database fails here, before a batch is created
         request = batches.BatchRequest(suite=suite, repeats=repeats, parallel=parallel, engine=engine,
                                        persona_sets=sets, workers=parse_csv(workers), max_rounds=max_rounds,
                                        max_cost_usd=max_cost_usd)
@@ -210,7 +209,7 @@ def resume(
     max_cost_usd: float | None = typer.Option(None, "--max-cost-usd", metavar="X",
                                               help="Cost ceiling for the whole batch (default: as run)."),
     ray_address: str | None = typer.Option(None, "--ray-address", metavar="ADDR", help="Ray cluster address."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Finish an interrupted batch: runs already finished are skipped, the rest are run."""
     from amatelier.benchmarks import batch_store, batches
@@ -233,7 +232,7 @@ def resume(
     raise typer.Exit(code)
 
 
-def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+def list_batches(as_json: bool = JSON_OPTION) -> None:
     """List the batches in this workspace with their status and progress."""
     from amatelier.benchmarks import batch_store, batches
 
@@ -248,29 +247,21 @@ def list_batches(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) 
             rows.append({key: summary[key] for key in ("batch_id", "status", "created_at", "counts", "cost_usd")}
                         | {"suite": (summary.get("suite") or {}).get("name"),
                            "persona_sets": (summary.get("options") or {}).get("persona_sets")})
-    if as_json:
-        _print_json(rows)
-        return
-    if not rows:
-        print("No batches yet. Start one with: amatelier batch run SUITE")
-        return
-    from rich.table import Table
+    print_listing(rows, as_json, empty="No batches yet. Start one with: amatelier batch run SUITE",
+                  columns=("batch", "suite", "sets", "status", "done", "failed", "cost"), cells=_batch_cells)
 
-    table = Table()
-    for column in ("batch", "suite", "sets", "status", "done", "failed", "cost"):
-        table.add_column(column)
-    for row in rows:
-        counts = row.get("counts") or {}
-        table.add_row(row["batch_id"], str(row.get("suite") or ""), ",".join(row.get("persona_sets") or []),
-                      row["status"], f"{counts.get('done', 0)}/{counts.get('total', 0)}",
-                      str(counts.get("failed", 0)), f"${row.get('cost_usd', 0):.4f}")
-    console().print(table)
+
+def _batch_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    counts = row.get("counts") or {}
+    return (row["batch_id"], str(row.get("suite") or ""), ",".join(row.get("persona_sets") or []),
+            row["status"], f"{counts.get('done', 0)}/{counts.get('total', 0)}",
+            str(counts.get("failed", 0)), f"${row.get('cost_usd', 0):.4f}")
 
 
 def show(
     batch_id: str = typer.Argument(..., metavar="BATCH_ID", help="The batch to report on."),
     compare: bool = typer.Option(False, "--compare", help="Also compare seed vs current for every agent."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Status, per-case scores and (with both persona sets) the comparison, with its uncertainty."""
     from amatelier.benchmarks import batches

@@ -15,9 +15,17 @@ from typing import Any
 import typer
 
 from amatelier.commands.errors import UserError
+from amatelier.commands.output import JSON_OPTION, emit
+from amatelier.commands.output import print_json as _print_json
 
-JSON_HELP = "Print JSON for scripts instead of a table."
 VENTURE_STATUSES = ("open", "succeeded", "failed", "skipped")
+
+
+def _text(value: str) -> str:
+    """An agent's words in a rich table: shown as written, never read as markup."""
+    from rich.markup import escape
+
+    return escape(value)
 
 
 @contextlib.contextmanager
@@ -61,10 +69,6 @@ def _refresh_caches(conn: sqlite3.Connection, config: dict[str, Any]) -> None:
     refresh_quietly(conn, config)
 
 
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def _console():
     from rich.console import Console
 
@@ -96,7 +100,7 @@ def _signed(value: int) -> str:
 # --------------------------------------------------------------------------- leaderboard / sparks
 
 
-def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+def leaderboard(as_json: bool = JSON_OPTION) -> None:
     """Rank the workers by spark balance, with their scoring record."""
     from amatelier.economy import ledger
 
@@ -123,7 +127,7 @@ def leaderboard(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
 def sparks(
     agent: str = typer.Argument(None, help="Show this agent's balance and history (default: every balance)."),
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="History rows to show for an agent."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Spark balances (the sum of the ledger), or one agent's balance and history."""
     from amatelier.economy import ledger
@@ -149,7 +153,8 @@ def sparks(
     table = _table(f"{name}: {total} sparks (latest {len(rows)} rows)",
                    [("when", "left"), ("rt", "left"), ("category", "left"), ("amount", "right"), ("reason", "left")])
     for row in rows:
-        table.add_row(row["created_at"], row["rt_id"] or "-", row["category"], _signed(row["amount"]), row["reason"])
+        table.add_row(row["created_at"], row["rt_id"] or "-", row["category"], _signed(row["amount"]),
+                      _text(str(row["reason"])))
     _print(table, f"no ledger rows for {name} yet")
 
 
@@ -162,7 +167,7 @@ store_app = typer.Typer(help="The spark store: catalog, purchases, inventory, bu
 @store_app.command("list")
 def store_list(
     agent: str = typer.Option(None, "--agent", help="Mark what this agent can afford."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """The store catalog: services, permanent skills, consumable boosts, tier unlocks."""
     from amatelier.economy import ledger, store
@@ -195,25 +200,22 @@ def store_list(
 def store_buy(
     agent: str = typer.Argument(..., help="The buyer."),
     item: str = typer.Argument(..., help="Store item id (see: amatelier store list)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Buy an item for an agent; refused (and nothing written) without enough sparks."""
     from amatelier.economy import store
 
     with _economy() as (conn, config):
         receipt = store.purchase(conn, agent, item, config)
-    if as_json:
-        _print_json(receipt)
-        return
     where = f"; delivered to {receipt['path']}" if receipt.get("path") else ""
-    typer.echo(f"{receipt['agent']} bought {receipt['item']} for {receipt['price']} sparks "
-               f"(purchase {receipt['purchase_id']}, balance now {receipt['balance']}){where}")
+    emit(receipt, f"{receipt['agent']} bought {receipt['item']} for {receipt['price']} sparks "
+                  f"(purchase {receipt['purchase_id']}, balance now {receipt['balance']}){where}", as_json)
 
 
 @store_app.command("inventory")
 def store_inventory(
     agent: str = typer.Argument(..., help="Whose inventory."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Everything an agent owns or has pending, with its purchase history."""
     from amatelier.economy import ledger, store
@@ -235,7 +237,7 @@ def store_inventory(
     for tier in inv["tiers"]:
         table.add_row(tier["item"], "tier", "owned", "")
     for request in inv["requests"]:
-        table.add_row(request["id"], f"{request['kind']} request", request["status"], request["text"][:60])
+        table.add_row(request["id"], f"{request['kind']} request", request["status"], _text(request["text"][:60]))
     _print(table, "nothing owned or pending", console)
     history = _table("Purchase history", [("when", "left"), ("item", "left"), ("price", "right"), ("status", "left")])
     for entry in inv["history"]:
@@ -246,7 +248,7 @@ def store_inventory(
 @store_app.command("requests")
 def store_requests(
     show_all: bool = typer.Option(False, "--all", help="Include fulfilled and expired requests."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """The bulletin board: requests still waiting (open, or addressed in a debrief), with their age."""
     from amatelier.economy import store
@@ -263,7 +265,7 @@ def store_requests(
         # Public requests expire after BULLETIN_EXPIRY_RTS roundtables; private ones wait for the admin.
         age = (f"{request.get('rt_count', 0)}/{store.BULLETIN_EXPIRY_RTS}" if request["kind"] == "public"
                else "-")
-        table.add_row(request["id"], request["agent"], request["kind"], request["status"], age, request["text"])
+        table.add_row(request["id"], request["agent"], request["kind"], request["status"], age, _text(request["text"]))
     _print(table, "no requests on the board" + ("" if show_all else " (--all shows fulfilled and expired ones)"))
 
 
@@ -272,7 +274,7 @@ def store_request(
     agent: str = typer.Argument(..., help="Who asks."),
     text: str = typer.Argument(..., help="What they want."),
     private: bool = typer.Option(False, "--private", help="A private request to the admin."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Post a request to the bulletin board (public requests expire after 3 roundtables)."""
     from amatelier.economy import ledger, store
@@ -290,7 +292,7 @@ def store_request(
 def store_retire(
     agent: str = typer.Argument(..., help="The owner."),
     skill: str = typer.Argument(..., help="The skill id to retire."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Retire a permanent skill: its file is removed and it stops counting as owned."""
     from amatelier.economy import ledger, store
@@ -311,7 +313,7 @@ def store_fulfill(
     body_file: str = typer.Option(..., "--body-file", help="Markdown file with the skill's text ('-' reads stdin)."),
     by: str = typer.Option("admin", "--by", help="Who wrote it (public requests: an agent or admin)."),
     price: int = typer.Option(15, "--price", min=1, help="Store price of a public request's skill."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Answer a request: a private one gives the skill to the requester; a public one lists it in the store."""
     import sys
@@ -364,7 +366,7 @@ venture_app = typer.Typer(help="Spark-staking ventures that workers pitch with \
 @venture_app.command("list")
 def venture_list(
     status: str = typer.Option(None, "--status", help="Only ventures with this status (open, succeeded, failed, skipped)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Ventures and their status, with why one was skipped (e.g. too few sparks for its stake).
 
@@ -398,7 +400,7 @@ def venture_list(
 def venture_resolve(
     venture_id: str = typer.Argument(..., metavar="ID", help="The venture id (see: amatelier venture list)."),
     success: bool = typer.Option(None, "--success/--fail", help="Whether the venture's claim came true."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Settle an open venture: --success pays stake x multiplier, --fail keeps the stake lost."""
     from amatelier.economy import ledger
@@ -421,7 +423,7 @@ def venture_resolve(
 def award_outcome(
     rt_id: str = typer.Argument(..., metavar="RT", help="The roundtable whose proposal was implemented."),
     agent: str = typer.Argument(..., help="The agent whose proposal it was."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Pay the RT-outcome bonus (5 sparks) to an agent whose proposal you implemented."""
     from amatelier.economy import ledger
@@ -443,7 +445,7 @@ def bench_command(
     agent: str = typer.Argument(None, help="The agent to bench (default: list the bench and the relegation watch)."),
     off: bool = typer.Option(False, "--off", help="Take the agent off the bench: it is seated again."),
     reason: str = typer.Option("", "--reason", help="Why (recorded in the bench log)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Bench an agent (it sits out and earns bench income each roundtable) or bring it back.
 

@@ -34,6 +34,29 @@ def _check_output(path: Path) -> Path:
     return target
 
 
+def _is_stream(path: Path) -> bool:
+    """An existing target that is not a regular file (/dev/stdout, /dev/null, a FIFO): written into, never replaced."""
+    import os
+    import stat
+
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _write(target: Path, text: str) -> None:
+    """Atomically for a file; straight into a device or pipe (renaming over it would destroy it)."""
+    from amatelier.atomicio import write_text_atomic
+
+    if _is_stream(target):
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    write_text_atomic(target, text)
+    _readable_by_others(target)
+
+
 def _readable_by_others(path: Path) -> None:
     """An export is meant to be shared: give it the usual file mode (0644 under umask 022)."""
     import os
@@ -91,15 +114,12 @@ def export(
     The HTML opens from disk with no network: inline CSS and SVG charts, every citation a link
     to its message.
     """
-    from amatelier.atomicio import write_text_atomic
-
     try:
         target = _check_output(Path(output)) if output is not None else None
         rt, text = render(rt_id, fmt.lower().strip())
         if target is not None:
             try:
-                write_text_atomic(target, text)
-                _readable_by_others(target)
+                _write(target, text)
             except OSError as exc:
                 raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
     except UserError as exc:

@@ -44,7 +44,7 @@ class Entry:
 
 #: The command modules, in the order they register (the eager app's order). A new area goes here.
 AREAS = ("setup", "roundtable", "export", "economy", "learning", "reliability", "mcp", "serve", "batch",
-         "snapshot", "team", "search")
+         "snapshot", "team", "search", "agent")
 TABLE_FILE = Path(__file__).with_name("commands_table.json")
 
 
@@ -118,16 +118,22 @@ _AREA_CACHE: dict[str, dict[str, Any]] = {}
 
 def build_lazy_app(version: str) -> Any:  # -> typer.Typer
     """The `amatelier` app with LazyGroup: same options and commands as the eager app."""
+    return new_app(version, lazy=True)
+
+
+def new_app(version: str, lazy: bool) -> Any:  # -> typer.Typer
+    """The `amatelier` app with its root options and no commands (lazy: the LazyGroup class)."""
     import typer
 
+    extra = {"cls": _typer_group_class()} if lazy else {}
     app = typer.Typer(
         name="amatelier",
         help=APP_HELP,
-        cls=_typer_group_class(),
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
+        **extra,
     )
 
     @app.callback()

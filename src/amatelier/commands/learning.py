@@ -24,6 +24,13 @@ ANALYTICS_HELP = (
 )
 
 
+def _text(value: str) -> str:
+    """A topic or a model's words in a rich table: shown as written, never read as markup."""
+    from rich.markup import escape
+
+    return escape(value)
+
+
 def _resolve_digest(value: str) -> Path:
     from amatelier import paths
 
@@ -102,7 +109,7 @@ def therapist_command(
         goals = str(len(applied.get("goals", [])))
         store = (applied.get("store_request") or {}).get("status", "-") if applied.get("store_request") else "-"
         status = "complete" if s.complete else "incomplete"
-        table.add_row(s.agent, status, behaviours, goals, store, clip(applied.get("session_summary") or "", 160))
+        table.add_row(s.agent, status, behaviours, goals, store, _text(clip(applied.get("session_summary") or "", 160)))
     console.print(table)
     for s in run.sessions:
         applied = s.applied or {}
@@ -185,7 +192,7 @@ def analytics_command(
         rts.add_column(column, overflow="fold", no_wrap=column != "topic")
     for rt in data["roundtables"]:
         converged = {True: "yes", False: "no"}.get(rt["converged"], "-")
-        rts.add_row(str(rt["rt_id"]), str(rt["topic"] or "")[:60], str(rt["ended_at"] or "-"),
+        rts.add_row(str(rt["rt_id"]), _text(str(rt["topic"] or "")[:60]), str(rt["ended_at"] or "-"),
                     _num(rt["rounds"]), converged, _num(rt["skills_distilled"]))
     console.print(rts)
     agents = _table("Agents", caption="avg = mean Judge total; best/worst axis: nov(elty), acc(uracy), "

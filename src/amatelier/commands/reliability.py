@@ -96,10 +96,10 @@ def reliability_command(
               as_json)
     import sqlite3
 
-    from amatelier.chat.db import open_db
+    from amatelier.chat.db import open_for_reading
 
     try:
-        conn = open_db()
+        conn = open_for_reading()
         try:
             report = reliability.build_report(conn, window, paths.user_digest_dir())
         finally:

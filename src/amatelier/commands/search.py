@@ -33,11 +33,11 @@ def search_command(
     Results are ranked best first, each with its roundtable id, date, speaker, a snippet with the
     matches in **bold**, and the command that opens the roundtable (amatelier export RT_ID).
     """
-    from amatelier.chat.db import open_db
+    from amatelier.chat.db import open_for_reading
     from amatelier.search.query import SearchError, search_payload
 
     try:
-        conn = open_db()
+        conn = open_for_reading()
     except sqlite3.Error as exc:
         _fail(f"cannot open the roundtable database: {exc}", as_json)
         return
@@ -56,16 +56,19 @@ def search_command(
         typer.echo(f"no roundtable mentions {query!r}")
         return
     from rich.console import Console
-    from rich.markup import escape
+    from rich.text import Text
 
     console = Console(highlight=False)
     for hit in hits:
         where = hit["kind"] if hit["kind"] != "message" else (
             f"{hit['speaker']} r{hit['round']} {hit['phase'] or ''} #{hit['message_id']}".replace("  ", " "))
-        snippet = re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/bold yellow]", escape(hit["snippet"]))
-        console.print(f"[bold]{hit['rank']}.[/bold] [cyan]{hit['rt_id']}[/cyan] {hit['date']}  {escape(where)}"
-                      f"  [dim]{escape(hit['topic'] or '')}[/dim]")
-        console.print(f"   {snippet}")
+        # Text, not markup: a backslash before a match (C:\\name) would escape a markup tag
+        snippet = Text("   ")
+        for index, part in enumerate(re.split(r"\*\*(.+?)\*\*", hit["snippet"])):
+            snippet.append(part, style="bold yellow" if index % 2 else None)
+        console.print(Text.assemble((f"{hit['rank']}.", "bold"), " ", (str(hit["rt_id"]), "cyan"),
+                                    f" {hit['date']}  {where}  ", (hit["topic"] or "", "dim")))
+        console.print(snippet)
         console.print(f"   [dim]{hit['open_with']}[/dim]")
 
 

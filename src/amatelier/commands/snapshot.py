@@ -7,23 +7,20 @@ the current one in the agent's history.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import typer
 
-from amatelier.commands.batch import JSON_HELP, console, reported
+from amatelier.commands.batch import reported
+from amatelier.commands.output import JSON_OPTION, print_listing
+from amatelier.commands.output import print_json as _print_json
 
 snapshot_app = typer.Typer(name="snapshot", no_args_is_help=True, add_completion=False,
                            help="Mint, compare and restore numbered snapshots of an agent's persona.")
 BATCH_OPTION = typer.Option(None, "--batch", metavar="BATCH_ID",
                             help="Include this batch's runs of the agent (repeatable).")
 SEED_HELP = "Seed version folder (default: the one of the installed seed persona)."
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _numbers_line(comparison: dict[str, Any]) -> str:
@@ -40,7 +37,7 @@ def mint(
     agent: str = typer.Argument(..., metavar="AGENT", help="The agent to snapshot (e.g. elena)."),
     batch: list[str] | None = BATCH_OPTION,
     notes: str = typer.Option("", "--notes", metavar="TEXT", help="A note kept in the snapshot."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Write the agent's next numbered snapshot (never overwrites one)."""
     from amatelier.benchmarks import batch_store, snapshots
@@ -65,38 +62,30 @@ def mint(
 
 def list_snapshots(
     agent: str | None = typer.Argument(None, metavar="[AGENT]", help="Only this agent's snapshots."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List minted snapshots (agent, seed version, number, runs, improvement)."""
     from amatelier.benchmarks import snapshots
 
     with reported(as_json):
         rows = snapshots.listing(agent.strip().lower() if agent else None)
-    if as_json:
-        _print_json(rows)
-        return
-    if not rows:
-        print("No snapshots yet. Mint one with: amatelier snapshot mint AGENT --batch BATCH_ID")
-        return
-    from rich.table import Table
+    print_listing(rows, as_json, empty="No snapshots yet. Mint one with: amatelier snapshot mint AGENT --batch BATCH_ID",
+                  columns=("agent", "seed version", "snapshot", "created", "runs", "improvement", "notes"),
+                  cells=_snapshot_cells)
 
-    table = Table()
-    for column in ("agent", "seed version", "snapshot", "created", "runs", "improvement", "notes"):
-        table.add_column(column)
-    for row in rows:
-        improvement = row.get("improvement")
-        table.add_row(row["agent"], row["seed_version"], f"{row['snapshot']:03d}", str(row.get("created_at", "?")),
-                      str(row.get("runs", "?")),
-                      f"{improvement:+.3f}" if isinstance(improvement, (int, float)) else "—",
-                      str(row.get("problem") or row.get("notes") or "")[:40])
-    console().print(table)
+
+def _snapshot_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    improvement = row.get("improvement")
+    return (row["agent"], row["seed_version"], f"{row['snapshot']:03d}", str(row.get("created_at", "?")),
+            str(row.get("runs", "?")), f"{improvement:+.3f}" if isinstance(improvement, (int, float)) else "—",
+            str(row.get("problem") or row.get("notes") or "")[:40])
 
 
 def show(
     agent: str = typer.Argument(..., metavar="AGENT", help="The agent."),
     number: str = typer.Argument(..., metavar="NNN", help="Snapshot number (1, 001 or snapshot-001)."),
     seed_version: str | None = typer.Option(None, "--seed-version", metavar="SEED", help=SEED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a snapshot: persona hashes, skills, runs and the comparison with its uncertainty."""
     from amatelier.benchmarks import snapshots
@@ -129,7 +118,7 @@ def diff(
     a: str = typer.Argument(..., metavar="A", help="First snapshot: AGENT:NNN (e.g. elena:1) or a file path."),
     b: str = typer.Argument(..., metavar="B", help="Second snapshot: AGENT:NNN or a file path."),
     seed_version: str | None = typer.Option(None, "--seed-version", metavar="SEED", help=SEED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """What changed between two snapshots: persona text, behaviours, skills and scores."""
     from amatelier.benchmarks import snapshots
@@ -157,7 +146,7 @@ def restore(
     agent: str = typer.Argument(..., metavar="AGENT", help="The agent."),
     number: str = typer.Argument(..., metavar="NNN", help="Snapshot number to restore."),
     seed_version: str | None = typer.Option(None, "--seed-version", metavar="SEED", help=SEED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Put a snapshot's persona (CLAUDE.md, IDENTITY.md, behaviours) back; the current one goes to history."""
     from amatelier.benchmarks import snapshots

@@ -4,23 +4,51 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import typer
 
 from amatelier.commands.errors import EXIT_USAGE, UserError
+from amatelier.commands.output import JSON_OPTION, emit
 
 team_app = typer.Typer(help="The default team: list it, retire an agent, restore a retired one.",
                        no_args_is_help=True)
-JSON_HELP = "Print JSON instead of a table."
 
 
-def _fail(message: str, as_json: bool) -> None:
+def _fail(message: str, as_json: bool) -> NoReturn:
     """One line for people, one JSON object on stderr for scripts; exit 2 either way."""
     if as_json:
         print(json.dumps({"error": message, "code": EXIT_USAGE}), file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
     raise UserError(message)
+
+
+def _retirement_step(step: Callable[[], dict[str, Any]], doing: str, line: Callable[[dict[str, Any]], str],
+                     as_json: bool) -> None:
+    """Run a retire/restore step and report it; a refusal or a disk fault is the command's one-line error."""
+    from amatelier.economy.retirement import RetirementError
+
+    try:
+        result = step()
+    except RetirementError as exc:
+        _fail(str(exc), as_json)
+    except OSError as exc:
+        _fail(f"could not {doing}: {exc.strerror or exc}", as_json)
+    emit(result, line(result), as_json)
+
+
+def retired_line(entry: dict[str, Any]) -> str:
+    """What `team retire` tells a person: where the state went and how to bring it back."""
+    return (f"{entry['agent']} is retired: state archived in agents/.retired/{entry['archive']} "
+            f"(amatelier team restore {entry['agent']} brings it back)")
+
+
+def restored_line(restored: dict[str, Any]) -> str:
+    """What `team restore` tells a person, naming any folder that was set aside."""
+    aside = f" (the folder found in its place was kept as agents/.retired/{restored['set_aside']})" \
+        if restored["set_aside"] else ""
+    return f"{restored['agent']} is back on the default team{aside}"
 
 
 def _team_view() -> dict[str, Any]:
@@ -42,7 +70,7 @@ def _team_view() -> dict[str, Any]:
 
 
 @team_app.command("list")
-def team_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+def team_list(as_json: bool = JSON_OPTION) -> None:
     """The default team, who of it sits at the table, who is benched and who is retired."""
     view = _team_view()
     if as_json:
@@ -62,51 +90,27 @@ def team_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> 
 def team_retire(
     agent: str = typer.Argument(..., help="The agent to retire."),
     reason: str = typer.Option("", "--reason", help="Why (kept in retirement.json)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Retire an agent by hand: its whole state moves to agents/.retired/<name>-<date>/ (nothing is deleted).
 
     It leaves the default team; its sparks, scores and history stay in the database.
     """
-    from amatelier.economy.retirement import RetirementError, retire_agent
+    from amatelier.economy.retirement import retire_agent
 
-    try:
-        entry = retire_agent(agent, reason=reason or "retired by the user")
-    except RetirementError as exc:
-        _fail(str(exc), as_json)
-        return
-    except OSError as exc:
-        _fail(f"could not archive {agent}: {exc.strerror or exc}", as_json)
-        return
-    if as_json:
-        print(json.dumps(entry, indent=2))
-        return
-    typer.echo(f"{entry['agent']} is retired: state archived in agents/.retired/{entry['archive']} "
-               f"(amatelier team restore {entry['agent']} brings it back)")
+    _retirement_step(lambda: retire_agent(agent, reason=reason or "retired by the user"),
+                     f"archive {agent}", retired_line, as_json)
 
 
 @team_app.command("restore")
 def team_restore(
     agent: str = typer.Argument(..., help="The retired agent to bring back."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Bring a retired agent back: its archived state returns to agents/<name>/ and it rejoins the default team."""
-    from amatelier.economy.retirement import RetirementError, restore_agent
+    from amatelier.economy.retirement import restore_agent
 
-    try:
-        restored = restore_agent(agent)
-    except RetirementError as exc:
-        _fail(str(exc), as_json)
-        return
-    except OSError as exc:
-        _fail(f"could not restore {agent}: {exc.strerror or exc}", as_json)
-        return
-    if as_json:
-        print(json.dumps(restored, indent=2))
-        return
-    aside = f" (the folder found in its place was kept as agents/.retired/{restored['set_aside']})" \
-        if restored["set_aside"] else ""
-    typer.echo(f"{restored['agent']} is back on the default team{aside}")
+    _retirement_step(lambda: restore_agent(agent), f"restore {agent}", restored_line, as_json)
 
 
 def register(app: typer.Typer) -> None:

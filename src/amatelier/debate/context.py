@@ -47,6 +47,7 @@ upper-case `KEY:`, so they are never read as markers.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ from typing import Any
 from amatelier import paths
 from amatelier.chat.messages import HUMAN, build_transcript_index
 from amatelier.debate.limits import BRIEFING_CHARS, TOPIC_CHARS, briefing_excerpt
+from amatelier.persona_files import persona_files
 from amatelier.prompt_format import (  # noqa: F401 - parse_markers is part of context's API
     SECTION,
     parse_markers,
@@ -64,6 +66,7 @@ from amatelier.prompt_format import (  # noqa: F401 - parse_markers is part of c
 CAPS = {
     "claude_md": 12000,
     "identity_md": 4000,
+    "prompt_template": 4000,
     "memory_md": 6000,
     "skills_total": 6000,
     "skill_each": 2000,
@@ -252,26 +255,33 @@ def load_skills(agent_dir: Path, limit_total: int = CAPS["skills_total"],
     return "\n\n".join(parts)
 
 
-def build_system(agent: str, config: dict[str, Any], *, agent_dir: Path | None = None) -> str:
+def build_system(agent: str, config: dict[str, Any], *, agent_dir: Path | None = None,
+                 models: Sequence[str] = ()) -> str:
     """The agent's system prompt: persona, identity, rendered memory and owned skills.
 
     Seeds the agent's user-data dir on first use; when no persona seed exists at all, a
-    short built-in line names the agent and its role so the turn can still run.
+    short built-in line names the agent and its role so the turn can still run. `models`
+    names the model the agent runs on (role token, resolved id): an installed agent with a
+    persona variant for it speaks with that variant, else with its shared persona.
     """
     directory = agent_dir or paths.user_agent_dir(agent)
     if agent_dir is None and not (directory / "CLAUDE.md").exists():
         with contextlib.suppress(OSError):
             paths.seed_agent(agent)
-    persona = _read(directory / "CLAUDE.md", CAPS["claude_md"])
+    files = persona_files(directory, models)
+    persona = _read(files.claude_md, CAPS["claude_md"])
     role = agent_role(config, agent)
     if not persona:
         persona = (f"You are {agent}, the {role} on an amatelier roundtable: a structured debate "
                    "between AI agents. Speak in your own voice, be concrete, and engage with what "
                    "the others said by name.")
     parts = [persona]
-    identity = _read(directory / "IDENTITY.md", CAPS["identity_md"])
+    identity = _read(files.identity_md, CAPS["identity_md"])
     if identity:
         parts += ["## Identity", identity]
+    template = _read(files.prompt_template, CAPS["prompt_template"]) if files.prompt_template else ""
+    if template:
+        parts += ["## Notes for this model", template]
     memory = _read(directory / "MEMORY.md", CAPS["memory_md"])
     if memory:
         parts += ["## Memory", memory]
@@ -283,5 +293,5 @@ def build_system(agent: str, config: dict[str, Any], *, agent_dir: Path | None =
 
 def max_system_chars() -> int:
     """An upper bound on len(build_system(...))."""
-    return (CAPS["claude_md"] + CAPS["identity_md"] + CAPS["memory_md"] + CAPS["skills_total"]
-            + 2 * CAPS["skill_each"] + 400)
+    return (CAPS["claude_md"] + CAPS["identity_md"] + CAPS["prompt_template"] + CAPS["memory_md"]
+            + CAPS["skills_total"] + 2 * CAPS["skill_each"] + 400)

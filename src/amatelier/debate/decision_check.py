@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from amatelier import paths
+from amatelier import schemas
 
 SCHEMA_VERSION = "1.0"
 
 
 def schema_path() -> Path:
     """Where decision.schema.json lives (inside the package, or docs/ of a checkout)."""
-    return paths.bundled_docs_dir() / "schemas" / "decision.schema.json"
+    return schemas.bundled_schema_path("decision.schema.json")
 
 
 @functools.lru_cache(maxsize=1)
@@ -30,14 +30,7 @@ def load_schema() -> dict[str, Any]:
 
 def schema_problems(record: Any) -> list[str]:
     """Every way `record` breaks the schema, as `path: message` lines (empty when valid)."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(load_schema())
-    problems = []
-    for error in sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(record)"
-        problems.append(f"{where}: {error.message[:300]}")
-    return problems
+    return schemas.schema_problems(load_schema(), record, root="(record)", max_message=300)
 
 
 def cited_ids(record: dict[str, Any]) -> list[tuple[str, int]]:

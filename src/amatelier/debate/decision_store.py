@@ -6,6 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
+from amatelier.chat.db import json_object
+
 
 def save_decision(conn: sqlite3.Connection, record: dict[str, Any]) -> None:
     """Store (or replace) a roundtable's decision record."""
@@ -27,10 +29,4 @@ def load_decision(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None
         row = conn.execute("SELECT record FROM decisions WHERE rt_id = ?", (rt_id,)).fetchone()
     except sqlite3.OperationalError:
         return None
-    if row is None:
-        return None
-    try:
-        value = json.loads(row[0])
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return json_object(row[0]) if row is not None else None

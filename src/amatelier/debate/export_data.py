@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amatelier.debate import position_changes
-from amatelier.debate.decision_check import SCHEMA_VERSION
+from amatelier.debate.decision_check import SCHEMA_VERSION, schema_problems
 from amatelier.debate.decision_fallback import fallback_record
 from amatelier.debate.decision_prompt import DecisionInputs
 from amatelier.debate.decision_store import load_decision
 from amatelier.debate.positions import load_positions
 
 AXES = ("novelty", "accuracy", "impact", "challenge")
+EXPORT_SCHEMA_VERSION = "1.0"  # of `--format json` (docs/schemas/export.schema.json)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class ExportData:
     def as_json(self) -> dict[str, Any]:
         """The `--format json` document."""
         return {
+            "schema_version": EXPORT_SCHEMA_VERSION,
             "rt_id": self.rt_id, "topic": self.rt.get("topic"), "status": self.rt.get("status"),
             "cut_reason": self.rt.get("cut_reason"), "created_at": self.rt.get("created_at"),
             "closed_at": self.rt.get("closed_at"), "workers": self.workers, "judge": self.judge,
@@ -142,6 +144,9 @@ def load_export(conn: sqlite3.Connection, rt: dict[str, Any], *, judge: str = "j
             participants = []
     workers = [a for a in participants if a != judge]
     decision = load_decision(conn, rt_id)
+    damaged = decision is not None and bool(schema_problems(decision))  # a row changed since it was checked
+    if damaged:
+        decision = None
     stored = decision is not None
     if decision is None:
         stop = rt.get("cut_reason") or ("ended" if rt.get("status") != "open" else "still running")
@@ -150,7 +155,8 @@ def load_export(conn: sqlite3.Connection, rt: dict[str, Any], *, judge: str = "j
                                 partial=rt.get("status") != "closed")
         change_list = position_changes.changes(positions)
         decision = {"schema_version": SCHEMA_VERSION, "rt_id": rt_id, "question": inputs.topic or "(no topic)",
-                    **fallback_record(inputs, change_list, "no decision record was stored"),
+                    **fallback_record(inputs, change_list, "the stored decision record is damaged" if damaged
+                                       else "no decision record was stored"),
                     "partial": inputs.partial, "stop_reason": stop, "synthesized": False}
     return ExportData(rt=rt, messages=messages,
                       positions=positions, decision=decision, decision_stored=stored, workers=workers,

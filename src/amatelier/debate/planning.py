@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths
+from amatelier.briefing_format import read_briefing
 from amatelier.debate.limits import input_warnings
 from amatelier.errors import UserError
 from amatelier.steward.missing import missing_warning
@@ -147,12 +148,7 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
         workers.remove(NAOMI)
 
     briefing_path = resolve_briefing(opts.briefing)
-    try:
-        briefing_text = briefing_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read briefing {briefing_path}: {exc}") from exc
-    if not briefing_text.strip():
-        raise UserError(f"briefing {briefing_path} is empty")
+    briefing_text = read_briefing(briefing_path, str(briefing_path), UserError)
 
     mode = resolve_mode(cfg)
     make_backend(mode, cfg)  # BackendUnavailable here: one clear error before anything is written
@@ -201,6 +197,7 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
                 speaker_timeout=timeout, warnings=warnings, limits=limits, steward_missing=missing)
 
 
+MAX_CEILING = 2**53
 CEILING_FLAGS = {"max_cost_usd": "--max-cost-usd", "max_tokens": "--max-tokens",
                  "max_minutes": "--max-minutes"}
 
@@ -215,14 +212,14 @@ def plan_limits(opts: RunOptions, cfg: dict[str, Any]) -> Any:
     for key, flag in CEILING_FLAGS.items():
         given = getattr(opts, key)
         if given is not None:
-            if given < 0:
-                raise UserError(f"{flag} must be 0 (no limit) or more (got {given:g})")
+            if not 0 <= given <= MAX_CEILING:  # also refuses nan and inf; SQLite stores at most 2**63-1
+                raise UserError(f"{flag} must be 0 (no limit) up to {MAX_CEILING} (got {given:g})")
             values[key] = given
             continue
         value = section.get(key, 0)
         dotted = f"roundtable.ceilings.{key}"
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(source_of(dotted), dotted, f"must be 0 (no limit) or more (got {value!r})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_CEILING:
+            raise ConfigError(source_of(dotted), dotted, f"must be 0 (no limit) up to {MAX_CEILING} (got {value!r})")
         values[key] = value
     reserve = section.get("decision_reserve", 0.1)
     if isinstance(reserve, bool) or not isinstance(reserve, int | float) or not 0 <= reserve <= 0.9:

@@ -34,11 +34,29 @@ def run_seed(given: int | None) -> int:
 def run_params(plan: Any, opts: Any, models: dict[str, dict[str, str]]) -> dict[str, Any]:
     """The manifest's `params` from the plan (what will actually run) and the options."""
     ceilings = {key: getattr(opts, key, None) for key in ("max_cost_usd", "max_tokens", "max_minutes")}
-    jury = getattr(plan, "jury", None)
     return {"workers": list(plan.workers), "judge": plan.judge, "max_rounds": int(plan.max_rounds),
             "budget": int(plan.budget), "speaker_timeout_s": float(plan.speaker_timeout),
             "skip_post": bool(opts.skip_post), "mode": plan.mode, "models": models,
-            "ceilings": ceilings, "jury": jury if isinstance(jury, dict) else None}
+            "ceilings": ceilings, "jury": jury_param(plan.config)}
+
+
+def jury_param(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The manifest's `params.jury`: the seats config `judging.jury` lists (None: the Judge scores alone).
+
+    Planning already refused a malformed jury; a resumed run reads its config again, and a seat
+    broken since then fails in scoring (where it is reported), not here.
+    """
+    if not ((config or {}).get("judging") or {}).get("jury"):
+        return None
+    from amatelier.config import ConfigError
+    from amatelier.judging.jury import seats_from_config
+
+    try:
+        seats = seats_from_config(config or {})
+    except ConfigError:
+        return None
+    return {"seats": [{"seat": s.number, "model": s.model, "backend": s.backend} for s in seats],
+            "method": "single" if len(seats) == 1 else "median"}
 
 
 def open_recorder(runner: Any, seed: int | None, models: dict[str, dict[str, str]], *,
@@ -132,7 +150,8 @@ def digest_fields(runner: Any) -> dict[str, Any]:
     batch = getattr(runner.opts, "batch_id", None) or os.environ.get("AMATELIER_BATCH_ID", "").strip() or None
     if recorder is None:
         return {"batch_id": batch}
-    return {"run_dir": str(recorder.run_dir), "batch_id": recorder.manifest.data.get("batch_id")}
+    return {"run_id": recorder.run_id, "run_dir": str(recorder.run_dir),
+            "batch_id": recorder.manifest.data.get("batch_id")}
 
 
 def finish(runner: Any, digest: dict[str, Any], digest_path: Path | None, *, cut: bool,

@@ -8,6 +8,7 @@ the resumed debate keeps its workers, models, order, budgets and limits.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from amatelier.errors import UserError
 from amatelier.state import RoundtableState
 
 PARAMS_VERSION = 1
+AGENT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+TEXT_KEYS = ("topic", "briefing_path", "briefing_text", "mode", "judge")
+NUMBER_KEYS = ("max_rounds", "budget_per_agent", "speaker_timeout_s")
 
 
 def params_of(state: RoundtableState, plan: Plan, opts: RunOptions,
@@ -54,7 +58,37 @@ def resumable(conn: sqlite3.Connection, rt_id: str) -> tuple[dict[str, Any], dic
     if not params or not params.get("speaking_order"):
         raise UserError(f"roundtable {rt_id} cannot be resumed: it was cut before its debate began "
                         "(no speaking order was saved); start a new one")
+    problem = params_problem(params)
+    if problem:
+        raise UserError(f"roundtable {rt_id} cannot be resumed: its saved run parameters are damaged "
+                        f"({problem}); start a new one")
     return rt, params
+
+
+def params_problem(params: dict[str, Any]) -> str | None:
+    """What is wrong with a saved plan (a damaged or hand-edited row), or None when it is usable."""
+    for key in TEXT_KEYS:
+        if not isinstance(params.get(key), str):
+            return f"{key} is missing or not text"
+    for key in NUMBER_KEYS:
+        value = params.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            return f"{key} is missing or not a number"
+    names = [params.get("judge"), *(params.get("workers") or [None]), *(params.get("speaking_order") or [])]
+    if not isinstance(params.get("workers"), list) or not isinstance(params.get("speaking_order"), list) \
+            or not all(isinstance(n, str) and AGENT_NAME.match(n) for n in names):
+        return "workers, judge or speaking_order is not a list of agent names"
+    if not set(params["speaking_order"]) <= set(params["workers"]):
+        return "speaking_order names an agent that is not seated"
+    budgets = params.get("budget_start") or {}
+    if not isinstance(budgets, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                for v in budgets.values()):
+        return "budget_start is not a table of whole numbers"
+    models = params.get("models") or {}
+    if not isinstance(models, dict) or not all(isinstance(v, dict) for v in models.values()) \
+            or not isinstance(params.get("warnings") or [], list):
+        return "models or warnings has the wrong shape"
+    return None
 
 
 def plan_from_params(params: dict[str, Any], config: dict[str, Any]) -> tuple[Plan, RunOptions]:

@@ -190,8 +190,7 @@ class Runner:
         """Ask every ready speaker for its opening at once; returns who still has to speak."""
         state = self.state
         self.seam("steward_hooks.poll", steward_hooks.poll, state)
-        ready = [a for a in queue if not self.seam("steward_hooks.waiting", steward_hooks.waiting,
-                                                   state, a, default=False)]
+        ready = self.not_waiting(queue)
         if not ready:
             return queue
         outcomes: dict[str, TurnOutcome] = {}
@@ -216,17 +215,29 @@ class Runner:
             outcome = outcomes[agent]
             self.state.notes["last_outcome"] = outcome
             self.outcomes.setdefault(state.current_round, {}).setdefault(agent, []).append(outcome.status)
-            if not outcome.answered:
-                continue
-            spoken[agent] = outcome.text or ""
-            deferred = False if outcome.replayed else self.seam(
-                "steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
-                outcome.text or "", default=False)
-            if deferred and deferrals.get(agent, 0) < MAX_DEFERRALS_PER_PHASE:
-                deferrals[agent] = deferrals.get(agent, 0) + 1
+            if self.heard(agent, outcome, spoken, deferrals):
                 later.append(agent)
         self.check_ceilings()
         return later
+
+    def not_waiting(self, queue: list[str]) -> list[str]:
+        """The speakers in `queue` not still waiting on a Steward lookup."""
+        return [a for a in queue if not self.seam("steward_hooks.waiting", steward_hooks.waiting,
+                                                  self.state, a, default=False)]
+
+    def heard(self, agent: str, outcome: TurnOutcome, spoken: dict[str, str],
+              deferrals: dict[str, int]) -> bool:
+        """Keep an answered speech and ask the Steward about it: True when the agent speaks again later."""
+        if not outcome.answered:
+            return False
+        spoken[agent] = outcome.text or ""
+        deferred = False if outcome.replayed else self.seam(
+            "steward_hooks.after_speech", steward_hooks.after_speech, self.state, agent,
+            outcome.text or "", default=False)
+        if deferred and deferrals.get(agent, 0) < MAX_DEFERRALS_PER_PHASE:
+            deferrals[agent] = deferrals.get(agent, 0) + 1
+            return True
+        return False
 
     def record_concurrent(self, recorder: Any, live: dict[str, TurnOutcome], before: int) -> None:
         """Telemetry for turns that ran at once: one by one, in the order of their model calls."""
@@ -250,25 +261,15 @@ class Runner:
             queue = self.open_concurrently(queue, spoken, deferrals)
         while queue:
             self.seam("steward_hooks.poll", steward_hooks.poll, state)
-            ready = [a for a in queue if not self.seam("steward_hooks.waiting", steward_hooks.waiting,
-                                                       state, a, default=False)]
+            ready = self.not_waiting(queue)
             if not ready:
                 self.seam("steward_hooks.intermission", steward_hooks.intermission, state)
-                ready = [a for a in queue if not self.seam("steward_hooks.waiting",
-                                                           steward_hooks.waiting, state, a,
-                                                           default=False)] or [queue[0]]
+                ready = self.not_waiting(queue) or [queue[0]]
             agent = ready[0]
             queue.remove(agent)
             outcome = self.run_turn(agent, "SPEAK", self.with_steward(agent, instructions(
                 "SPEAK", round=round_no, max_rounds=state.max_rounds)))
-            if not outcome.answered:
-                continue
-            spoken[agent] = outcome.text or ""
-            deferred = False if outcome.replayed else self.seam(
-                "steward_hooks.after_speech", steward_hooks.after_speech, state, agent,
-                outcome.text or "", default=False)
-            if deferred and deferrals.get(agent, 0) < MAX_DEFERRALS_PER_PHASE:
-                deferrals[agent] = deferrals.get(agent, 0) + 1
+            if self.heard(agent, outcome, spoken, deferrals):
                 queue.append(agent)
         self.measure_stability(round_no)
 

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from amatelier.pids import pid_alive
+
 START_TIMEOUT_S = 30.0
 REAP_EVERY_S = 0.05
 
@@ -273,7 +275,7 @@ class WarmStarter:
         """A forked worker's exit code once the zygote reaped it; -9 when the zygote is gone."""
         if pid not in self._exits:
             self.read_events(0.0)
-        if pid not in self._exits and self._events is None and not _alive(pid):
+        if pid not in self._exits and self._events is None and not pid_alive(pid):
             self._exits[pid] = -signal.SIGKILL
         return self._exits.get(pid)
 
@@ -314,13 +316,3 @@ def _max_fd() -> int:
         return int(os.sysconf("SC_OPEN_MAX"))
     except (OSError, ValueError):
         return 65536
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -115,6 +115,21 @@ class Worker:
             self._briefing = text.split("\n", 1)[1].strip() if text.startswith("BRIEFING:") else text
         return self._briefing
 
+    def models(self) -> list[str]:
+        """The model this agent runs on: its role token and the id the backend resolves it to.
+
+        Picks an installed agent's persona variant (amatelier.persona_files); a backend that
+        cannot be made yet leaves the role token alone.
+        """
+        from amatelier.config import worker_model
+
+        token = worker_model(self.config, self.agent)
+        try:
+            resolved = self.backend.resolve_model(token)
+        except Exception:  # noqa: BLE001 - the persona must still build; the turn reports the backend
+            resolved = token
+        return list(dict.fromkeys([token, resolved]))
+
     def judge_name(self) -> str:
         return str(self.config.get("team", {}).get("judge", {}).get("name", "judge"))
 
@@ -174,7 +189,7 @@ class Worker:
             return judge_system(self.agent)
         rt = self.roundtable() or {}
         seed = rt.get("persona_set") == "seed" and self.kind() == "speech"
-        return build_system(self.agent, self.config,
+        return build_system(self.agent, self.config, models=self.models(),
                             agent_dir=paths.bundled_agent_dir(self.agent) if seed else None)
 
     def warm_up(self) -> None:

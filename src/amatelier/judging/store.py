@@ -8,6 +8,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from amatelier.chat.db import json_object
+
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -37,13 +39,7 @@ def save_judging(conn: sqlite3.Connection, rt_id: str, judging: Mapping[str, Any
 def load_judging(conn: sqlite3.Connection, rt_id: str) -> dict[str, Any] | None:
     """The stored judging section of one roundtable, or None."""
     row = conn.execute("SELECT detail FROM judging_results WHERE rt_id = ?", (rt_id,)).fetchone()
-    if row is None:
-        return None
-    try:
-        data = json.loads(row[0])
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+    return json_object(row[0]) if row is not None else None
 
 
 def judging_history(conn: sqlite3.Connection, rt_ids: list[str] | None = None) -> list[dict[str, Any]]:

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from amatelier import paths, seed_hashes
-from amatelier.atomicio import file_lock, read_json, write_json_atomic
+from amatelier.atomicio import file_lock, read_json, write_json_atomic, write_text_atomic
 from amatelier.learning import agent_memory
 from amatelier.learning.persona_history import write_persona_file
 from amatelier.learning.text import best_match, clip, content_hash
+from amatelier.persona_files import variant_persona_files
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,31 @@ def write_claude_md(agent: str, text: str) -> None:
 
     The text it replaces is kept as agents/<name>/history/CLAUDE.md.<NNN> first, and the hash
     of what was written is recorded, so `refresh-seeds` can say the file was "evolved by the
-    therapist" rather than "edited by you".
+    therapist" rather than "edited by you". An installed agent's per-model variants get the
+    evolved sections too.
     """
     body = text if text.endswith("\n") else text + "\n"
     path = claude_md_path(agent)
     write_persona_file(path.parent, "CLAUDE.md", body)
     with contextlib.suppress(OSError, ValueError):  # the record is bookkeeping; the persona is written
         seed_hashes.note_evolved(path.parent, path.name, body.encode("utf-8"))
+    _sync_variants(agent, body)
+
+
+def _sync_variants(agent: str, text: str) -> None:
+    """Carry the evolved sections into an installed agent's per-model persona variants."""
+    for path in variant_persona_files(paths.user_agent_dir(agent)):
+        try:
+            variant = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        updated = variant
+        for heading in (LEARNED_BEHAVIORS, EMERGING_TRAITS, SKILLS_OWNED):
+            items = get_section_items(text, heading)
+            if items or _section_bounds(updated.splitlines(), heading) is not None:
+                updated = set_section_items(updated, heading, items)
+        if updated != variant:
+            write_text_atomic(path, updated)
 
 
 def _section_bounds(lines: list[str], heading: str) -> tuple[int, int] | None:

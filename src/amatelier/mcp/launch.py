@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amatelier.briefing_format import entries_outside
 from amatelier.chat import roundtables
 from amatelier.chat.messages import utc_now
 from amatelier.mcp.tools import ToolFailure, one_line
@@ -91,6 +92,11 @@ def resolve_briefing(briefing: str, *, cwd: Path, briefing_dir: Path) -> Path:
                           f"{briefing_dir}")
     if looks_like_path(text) and len(text) < 4096:
         return briefing_file(text.strip(), briefing_dir)
+    outside = entries_outside(text)
+    if outside:
+        raise ToolFailure(f"briefing refused: its Steward-Registered Files section names {one_line(outside[0], 120)}; "
+                          "a briefing from MCP may register only paths relative to the working directory, "
+                          "without '..', '~' or a leading '/'")
     return save_inline_briefing(text, briefing_dir)
 
 

@@ -19,6 +19,7 @@ KIND_WEIGHT = {"decision": 2.0, "message": 1.0, "topic": 0.6}
 HIGHLIGHT = ("**", "**")
 SNIPPET_TOKENS = 16
 MAX_LIMIT = 200
+MAX_QUERY_CHARS = 2000  # FTS5 cost grows with the square of the terms: 24 KB of `a* OR` took a minute
 
 
 class SearchError(ValueError):
@@ -65,6 +66,8 @@ def search(conn: sqlite3.Connection, query: str, *, rt_id: str | None = None, ag
     query = (query or "").strip()
     if not query:
         raise SearchError("the search query is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(f"the search query is {len(query):,} characters; at most {MAX_QUERY_CHARS:,}")
     if kind is not None and kind not in KINDS:
         raise SearchError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not 1 <= int(limit) <= MAX_LIMIT:
@@ -106,7 +109,7 @@ def syntax_message(query: str, error: str) -> str:
 
 def fts_terms_query(words: list[str]) -> str | None:
     """An OR query over literal words (each quoted, so no word is read as FTS syntax)."""
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words if w]
+    quoted = ['"' + w[:60].replace('"', '""') + '"' for w in words if w]  # 24 words stay under the cap
     return " OR ".join(quoted) if quoted else None
 
 

@@ -111,7 +111,16 @@ class JobManager:
             raise JobNotFound(job_id)
         with self._lock:
             if record.get("status") == RUNNING and job_id not in self._running:
-                record = self._settle_orphan(record)
+                # Read again under the lock: this server's watcher may have just finished the job
+                # (status, exit_code) between the read above and here; never settle a stale copy.
+                try:
+                    fresh = read_json(self.record_path(job_id), None)
+                except ValueError:
+                    fresh = None
+                if isinstance(fresh, dict) and fresh.get("id") == job_id:
+                    record = fresh
+                if record.get("status") == RUNNING:
+                    record = self._settle_orphan(record)
         return record
 
     def _save(self, record: dict[str, Any]) -> None:

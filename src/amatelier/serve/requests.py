@@ -12,8 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from amatelier.briefing_format import entries_outside
+
 MAX_BODY_BYTES = 1_000_000
 MAX_BRIEFING_CHARS = 200_000
+MAX_CEILING = 2**53  # what the runner accepts for --max-cost-usd/--max-tokens/--max-minutes
 AGENT_NAME = "^[a-z][a-z0-9_-]{0,31}$"
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a topic is one line of text (tabs allowed)
 
@@ -36,10 +39,10 @@ JOB_REQUEST_SCHEMA: dict[str, Any] = {
                             "description": "seconds a speaker gets before 'did not respond'"},
         "skip_naomi": {"type": "boolean"},
         "skip_post": {"type": "boolean"},
-        "max_cost_usd": {"type": "number", "exclusiveMinimum": 0,
+        "max_cost_usd": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_CEILING,
                          "description": "cost ceiling (passed as --max-cost-usd)"},
-        "max_tokens": {"type": "integer", "minimum": 1, "description": "token ceiling (--max-tokens)"},
-        "max_minutes": {"type": "number", "exclusiveMinimum": 0, "description": "time ceiling (--max-minutes)"},
+        "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_CEILING, "description": "token ceiling (--max-tokens)"},
+        "max_minutes": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_CEILING, "description": "time ceiling (--max-minutes)"},
         "pause_for_human": {"type": "number", "minimum": 0, "maximum": 3600,
                             "description": "after each Judge gate, wait up to this many seconds for a person "
                                            "to speak (POST /v1/jobs/{id}/say)"},
@@ -94,7 +97,7 @@ def decode_body(raw: bytes) -> Any:
         raise BadRequest("request body is empty: send a JSON object with topic and briefing", 400)
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}", 400) from None
 
 
@@ -112,6 +115,10 @@ def parse_job_request(body: Any) -> JobRequest:
         raise BadRequest("topic: control characters are not allowed", 422)
     if "\x00" in body["briefing"]:
         raise BadRequest("briefing: NUL characters are not allowed", 422)
+    outside = entries_outside(body["briefing"])
+    if outside:
+        raise BadRequest(f"briefing: the Steward-Registered Files section names {outside[0]!r}, outside the "
+                         "job's directory; a job's briefing may register only relative paths without '..'", 422)
     options = {k: v for k, v in body.items() if k not in ("topic", "briefing")}
     return JobRequest(topic=body["topic"].strip(), briefing=body["briefing"], options=options)
 

@@ -27,6 +27,7 @@ from amatelier.telemetry.writer import read_events
 POLL_MIN_S, POLL_MAX_S = 0.05, 0.5
 KEEPALIVE_S = 15.0
 RETRY_MS = 1500
+MAX_CURSOR = 2**62
 MESSAGE_FIELDS = ("id", "agent", "kind", "round", "phase", "content", "created_at", "created_ts")
 
 
@@ -47,6 +48,8 @@ class Cursor:
             left, right = (value or "").strip().split("-", 1)
             telemetry, message = int(left), int(right)
         except ValueError:
+            return cls()
+        if max(telemetry, message) > MAX_CURSOR:  # beyond any file offset or SQLite id: malformed
             return cls()
         return cls(max(0, telemetry), max(0, message))
 

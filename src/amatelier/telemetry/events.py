@@ -8,6 +8,7 @@ that shapes them, so the schema and the writer cannot drift apart silently.
 from __future__ import annotations
 
 import builtins
+import math
 import time
 from typing import Any
 
@@ -114,6 +115,8 @@ def _int_or_none(value: Any) -> int | None:
 def metric_payload(name: str, value: float | int | None, *, round: int | None = None,
                    unit: str | None = None, agent: str | None = None) -> dict[str, Any]:
     """A named number (stability score, spent budget, dropped events...), optionally per round/agent."""
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None  # NaN and Infinity are not JSON: a reader sees "no value", never an unparseable line
     payload: dict[str, Any] = {"name": name, "value": value, "round": round}
     if unit is not None:
         payload["unit"] = unit

@@ -120,7 +120,10 @@ def finish(manifest: dict[str, Any], status: str, *, now: float | None = None) -
 def current_stage(manifest: dict[str, Any]) -> str | None:
     """The stage running now, else the last one that started (None before the debate)."""
     last = None
-    for name, stage in (manifest.get("stages") or {}).items():
+    stages = manifest.get("stages")
+    if not isinstance(stages, dict):  # a damaged manifest: no stage, never an error for the caller
+        return None
+    for name, stage in stages.items():
         if not isinstance(stage, dict):
             continue
         if stage.get("status") == RUNNING:

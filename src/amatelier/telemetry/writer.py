@@ -168,7 +168,7 @@ def read_events(path: Path, *, offset: int = 0) -> list[tuple[dict[str, Any], in
         start = end + 1
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # a damaged line (even one nested too deep) is skipped
             value = None
         if isinstance(value, dict):
             found.append((value, position))
