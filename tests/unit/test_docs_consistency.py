@@ -14,7 +14,13 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def _markdown_files() -> list[Path]:
-    return sorted([*DOCS.rglob("*.md"), *(ROOT / "llm").glob("*.md")])
+    return sorted([ROOT / "README.md", *DOCS.rglob("*.md"), *(ROOT / "llm").glob("*.md")])
+
+
+def _commands() -> list[str]:
+    """The top-level commands `amatelier --help` lists (the lazy CLI's stored table)."""
+    table = ROOT / "src" / "amatelier" / "commands" / "commands_table.json"
+    return [c["name"] for c in json.loads(table.read_text(encoding="utf-8")) if not c["hidden"]]
 
 
 def _config() -> dict:
@@ -35,17 +41,60 @@ def test_relative_links_resolve(path: Path) -> None:
         assert resolved.exists(), f"{path.relative_to(ROOT)} links to missing {target}"
 
 
-def test_index_links_every_page_of_this_area() -> None:
+def test_index_links_every_page() -> None:
     index = (DOCS / "index.md").read_text(encoding="utf-8")
-    linked = {(DOCS / t).resolve() for t in LINK.findall(index)}
-    pages = [
-        *(DOCS / "tutorials").glob("*.md"),
-        *(DOCS / "guides").glob("*.md"),
-        *(DOCS / "reference" / "protocols").glob("*.md"),
-        *(DOCS / "explanation").glob("*.md"),
-    ]
+    linked = {(DOCS / t.split("#", 1)[0]).resolve() for t in LINK.findall(index)}
+    pages = [p for p in DOCS.rglob("*.md") if p.name != "index.md" or p.parent != DOCS]
     missing = [str(p.relative_to(DOCS)) for p in pages if p.resolve() not in linked]
     assert not missing, f"docs/index.md does not link: {missing}"
+
+
+@pytest.mark.parametrize("path", _markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_install_of_the_other_projects_package(path: Path) -> None:
+    """PyPI's `amatelier` is someone else's project: docs install from the checkout only."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        assert not re.search(r"(pip|pipx|uv tool|uv pip) install +['\"]?amatelier($|[^-])", line), (
+            f"{path.relative_to(ROOT)}:{number} installs PyPI's `amatelier`: {line.strip()}"
+        )
+
+
+def test_install_hints_in_the_code_name_the_checkout() -> None:
+    """Error hints for missing extras say `pip install '.[extra]'`, never PyPI's `amatelier[extra]`."""
+    pattern = re.compile(r"(pip|pipx|uv tool|uv pip) install +['\"]?amatelier($|[^-])")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "src" / "amatelier").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not offenders, f"install hints that fetch PyPI's `amatelier`: {offenders}"
+
+
+def test_readme_command_table_covers_every_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| `")]
+    missing = [
+        name for name in _commands()
+        if not any(re.match(rf"\| `{re.escape(name)}( |`)|.*, `{re.escape(name)}[ `]", row)
+                   for row in table)
+    ]
+    assert not missing, f"README.md's command table lacks: {missing}"
+
+
+def test_llm_reference_mentions_every_command() -> None:
+    text = "\n".join(
+        (ROOT / "llm" / name).read_text(encoding="utf-8")
+        for name in ("SPEC.md", "WORKFLOWS.md", "EXAMPLES.md")
+    )
+    missing = [name for name in _commands() if f"amatelier {name}" not in text]
+    assert not missing, f"llm/SPEC, WORKFLOWS and EXAMPLES never mention: {missing}"
+
+
+def test_llm_spec_lists_every_digest_key() -> None:
+    schema = json.loads((DOCS / "schemas" / "digest.schema.json").read_text(encoding="utf-8"))
+    spec = (ROOT / "llm" / "SPEC.md").read_text(encoding="utf-8")
+    missing = [key for key in schema["properties"] if f"{key}:" not in spec]
+    assert not missing, f"llm/SPEC.md's digest keys lack: {missing}"
 
 
 def test_spark_economy_numbers_match_config() -> None:

@@ -36,7 +36,7 @@ def require_ray() -> None:
     import importlib.util
 
     if importlib.util.find_spec("ray") is None:
-        raise RayUnavailable("--engine ray needs Ray: pip install 'amatelier[ray]'")
+        raise RayUnavailable("--engine ray needs Ray: pip install '.[ray]' from your amatelier checkout")
 
 
 def persona_state() -> dict[str, str]:
@@ -129,7 +129,7 @@ class RayEngine:
         try:
             import ray
         except ImportError:
-            raise RayUnavailable("--engine ray needs Ray: pip install 'amatelier[ray]'") from None
+            raise RayUnavailable("--engine ray needs Ray: pip install '.[ray]' from your amatelier checkout") from None
         self.ray = ray
         self.parallel = max(1, parallel)
         self.started_here = not ray.is_initialized()

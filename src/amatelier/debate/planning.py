@@ -160,7 +160,7 @@ def plan_roundtable(opts: RunOptions, *, config: dict[str, Any] | None = None) -
     from amatelier.judging.jury import alpha_available
 
     if len(seats) > 1 and not alpha_available():
-        warnings.append("the jury's agreement (alpha) needs the krippendorff package: pip install 'amatelier[jury]'")
+        warnings.append("the jury's agreement (alpha) needs the krippendorff package: pip install '.[jury]' from your amatelier checkout")
     from amatelier.economy import bench  # benched agents sit out the default roster (read-only)
 
     workers, bench_notes = bench.seat_workers(workers, bench.read_benched(), explicit=opts.workers is not None)

@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass
 
 TOKEN_ENV = "AMATELIER_SERVE_TOKEN"
-INSTALL_HINT = "amatelier serve needs the serve extra: pip install 'amatelier[serve]'"
+INSTALL_HINT = "amatelier serve needs the serve extra: pip install '.[serve]' from your amatelier checkout"
 
 
 class ServeError(RuntimeError):

@@ -129,7 +129,7 @@ class RunRecorder:
             spans.start_roundtable(topic=topic, start=time.time(), mode=mode)
         except ImportError:
             self.warn_once("OpenTelemetry was asked for (AMATELIER_OTEL) but is not installed: "
-                           "pip install 'amatelier[otel]'")
+                           "pip install '.[otel]' from your amatelier checkout")
             return None
         except Exception as exc:  # noqa: BLE001 - tracing must never stop a roundtable
             self.warn_once(f"OpenTelemetry could not start: {type(exc).__name__}: {exc}")
