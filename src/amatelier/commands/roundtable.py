@@ -123,6 +123,8 @@ def roundtable(
         if digest.get("status") == "cut":
             line = (f"roundtable {digest.get('rt_id')} was cut ({digest.get('cut_reason')}); "
                     f"every worker was stopped; what was said is kept in {result.digest_path}")
+            if not digest.get("benchmark"):  # a benchmark run is re-run by `batch resume` instead
+                line += f"; continue it with `amatelier roundtable --resume {digest.get('rt_id')}`"
             if as_json:
                 print(json.dumps({"error": line, "code": result.exit_code}, ensure_ascii=False),
                       file=sys.stderr, flush=True)

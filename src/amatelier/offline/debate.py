@@ -320,10 +320,19 @@ def respond(request: OfflineRequest) -> str:
     if note:  # a PASS would ignore the person, so speak up instead
         if is_pass_text(text):
             text = note
-        else:  # before the POSITION line, which stays the last line
-            body, sep, position = text.rpartition("\nPOSITION:")
-            text = f"{body} {note}{sep}{position}" if sep else f"{text} {note}"
+        else:  # before the machine lines (FLOOR intent, POSITION), which stay last
+            text = with_note(text, note)
     return text
+
+
+def with_note(text: str, note: str) -> str:
+    """`note` appended to the speech, before its trailing FLOOR:/POSITION: lines."""
+    lines = text.split("\n")
+    end = len(lines)
+    while end > 1 and lines[end - 1].startswith(("FLOOR:", "POSITION:")):
+        end -= 1
+    lines[end - 1] = f"{lines[end - 1]} {note}"
+    return "\n".join(lines)
 
 
 def is_pass_text(text: str) -> bool:
