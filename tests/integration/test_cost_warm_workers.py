@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -64,18 +65,37 @@ def test_a_forked_worker_is_stopped_through_its_process_group(tmp_path: Path) ->
     proc.send_signal(signal.SIGTERM)  # already gone: no error
 
 
+# Run from a process whose own argv area is as long as a real runner's (`python -m amatelier
+# roundtable --topic ... --briefing ...`): the title is written into that area, so how much of
+# it fits depends on the launching process, not on how pytest happened to be started.
+TITLE_PROBE = """
+import json, os, signal, sys, time
+from pathlib import Path
+from amatelier.debate.warm import WarmStarter
+out, log = Path(sys.argv[1]), Path(sys.argv[2])
+starter = WarmStarter([], worker_module="tests.helpers.warm_probe")
+proc = starter.launch(["--out", str(out), "--hang", "--agent", "elena"], log)
+end = time.monotonic() + 30
+while not (out.exists() and out.stat().st_size) and time.monotonic() < end:
+    time.sleep(0.02)
+try:
+    cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\\0")
+    comm = Path(f"/proc/{proc.pid}/comm").read_text().strip()
+    print(json.dumps({"cmdline": [c.decode() for c in cmdline], "comm": comm}))
+finally:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    starter.close()
+"""
+
+
 def test_a_forked_worker_shows_its_own_command_line(tmp_path: Path) -> None:
-    starter = WarmStarter([], worker_module="tests.helpers.warm_probe")
-    out = tmp_path / "title.json"
-    proc = starter.launch(["--out", str(out), "--hang", "--agent", "elena"], tmp_path / "t.log")
-    try:
-        wait_for(out)
-        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
-        # the longest title that fits this test process's own argv area
-        assert cmdline[1:3] == [b"-m", b"tests.helpers.warm_probe"]
-        assert b"--agent" in cmdline and b"elena" in cmdline
-        assert Path(f"/proc/{proc.pid}/comm").read_text().strip() == "amtl-elena"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        starter.close()
+    padding = ["--topic", "x" * 120, "--briefing", "y" * 120]  # a runner's usual argv length
+    done = subprocess.run([sys.executable, "-c", TITLE_PROBE, str(tmp_path / "title.json"),
+                           str(tmp_path / "t.log"), *padding], capture_output=True, text=True, timeout=120,
+                          cwd=str(Path(__file__).resolve().parents[2]))
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["cmdline"][1:3] == ["-m", "tests.helpers.warm_probe"]
+    assert "--agent" in seen["cmdline"] and "elena" in seen["cmdline"]
+    assert seen["comm"] == "amtl-elena"

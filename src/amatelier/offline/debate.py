@@ -317,11 +317,8 @@ def respond(request: OfflineRequest) -> str:
                "research": research}.get(task, speak)
     text = handler(request, markers)
     note = human_note(request.prompt, request.agent or markers.get("AGENT", "")) if task != "gate" else ""
-    if note:  # a PASS would ignore the person, so speak up instead
-        if is_pass_text(text):
-            text = note
-        else:  # before the machine lines (FLOOR intent, POSITION), which stay last
-            text = with_note(text, note)
+    if note:  # a PASS would ignore the person, so speak up; else before the FLOOR/POSITION lines
+        text = note if is_pass_text(text) else with_note(text, note)
     return text
 
 
