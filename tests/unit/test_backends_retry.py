@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 
 import pytest
+from tests.helpers.retry_script import POLICY, run_script
 
 from amatelier.backends.base import LLMCallError
 from amatelier.backends.retry import (
@@ -19,8 +20,6 @@ from amatelier.backends.retry import (
     parse_should_retry,
     redact,
 )
-
-POLICY = RetryPolicy(max_attempts=4, base_delay_s=0.5, max_delay_s=8.0, max_retry_after_s=30.0)
 
 
 @pytest.mark.parametrize(
@@ -116,37 +115,8 @@ def test_policy_from_config_reads_llm_retry_and_clamps() -> None:
     assert RetryPolicy.from_config({}) == RetryPolicy()
 
 
-class _Boom(Exception):
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.detail)
-        self.failure = failure
-
-
-def _run(outcomes: list, policy: RetryPolicy = POLICY):
-    """Drive call_with_retry over scripted outcomes; return (result or error, calls, sleeps)."""
-    calls: list[int] = []
-    sleeps: list[float] = []
-
-    def attempt():
-        calls.append(1)
-        outcome = outcomes[len(calls) - 1]
-        if isinstance(outcome, Failure):
-            raise _Boom(outcome)
-        return outcome
-
-    def translate(exc: BaseException):
-        return exc.failure if isinstance(exc, _Boom) else None
-
-    try:
-        result = call_with_retry(attempt, translate, policy, backend="fake", model="m-1",
-                                 sleep=sleeps.append, rng=lambda: 0.0)
-    except LLMCallError as exc:
-        result = exc
-    return result, len(calls), sleeps
-
-
 def test_call_with_retry_retries_transient_then_succeeds() -> None:
-    result, calls, sleeps = _run([Failure("rate_limit", "slow down", 429, retry_after_s=0.2),
+    result, calls, sleeps = run_script([Failure("rate_limit", "slow down", 429, retry_after_s=0.2),
                                   Failure("server", "overloaded", 529), "done"])
     assert result == "done"
     assert calls == 3
@@ -154,7 +124,7 @@ def test_call_with_retry_retries_transient_then_succeeds() -> None:
 
 
 def test_call_with_retry_never_retries_auth() -> None:
-    result, calls, sleeps = _run([Failure("auth", "invalid x-api-key", 401), "unused"])
+    result, calls, sleeps = run_script([Failure("auth", "invalid x-api-key", 401), "unused"])
     assert isinstance(result, LLMCallError)
     assert (result.kind, result.status, calls, sleeps) == ("auth", 401, 1, [])
     assert str(result) == "fake (model m-1): HTTP 401 authentication failed: invalid x-api-key"
@@ -162,7 +132,7 @@ def test_call_with_retry_never_retries_auth() -> None:
 
 def test_call_with_retry_gives_up_after_max_attempts() -> None:
     policy = RetryPolicy(max_attempts=3, base_delay_s=0.1, max_delay_s=1.0)
-    result, calls, sleeps = _run([Failure("server", "boom", 500)] * 3, policy)
+    result, calls, sleeps = run_script([Failure("server", "boom", 500)] * 3, policy)
     assert isinstance(result, LLMCallError)
     assert calls == 3 and len(sleeps) == 2
     assert result.kind == "server"

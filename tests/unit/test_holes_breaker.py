@@ -6,41 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.helpers.retry_script import POLICY, run_script
 
 from amatelier.backends.base import Completion, LLMBackend, LLMCallError
-from amatelier.backends.retry import Failure, RetryPolicy, call_with_retry
+from amatelier.backends.retry import Failure, RetryPolicy
 from amatelier.backends.tally import tally_call
 from amatelier.chat import llm_holds
 from amatelier.chat.db import open_db
 from amatelier.chat.llm_calls import call_and_record
 
-POLICY = RetryPolicy(max_attempts=4, base_delay_s=0.5, max_delay_s=8.0, max_retry_after_s=30.0)
-
-
-class _Boom(Exception):
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.detail)
-        self.failure = failure
-
 
 def _drive(outcomes: list, policy: RetryPolicy = POLICY):
-    calls: list[int] = []
-    sleeps: list[float] = []
-
-    def attempt():
-        calls.append(1)
-        outcome = outcomes[len(calls) - 1]
-        if isinstance(outcome, Failure):
-            raise _Boom(outcome)
-        return outcome
-
     with tally_call() as tally:
-        try:
-            result = call_with_retry(attempt, lambda e: e.failure if isinstance(e, _Boom) else None, policy,
-                                     backend="fake", model="m-1", sleep=sleeps.append, rng=lambda: 0.0)
-        except LLMCallError as exc:
-            result = exc
-    return result, len(calls), sleeps, tally
+        result, calls, sleeps = run_script(outcomes, policy)
+    return result, calls, sleeps, tally
 
 
 def test_a_retry_after_beyond_the_cap_fails_at_once_with_a_hold() -> None:
