@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 TABLE_FILE = Path(__file__).with_name("pricing_table.json")
 PER_MILLION = 1_000_000.0
@@ -75,18 +75,19 @@ class Price:
         return self.rates
 
 
-@dataclass(frozen=True)
-class Usage:
-    """Token counts of one call, with the single meaning above."""
+class Usage(Protocol):
+    """Token counts of one call, with the single meaning above: what cost_usd needs.
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    backends.base.Completion is the record that carries them; pricing only reads them.
+    """
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
 
     @property
-    def uncached_input_tokens(self) -> int:
-        return max(0, self.input_tokens - self.cache_read_tokens - self.cache_write_tokens)
+    def uncached_input_tokens(self) -> int: ...
 
 
 class PriceTableError(ValueError):

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from amatelier import pricing
+from amatelier.backends.base import Completion
 from amatelier.config import load_bundled_config
 
 
@@ -22,6 +23,11 @@ def bundled_model_ids() -> set[tuple[str, str]]:
     ids |= {("claude-code", m) for m in llm["model_map"]["claude-code"].values()}
     ids.add(("gemini", llm["gemini"]["model"]))
     return ids
+
+
+def tokens(**counts: int) -> Completion:
+    """A call's token counts, as a backend reports them."""
+    return Completion(text="", backend="test", model="m", **counts)
 
 
 def test_every_model_the_bundled_config_maps_a_role_to_has_a_price_today() -> None:
@@ -52,7 +58,7 @@ def test_sonnet_cache_read_follows_the_effective_date() -> None:
 def test_cost_uses_each_kind_of_token_at_its_rate() -> None:
     price = pricing.price_table({}).lookup("claude-sonnet-5-5", dt.date(2026, 11, 1))
     assert price is not None
-    usage = pricing.Usage(input_tokens=1_000_000 + 2_000_000 + 500_000, output_tokens=100_000,
+    usage = tokens(input_tokens=1_000_000 + 2_000_000 + 500_000, output_tokens=100_000,
                           cache_read_tokens=2_000_000, cache_write_tokens=500_000)
     assert usage.uncached_input_tokens == 1_000_000
     # 1M uncached x $2 + 2M read x $0.10 + 0.5M written x $2.50 + 0.1M out x $10
@@ -62,8 +68,8 @@ def test_cost_uses_each_kind_of_token_at_its_rate() -> None:
 def test_haiku_long_prompt_band_applies_to_every_token_of_that_request() -> None:
     price = pricing.price_table({}).lookup("claude-haiku-5-5", dt.date(2026, 11, 1))
     assert price is not None
-    short = pricing.Usage(input_tokens=100_000, output_tokens=1_000_000)
-    long = pricing.Usage(input_tokens=100_001, output_tokens=1_000_000)
+    short = tokens(input_tokens=100_000, output_tokens=1_000_000)
+    long = tokens(input_tokens=100_001, output_tokens=1_000_000)
     assert pricing.cost_usd(short, price) == pytest.approx(100_000 * 0.1 / 1e6 + 0.5)
     assert pricing.cost_usd(long, price) == pytest.approx(100_001 * 0.5 / 1e6 + 2.5)
 
@@ -104,7 +110,7 @@ def test_bad_config_rows_name_the_key(row: dict, key: str) -> None:
 
 
 def test_free_backends_cost_zero_and_unknown_models_cost_none() -> None:
-    usage = pricing.Usage(input_tokens=1000, output_tokens=100)
+    usage = tokens(input_tokens=1000, output_tokens=100)
     local = pricing.price_table({"pricing": {"openai_compat_free": True}})
     assert pricing.price_call(local, backend="openai-compat", model="llama3", usage=usage) == 0.0
     paid = pricing.price_table({})
@@ -127,7 +133,8 @@ def test_worst_case_bounds_every_real_outcome() -> None:
     bound = pricing.worst_case_cost_usd(price, 120_000, 1024)
     for read in (0, 60_000, 120_000):
         for write in (0, 120_000 - read):
-            usage = pricing.Usage(120_000, 1024, read, write)
+            usage = tokens(input_tokens=120_000, output_tokens=1024, cache_read_tokens=read,
+                           cache_write_tokens=write)
             assert pricing.cost_usd(usage, price) <= bound + 1e-12
 
 

@@ -53,9 +53,7 @@ def price_completion(completion: Completion, config: Mapping[str, Any] | None = 
     except pricing.PriceTableError as exc:
         pricing.warn_once(f"table:{exc}", f"prices not applied: {exc}")
         return None
-    usage = pricing.Usage(completion.input_tokens, completion.output_tokens,
-                          completion.cache_read_tokens, completion.cache_write_tokens)
-    cost = pricing.price_call(table, backend=completion.backend, model=completion.model, usage=usage)
+    cost = pricing.price_call(table, backend=completion.backend, model=completion.model, usage=completion)
     if cost is None:
         pricing.warn_unpriced(completion.model, completion.backend)
     return cost
